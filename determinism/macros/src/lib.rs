@@ -1,0 +1,1 @@
+//! The `#[deterministic_test]` attribute.

@@ -1,0 +1,1 @@
+//! Seeded randomness and clocks.

@@ -1,0 +1,1 @@
+//! pixelmatch-compatible, tolerance-based image diffing and snapshots.
