@@ -1,0 +1,411 @@
+//! Carrying a [`SpanContext`] across process boundaries in HTTP-style headers.
+//!
+//! ```
+//! use steadfast_tracing_core::ids::{IdGenerator, SplitMix64};
+//! use steadfast_tracing_core::{extract, inject};
+//!
+//! let incoming = [
+//!     ("TraceParent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+//!     ("tracestate", "congo=t61rcWkgMzE"),
+//! ];
+//! let mut ids = IdGenerator::new(SplitMix64::new(1));
+//! let parent = extract(&incoming[..]).expect("valid traceparent");
+//! let outgoing_call = parent.child(&mut ids);
+//! let mut headers: Vec<(String, String)> = Vec::new();
+//! inject(&outgoing_call, &mut headers);
+//! assert_eq!(headers[1], ("tracestate".into(), "congo=t61rcWkgMzE".into()));
+//! assert!(headers[0].1.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::HashMap;
+
+use crate::error::Error;
+use crate::ids::{IdGenerator, IdSource, SpanId, TraceFlags, TraceId};
+use crate::traceparent::TraceParent;
+use crate::tracestate::{KeyGrammar, MAX_HEADER_LEN, TraceState};
+
+/// Header name of the trace parent.
+pub const TRACEPARENT: &str = "traceparent";
+/// Header name of the trace state.
+pub const TRACESTATE: &str = "tracestate";
+
+/// The identity of one span as seen by code that propagates it.
+///
+/// # Example
+///
+/// ```
+/// use steadfast_tracing_core::ids::{IdGenerator, SplitMix64};
+/// use steadfast_tracing_core::SpanContext;
+///
+/// let mut ids = IdGenerator::new(SplitMix64::new(3));
+/// let root = SpanContext::new_root(&mut ids, true);
+/// let child = root.child(&mut ids);
+/// assert_eq!(child.trace_id(), root.trace_id());
+/// assert_ne!(child.span_id(), root.span_id());
+/// assert!(root.flags().is_random());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SpanContext {
+    trace_id: TraceId,
+    span_id: SpanId,
+    flags: TraceFlags,
+    trace_state: TraceState,
+    remote: bool,
+}
+
+impl SpanContext {
+    /// A local context from its parts.
+    pub fn new(
+        trace_id: TraceId,
+        span_id: SpanId,
+        flags: TraceFlags,
+        trace_state: TraceState,
+    ) -> Self {
+        SpanContext {
+            trace_id,
+            span_id,
+            flags,
+            trace_state,
+            remote: false,
+        }
+    }
+
+    /// The first span of a new trace, with fresh ids from `ids` and the
+    /// `random` flag set (the ids come from a source of randomness).
+    pub fn new_root<S: IdSource>(ids: &mut IdGenerator<S>, sampled: bool) -> Self {
+        SpanContext::new(
+            ids.trace_id(),
+            ids.span_id(),
+            TraceFlags::RANDOM.with_sampled(sampled),
+            TraceState::new(),
+        )
+    }
+
+    /// A context for a child span (or an outgoing call): same trace, flags
+    /// and trace state, a fresh span id.
+    #[must_use]
+    pub fn child<S: IdSource>(&self, ids: &mut IdGenerator<S>) -> Self {
+        SpanContext {
+            trace_id: self.trace_id,
+            span_id: ids.span_id(),
+            flags: self.flags,
+            trace_state: self.trace_state.clone(),
+            remote: false,
+        }
+    }
+
+    /// The trace id.
+    pub fn trace_id(&self) -> TraceId {
+        self.trace_id
+    }
+
+    /// The span id.
+    pub fn span_id(&self) -> SpanId {
+        self.span_id
+    }
+
+    /// The trace flags.
+    pub fn flags(&self) -> TraceFlags {
+        self.flags
+    }
+
+    /// The trace state.
+    pub fn trace_state(&self) -> &TraceState {
+        &self.trace_state
+    }
+
+    /// Mutable access to the trace state, e.g. to record a sampling threshold.
+    pub fn trace_state_mut(&mut self) -> &mut TraceState {
+        &mut self.trace_state
+    }
+
+    /// This context with different flags.
+    #[must_use]
+    pub fn with_flags(mut self, flags: TraceFlags) -> Self {
+        self.flags = flags;
+        self
+    }
+
+    /// This context with a different trace state.
+    #[must_use]
+    pub fn with_trace_state(mut self, trace_state: TraceState) -> Self {
+        self.trace_state = trace_state;
+        self
+    }
+
+    /// Whether the context was extracted from an incoming request.
+    pub fn is_remote(&self) -> bool {
+        self.remote
+    }
+
+    /// Whether both ids are valid.
+    pub fn is_valid(&self) -> bool {
+        self.trace_id.is_valid() && self.span_id.is_valid()
+    }
+
+    /// The `traceparent` this context propagates as.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::ErrorKind::TraceParent`] if either id is all zeros.
+    pub fn traceparent(&self) -> Result<TraceParent, Error> {
+        TraceParent::new(self.trace_id, self.span_id, self.flags)
+    }
+}
+
+/// Read access to incoming headers. Names are matched ASCII
+/// case-insensitively and a header may repeat.
+///
+/// Implemented for slices, arrays and `Vec`s of `(name, value)` pairs and for
+/// `HashMap<String, String>`.
+pub trait Extractor {
+    /// Calls `f` with each value of the header `name`, in order.
+    fn for_each(&self, name: &str, f: &mut dyn FnMut(&str));
+}
+
+/// Write access to outgoing headers.
+///
+/// Implemented for `Vec<(String, String)>` (replacing any header of the same
+/// name, ignoring case) and `HashMap<String, String>`.
+pub trait Injector {
+    /// Sets header `name` to `value`, replacing earlier values.
+    fn set(&mut self, name: &str, value: &str);
+}
+
+impl<K: AsRef<str>, V: AsRef<str>> Extractor for [(K, V)] {
+    fn for_each(&self, name: &str, f: &mut dyn FnMut(&str)) {
+        for (k, v) in self {
+            if k.as_ref().eq_ignore_ascii_case(name) {
+                f(v.as_ref());
+            }
+        }
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<str>, const N: usize> Extractor for [(K, V); N] {
+    fn for_each(&self, name: &str, f: &mut dyn FnMut(&str)) {
+        self[..].for_each(name, f);
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<str>> Extractor for Vec<(K, V)> {
+    fn for_each(&self, name: &str, f: &mut dyn FnMut(&str)) {
+        self[..].for_each(name, f);
+    }
+}
+
+impl<S: std::hash::BuildHasher> Extractor for HashMap<String, String, S> {
+    fn for_each(&self, name: &str, f: &mut dyn FnMut(&str)) {
+        for (k, v) in self {
+            if k.eq_ignore_ascii_case(name) {
+                f(v);
+            }
+        }
+    }
+}
+
+impl Injector for Vec<(String, String)> {
+    fn set(&mut self, name: &str, value: &str) {
+        self.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+        self.push((name.to_owned(), value.to_owned()));
+    }
+}
+
+impl<S: std::hash::BuildHasher> Injector for HashMap<String, String, S> {
+    fn set(&mut self, name: &str, value: &str) {
+        self.retain(|k, _| !k.eq_ignore_ascii_case(name));
+        self.insert(name.to_owned(), value.to_owned());
+    }
+}
+
+/// Which Trace Context level's rules to follow where Level 1 and 2 differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Level {
+    /// Level 1: the `random` flag is unknown (zeroed) and keys use
+    /// [`KeyGrammar::Level1`].
+    One,
+    /// Level 2 (default): the `random` flag is kept and keys use
+    /// [`KeyGrammar::Level2`].
+    #[default]
+    Two,
+}
+
+/// W3C Trace Context extraction and injection with configurable strictness.
+///
+/// The free functions [`extract`] and [`inject`] use the default (Level 2).
+///
+/// # Example
+///
+/// ```
+/// use steadfast_tracing_core::{KeyGrammar, Propagator};
+///
+/// let p = Propagator::new().key_grammar(KeyGrammar::Level1);
+/// let headers = [
+///     ("traceparent", "00-12345678901234567890123456789012-1234567890123456-00"),
+///     ("tracestate", "foo@=1,bar=2"),
+/// ];
+/// let cx = p.extract(&headers).expect("traceparent is valid");
+/// assert!(cx.trace_state().is_empty(), "bad tracestate is dropped, traceparent kept");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Propagator {
+    level: Level,
+    grammar: KeyGrammar,
+}
+
+impl Propagator {
+    /// Level 2 rules.
+    pub const fn new() -> Self {
+        Propagator {
+            level: Level::Two,
+            grammar: KeyGrammar::Level2,
+        }
+    }
+
+    /// Follows `level`, including its key grammar.
+    #[must_use]
+    pub const fn level(mut self, level: Level) -> Self {
+        self.level = level;
+        self.grammar = match level {
+            Level::One => KeyGrammar::Level1,
+            Level::Two => KeyGrammar::Level2,
+        };
+        self
+    }
+
+    /// Validates `tracestate` keys against `grammar` (after [`Propagator::level`]).
+    #[must_use]
+    pub const fn key_grammar(mut self, grammar: KeyGrammar) -> Self {
+        self.grammar = grammar;
+        self
+    }
+
+    /// Reads the remote parent from `carrier`.
+    ///
+    /// Returns `None` (start a new trace) when `traceparent` is missing,
+    /// invalid or repeated; the `tracestate` is then ignored. With a valid
+    /// `traceparent` and an invalid `tracestate` the parent is kept and the
+    /// trace state is empty. Without a `tracestate`, nothing is allocated.
+    pub fn extract<E: Extractor + ?Sized>(&self, carrier: &E) -> Option<SpanContext> {
+        let mut count = 0usize;
+        let mut parsed = None;
+        carrier.for_each(TRACEPARENT, &mut |value| {
+            count += 1;
+            if count == 1 {
+                parsed = TraceParent::parse(value).ok();
+            }
+        });
+        let parent = match (count, parsed) {
+            (1, Some(tp)) => tp,
+            _ => return None,
+        };
+        let mut state = TraceState::new();
+        let mut ok = true;
+        carrier.for_each(TRACESTATE, &mut |value| {
+            if ok && state.append_header(value, self.grammar).is_err() {
+                ok = false;
+            }
+        });
+        if !ok {
+            state = TraceState::new();
+        }
+        let mut flags = parent.flags();
+        if self.level == Level::One {
+            flags = flags.with_random(false);
+        }
+        Some(SpanContext {
+            trace_id: parent.trace_id(),
+            span_id: parent.parent_id(),
+            flags,
+            trace_state: state,
+            remote: true,
+        })
+    }
+
+    /// Writes `cx` into `carrier`: a version-00 `traceparent` and, when not
+    /// empty, the `tracestate` truncated to 512 characters. A context with an
+    /// all-zero id is not injected.
+    pub fn inject<I: Injector + ?Sized>(&self, cx: &SpanContext, carrier: &mut I) {
+        let mut flags = cx.flags;
+        if self.level == Level::One {
+            flags = flags.with_random(false);
+        }
+        let Ok(tp) = TraceParent::new(cx.trace_id, cx.span_id, flags) else {
+            return;
+        };
+        let bytes = tp.encode();
+        // OK because encode writes only ASCII hex digits and dashes.
+        carrier.set(TRACEPARENT, std::str::from_utf8(&bytes).expect("ascii"));
+        if cx.trace_state.is_empty() {
+            return;
+        }
+        if cx.trace_state.header_len() <= MAX_HEADER_LEN {
+            carrier.set(TRACESTATE, &cx.trace_state.to_string());
+        } else {
+            let mut state = cx.trace_state.clone();
+            state.truncate_to(MAX_HEADER_LEN);
+            if !state.is_empty() {
+                carrier.set(TRACESTATE, &state.to_string());
+            }
+        }
+    }
+
+    /// The context for work done on behalf of a request: a child of the
+    /// extracted parent, or a new sampled root when there is none.
+    pub fn extract_or_start<E: Extractor + ?Sized, S: IdSource>(
+        &self,
+        carrier: &E,
+        ids: &mut IdGenerator<S>,
+    ) -> SpanContext {
+        match self.extract(carrier) {
+            Some(parent) => parent.child(ids),
+            None => {
+                let root = SpanContext::new_root(ids, true);
+                if self.level == Level::One {
+                    root.with_flags(TraceFlags::SAMPLED)
+                } else {
+                    root
+                }
+            }
+        }
+    }
+}
+
+/// Extracts the remote parent with Level 2 rules; see [`Propagator::extract`].
+///
+/// # Example
+///
+/// ```
+/// use steadfast_tracing_core::extract;
+///
+/// let dup = [
+///     ("traceparent", "00-12345678901234567890123456789011-1234567890123456-01"),
+///     ("traceparent", "00-12345678901234567890123456789012-1234567890123456-01"),
+/// ];
+/// assert!(extract(&dup).is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn extract<E: Extractor + ?Sized>(carrier: &E) -> Option<SpanContext> {
+    Propagator::new().extract(carrier)
+}
+
+/// Injects `cx` with Level 2 rules; see [`Propagator::inject`].
+///
+/// # Example
+///
+/// ```
+/// use steadfast_tracing_core::{inject, SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+///
+/// let cx = SpanContext::new(TraceId::from_u128(1), SpanId::from_u64(2), TraceFlags::SAMPLED, TraceState::new());
+/// let mut headers: Vec<(String, String)> = Vec::new();
+/// inject(&cx, &mut headers);
+/// assert_eq!(headers.len(), 1, "an empty tracestate is never sent");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn inject<I: Injector + ?Sized>(cx: &SpanContext, carrier: &mut I) {
+    Propagator::new().inject(cx, carrier);
+}

@@ -1,0 +1,402 @@
+//! The `tracestate` header: an ordered list of vendor key/value members.
+//!
+//! ```
+//! use steadfast_tracing_core::TraceState;
+//!
+//! let mut ts = TraceState::parse_headers(["rojo=00f067aa0ba902b7", "congo=t61rcWkgMzE"])?;
+//! ts.insert("mine", "x")?;
+//! assert_eq!(ts.to_string(), "mine=x,rojo=00f067aa0ba902b7,congo=t61rcWkgMzE");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fmt;
+
+use crate::error::{Error, ErrorKind};
+
+/// Most members a `tracestate` may hold.
+pub const MAX_MEMBERS: usize = 32;
+/// Length a propagated `tracestate` is truncated to.
+pub const MAX_HEADER_LEN: usize = 512;
+/// Members longer than this are dropped first when truncating.
+pub const LONG_MEMBER_LEN: usize = 128;
+
+/// Which key grammar to validate `tracestate` keys against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum KeyGrammar {
+    /// Level 2: `[a-z0-9][a-z0-9_\-*/@]{0,255}` (`@` anywhere after the first
+    /// character).
+    #[default]
+    Level2,
+    /// Level 1: either a simple key `[a-z][a-z0-9_\-*/]{0,255}` or
+    /// `tenant@system` with a tenant of `[a-z0-9][a-z0-9_\-*/]{0,240}` and a
+    /// system of `[a-z][a-z0-9_\-*/]{0,13}`. The official W3C test harness
+    /// still checks keys against this grammar.
+    Level1,
+}
+
+fn is_keychar(c: u8) -> bool {
+    matches!(c, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'*' | b'/')
+}
+
+/// Checks one key against `grammar`, returning what is wrong.
+pub(crate) fn check_key(key: &str, grammar: KeyGrammar) -> Result<(), &'static str> {
+    let k = key.as_bytes();
+    if k.is_empty() {
+        return Err("empty key");
+    }
+    if k.len() > 256 {
+        return Err("key longer than 256 characters");
+    }
+    match grammar {
+        KeyGrammar::Level2 => {
+            if !matches!(k[0], b'a'..=b'z' | b'0'..=b'9') {
+                return Err("key must start with a lowercase letter or digit");
+            }
+            if !k[1..].iter().all(|&c| is_keychar(c) || c == b'@') {
+                return Err("key holds a character outside a-z 0-9 _ - * / @");
+            }
+            Ok(())
+        }
+        KeyGrammar::Level1 => match key.split_once('@') {
+            None => {
+                if !k[0].is_ascii_lowercase() {
+                    return Err("key must start with a lowercase letter");
+                }
+                if !k[1..].iter().all(|&c| is_keychar(c)) {
+                    return Err("key holds a character outside a-z 0-9 _ - * /");
+                }
+                Ok(())
+            }
+            Some((tenant, system)) => {
+                let (t, s) = (tenant.as_bytes(), system.as_bytes());
+                if t.is_empty() || t.len() > 241 {
+                    return Err("tenant must be 1 to 241 characters");
+                }
+                if !matches!(t[0], b'a'..=b'z' | b'0'..=b'9') || !t.iter().all(|&c| is_keychar(c)) {
+                    return Err("tenant holds a character outside a-z 0-9 _ - * /");
+                }
+                if s.is_empty() || s.len() > 14 {
+                    return Err("system must be 1 to 14 characters");
+                }
+                if !s[0].is_ascii_lowercase() || !s.iter().all(|&c| is_keychar(c)) {
+                    return Err("system must be a lowercase letter then a-z 0-9 _ - * /");
+                }
+                Ok(())
+            }
+        },
+    }
+}
+
+/// Checks one value: 1 to 256 printable ASCII characters other than `,` and
+/// `=`, not ending in a space.
+pub(crate) fn check_value(value: &str) -> Result<(), &'static str> {
+    let v = value.as_bytes();
+    if v.is_empty() {
+        return Err("empty value");
+    }
+    if v.len() > 256 {
+        return Err("value longer than 256 characters");
+    }
+    if !v
+        .iter()
+        .all(|&c| (0x20..=0x7e).contains(&c) && c != b',' && c != b'=')
+    {
+        return Err("value holds a character outside printable ascii or a ',' or '='");
+    }
+    if v[v.len() - 1] == b' ' {
+        return Err("value ends with a space");
+    }
+    Ok(())
+}
+
+/// An ordered `tracestate`: at most 32 members, no duplicate keys, leftmost
+/// is the most recently updated.
+///
+/// An empty value is never sent: [`crate::inject`] skips the header.
+///
+/// # Example
+///
+/// ```
+/// use steadfast_tracing_core::TraceState;
+///
+/// assert!(TraceState::parse("foo=1,foo=2").is_err());
+/// let ts = TraceState::parse("foo=1 \t , \t bar=2,,")?;
+/// assert_eq!(ts.get("bar"), Some("2"));
+/// assert_eq!(ts.len(), 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct TraceState {
+    members: Vec<(String, String)>,
+}
+
+impl TraceState {
+    /// An empty state.
+    pub const fn new() -> Self {
+        TraceState {
+            members: Vec::new(),
+        }
+    }
+
+    /// Parses one header value with the Level 2 key grammar.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::TraceState`] for a malformed member, a duplicate key or
+    /// more than 32 members.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use steadfast_tracing_core::TraceState;
+    ///
+    /// assert_eq!(TraceState::parse("")?.len(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn parse(value: &str) -> Result<Self, Error> {
+        Self::parse_headers_with([value], KeyGrammar::Level2)
+    }
+
+    /// Parses repeated header values, joined in order, with the Level 2 grammar.
+    ///
+    /// # Errors
+    ///
+    /// As [`TraceState::parse`]; duplicates across headers count too.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use steadfast_tracing_core::TraceState;
+    ///
+    /// assert!(TraceState::parse_headers(["foo=1", "foo=1"]).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn parse_headers<'a>(values: impl IntoIterator<Item = &'a str>) -> Result<Self, Error> {
+        Self::parse_headers_with(values, KeyGrammar::Level2)
+    }
+
+    /// Parses repeated header values with the given key grammar.
+    ///
+    /// Members are separated by `,` with optional spaces and tabs around them;
+    /// empty members are skipped.
+    ///
+    /// # Errors
+    ///
+    /// As [`TraceState::parse`]. The offset counts from the start of the
+    /// header value in which the problem was found.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use steadfast_tracing_core::{KeyGrammar, TraceState};
+    ///
+    /// assert!(TraceState::parse_headers_with(["foo@=1"], KeyGrammar::Level2).is_ok());
+    /// assert!(TraceState::parse_headers_with(["foo@=1"], KeyGrammar::Level1).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn parse_headers_with<'a>(
+        values: impl IntoIterator<Item = &'a str>,
+        grammar: KeyGrammar,
+    ) -> Result<Self, Error> {
+        let mut state = TraceState::new();
+        for value in values {
+            state.append_header(value, grammar)?;
+        }
+        Ok(state)
+    }
+
+    /// Appends the members of one more header value, validating as
+    /// [`TraceState::parse_headers_with`] does. On error the state may hold
+    /// part of the header; callers drop it.
+    pub(crate) fn append_header(&mut self, value: &str, grammar: KeyGrammar) -> Result<(), Error> {
+        let members = &mut self.members;
+        let mut start = 0;
+        for raw in value.split(',') {
+            let offset = start;
+            start += raw.len() + 1;
+            let member = raw.trim_matches([' ', '\t']);
+            if member.is_empty() {
+                continue;
+            }
+            let at = offset + (raw.len() - raw.trim_start_matches([' ', '\t']).len());
+            let Some((key, val)) = member.split_once('=') else {
+                return Err(Error::new(ErrorKind::TraceState, "member has no '='").at(at));
+            };
+            check_key(key, grammar)
+                .map_err(|what| Error::new(ErrorKind::TraceState, what).at(at))?;
+            check_value(val)
+                .map_err(|what| Error::new(ErrorKind::TraceState, what).at(at + key.len() + 1))?;
+            if members.iter().any(|(k, _)| k == key) {
+                return Err(Error::new(ErrorKind::TraceState, "duplicate key").at(at));
+            }
+            if members.len() == MAX_MEMBERS {
+                return Err(Error::new(ErrorKind::TraceState, "more than 32 members").at(at));
+            }
+            members.push((key.to_owned(), val.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// The value for `key`, if present.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.members
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Number of members.
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    /// Whether there are no members.
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// The members in order, leftmost first.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.members.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Inserts or updates `key` and moves it to the front; at 32 members the
+    /// rightmost one is evicted. Keys use the Level 2 grammar.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::TraceState`] if the key or value is malformed; the state
+    /// is then unchanged.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use steadfast_tracing_core::TraceState;
+    ///
+    /// let mut ts = TraceState::parse("a=1,b=2")?;
+    /// ts.insert("b", "3")?;
+    /// assert_eq!(ts.to_string(), "b=3,a=1");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn insert(&mut self, key: &str, value: &str) -> Result<(), Error> {
+        self.insert_with(key, value, KeyGrammar::Level2)
+    }
+
+    /// [`TraceState::insert`] with an explicit key grammar.
+    ///
+    /// # Errors
+    ///
+    /// As [`TraceState::insert`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use steadfast_tracing_core::{KeyGrammar, TraceState};
+    ///
+    /// let mut ts = TraceState::new();
+    /// assert!(ts.insert_with("0abc", "1", KeyGrammar::Level1).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn insert_with(
+        &mut self,
+        key: &str,
+        value: &str,
+        grammar: KeyGrammar,
+    ) -> Result<(), Error> {
+        check_key(key, grammar).map_err(|what| {
+            Error::new(ErrorKind::TraceState, what).detail(format!("key {key:?}"))
+        })?;
+        check_value(value).map_err(|what| {
+            Error::new(ErrorKind::TraceState, what).detail(format!("value for key {key:?}"))
+        })?;
+        self.members.retain(|(k, _)| k != key);
+        self.members.insert(0, (key.to_owned(), value.to_owned()));
+        self.members.truncate(MAX_MEMBERS);
+        Ok(())
+    }
+
+    /// Removes `key`, returning its value.
+    pub fn remove(&mut self, key: &str) -> Option<String> {
+        let i = self.members.iter().position(|(k, _)| k == key)?;
+        Some(self.members.remove(i).1)
+    }
+
+    /// Length of the header value this state formats to.
+    pub fn header_len(&self) -> usize {
+        let content: usize = self
+            .members
+            .iter()
+            .map(|(k, v)| k.len() + 1 + v.len())
+            .sum();
+        content + self.members.len().saturating_sub(1)
+    }
+
+    /// Drops members until the header fits in `max_len` characters: first
+    /// members longer than 128 characters (rightmost first), then members
+    /// from the right, as the spec recommends.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use steadfast_tracing_core::TraceState;
+    ///
+    /// let long = "x".repeat(200);
+    /// let mut ts = TraceState::parse(&format!("a=1,big={long},b=2"))?;
+    /// ts.truncate_to(100);
+    /// assert_eq!(ts.to_string(), "a=1,b=2");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn truncate_to(&mut self, max_len: usize) {
+        while self.header_len() > max_len {
+            let long = self
+                .members
+                .iter()
+                .rposition(|(k, v)| k.len() + 1 + v.len() > LONG_MEMBER_LEN);
+            match long {
+                Some(i) => {
+                    self.members.remove(i);
+                }
+                None => {
+                    self.members.pop();
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for TraceState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (k, v)) in self.members.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            f.write_str(k)?;
+            f.write_str("=")?;
+            f.write_str(v)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insertion_at_capacity_evicts_the_rightmost_member() {
+        let header: Vec<String> = (1..=32).map(|i| format!("k{i}=v")).collect();
+        let mut ts = TraceState::parse(&header.join(",")).unwrap();
+        ts.insert("new", "1").unwrap();
+        assert_eq!(ts.len(), 32);
+        assert_eq!(ts.iter().next(), Some(("new", "1")));
+        assert_eq!(ts.get("k32"), None);
+        assert_eq!(ts.get("k31"), Some("v"));
+    }
+
+    #[test]
+    fn value_may_start_with_a_space_but_not_end_with_one() {
+        assert_eq!(TraceState::parse("a= 1").unwrap().get("a"), Some(" 1"));
+        assert!(check_value("1 ").is_err());
+    }
+}
