@@ -1,0 +1,633 @@
+//! The pixelmatch 7.2.0 comparison.
+//!
+//! Implementation notes: every floating-point expression below is evaluated
+//! in `f64` in the same order as pixelmatch's JavaScript, so that counts and
+//! diff bytes match it exactly (Rust never contracts `a * b + c` into a fused
+//! multiply-add, and integer-valued products are exact in `f64`). Speed comes
+//! from skipping equal rows and 8-pixel chunks with `memcmp`, from memoising
+//! the grey value of the last drawn pixel (screenshots are mostly runs of one
+//! colour) and from optional row bands on several threads; none of these
+//! changes a result.
+
+use image::RgbaImage;
+
+use crate::error::{Error, ErrorKind};
+use crate::options::{Background, Options, Rect, SizeMismatch, ratio_of};
+
+/// YIQ coefficients from Kotsarenko & Ramos, as pixelmatch spells them.
+const Y: [f64; 3] = [0.29889531, 0.58662247, 0.11448223];
+const I: [f64; 3] = [0.59597799, 0.27417610, 0.32180189];
+const Q: [f64; 3] = [0.21147017, 0.52261711, 0.31114694];
+
+/// Pixels compared per `memcmp` inside a row that differs somewhere.
+const CHUNK: usize = 8;
+
+/// The outcome of [`compare`].
+///
+/// # Example
+///
+/// ```
+/// use image::{Rgba, RgbaImage};
+/// use steadfast_visual::{Options, compare};
+///
+/// let a = RgbaImage::from_pixel(4, 4, Rgba([255, 255, 255, 255]));
+/// let mut b = a.clone();
+/// b.put_pixel(1, 1, Rgba([0, 0, 0, 255]));
+/// let result = compare(&a, &b, &Options::new().include_aa(true))?;
+/// assert_eq!(result.diff_pixels(), 1);
+/// assert_eq!(result.total_pixels(), 16);
+/// assert!(!result.is_passed());
+/// assert_eq!(result.diff_image().unwrap().get_pixel(1, 1), &Rgba([255, 0, 0, 255]));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    width: u32,
+    height: u32,
+    diff_pixels: u64,
+    passed: bool,
+    diff_image: Option<RgbaImage>,
+}
+
+impl Comparison {
+    /// Number of pixels that differ (anti-aliased pixels excluded unless
+    /// `include_aa`). This is pixelmatch's return value.
+    pub fn diff_pixels(&self) -> u64 {
+        self.diff_pixels
+    }
+
+    /// Number of pixels compared (`width · height` of the canvas).
+    pub fn total_pixels(&self) -> u64 {
+        u64::from(self.width) * u64::from(self.height)
+    }
+
+    /// `diff_pixels / total_pixels` (0 for an empty image).
+    pub fn ratio(&self) -> f64 {
+        ratio_of(self.diff_pixels, self.total_pixels())
+    }
+
+    /// Whether the result is within the tolerances of the options (no
+    /// differing pixel when none was set).
+    pub fn is_passed(&self) -> bool {
+        self.passed
+    }
+
+    /// Width and height of the compared canvas.
+    pub fn dimensions(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
+    /// The diff image, unless [`Options::diff_image`] turned it off.
+    pub fn diff_image(&self) -> Option<&RgbaImage> {
+        self.diff_image.as_ref()
+    }
+
+    /// Take the diff image out of the result.
+    pub fn into_diff_image(self) -> Option<RgbaImage> {
+        self.diff_image
+    }
+}
+
+/// Compare two images pixel by pixel with pixelmatch 7.2.0's metric.
+///
+/// # Errors
+///
+/// - [`ErrorKind::InvalidOption`] when an option is out of range
+///   (see [`Options::validate`]);
+/// - [`ErrorKind::SizeMismatch`] when the sizes differ and
+///   [`Options::size_mismatch`] is [`SizeMismatch::Error`].
+///
+/// # Example
+///
+/// ```
+/// use image::RgbaImage;
+/// use steadfast_visual::{Options, compare};
+///
+/// let a = RgbaImage::new(8, 8);
+/// let result = compare(&a, &a.clone(), &Options::default())?;
+/// assert_eq!(result.diff_pixels(), 0);
+/// assert!(result.is_passed());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn compare(a: &RgbaImage, b: &RgbaImage, options: &Options) -> Result<Comparison, Error> {
+    options.validate()?;
+    let (aw, ah) = a.dimensions();
+    let (bw, bh) = b.dimensions();
+    if (aw, ah) == (bw, bh) {
+        let len = byte_len(aw, ah);
+        return Ok(run(
+            &a.as_raw()[..len],
+            &b.as_raw()[..len],
+            (aw, ah),
+            (aw, ah),
+            options,
+        ));
+    }
+    match options.size_mismatch {
+        SizeMismatch::Union => {
+            let (w, h) = (aw.max(bw), ah.max(bh));
+            let (pa, pb) = (pad(a, w, h), pad(b, w, h));
+            Ok(run(
+                pa.as_raw(),
+                pb.as_raw(),
+                (w, h),
+                (aw.min(bw), ah.min(bh)),
+                options,
+            ))
+        }
+        _ => Err(Error::new(
+            ErrorKind::SizeMismatch,
+            format!("image sizes do not match: {aw}x{ah} vs {bw}x{bh}"),
+        )),
+    }
+}
+
+/// Compare two raw RGBA8 buffers of `width × height` pixels, like
+/// pixelmatch's own signature.
+///
+/// # Errors
+///
+/// - [`ErrorKind::SizeMismatch`] when the buffers differ in length, or when
+///   their length is not `width · height · 4`;
+/// - [`ErrorKind::InvalidOption`] when an option is out of range.
+///
+/// # Example
+///
+/// ```
+/// use steadfast_visual::{Options, compare_raw};
+///
+/// let a = [0, 0, 0, 255, 255, 255, 255, 255];
+/// let b = [0, 0, 0, 255, 0, 0, 0, 255];
+/// let result = compare_raw(&a, &b, 2, 1, &Options::new().include_aa(true))?;
+/// assert_eq!(result.diff_pixels(), 1);
+/// assert!(compare_raw(&a, &b[..4], 2, 1, &Options::new()).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn compare_raw(
+    a: &[u8],
+    b: &[u8],
+    width: u32,
+    height: u32,
+    options: &Options,
+) -> Result<Comparison, Error> {
+    options.validate()?;
+    if a.len() != b.len() {
+        return Err(Error::new(
+            ErrorKind::SizeMismatch,
+            format!(
+                "image sizes do not match: image 1 has {} bytes, image 2 has {}",
+                a.len(),
+                b.len()
+            ),
+        ));
+    }
+    let expected = u64::from(width) * u64::from(height) * 4;
+    if a.len() as u64 != expected {
+        return Err(Error::new(
+            ErrorKind::SizeMismatch,
+            format!(
+                "image data size does not match width/height: expected {expected} bytes \
+                 for {width}x{height}, got {}",
+                a.len()
+            ),
+        ));
+    }
+    Ok(run(a, b, (width, height), (width, height), options))
+}
+
+fn byte_len(w: u32, h: u32) -> usize {
+    w as usize * h as usize * 4
+}
+
+/// Copy `img` onto a transparent `w × h` canvas.
+fn pad(img: &RgbaImage, w: u32, h: u32) -> RgbaImage {
+    let mut out = RgbaImage::new(w, h);
+    let row = img.width() as usize * 4;
+    let stride = w as usize * 4;
+    let src = img.as_raw();
+    for y in 0..img.height() as usize {
+        out.as_mut()[y * stride..y * stride + row].copy_from_slice(&src[y * row..(y + 1) * row]);
+    }
+    out
+}
+
+/// Compare `a` and `b` (both `size`); pixels outside `overlap` (from the
+/// top-left) are different by definition.
+fn run(a: &[u8], b: &[u8], size: (u32, u32), overlap: (u32, u32), options: &Options) -> Comparison {
+    let (width, height) = size;
+    let ctx = Kernel {
+        a,
+        b,
+        w: width as usize,
+        h: height as usize,
+        overlap_w: overlap.0 as usize,
+        overlap_h: overlap.1 as usize,
+        max_delta: 35215.0 * options.threshold * options.threshold,
+        checkerboard: options.background == Background::Checkerboard,
+        include_aa: options.include_aa,
+        alpha: options.alpha,
+        aa_color: options.aa_color,
+        diff_color: options.diff_color,
+        alt_color: options.diff_color_alt.unwrap_or(options.diff_color),
+        mask: options.diff_mask,
+        ignore: &options.ignore,
+    };
+    let mut out = options.diff_image.then(|| vec![0u8; a.len()]);
+    let threads = match options.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+    .min(ctx.h)
+    .max(1);
+    let diff_pixels = if threads == 1 {
+        ctx.band(0, ctx.h, out.as_deref_mut())
+    } else {
+        ctx.parallel(threads, out.as_deref_mut())
+    };
+    let total = u64::from(width) * u64::from(height);
+    Comparison {
+        width,
+        height,
+        diff_pixels,
+        passed: options.passes(diff_pixels, total),
+        // OK because the buffer has exactly width · height · 4 bytes.
+        diff_image: out.map(|buf| RgbaImage::from_raw(width, height, buf).expect("sized buffer")),
+    }
+}
+
+struct Kernel<'a> {
+    a: &'a [u8],
+    b: &'a [u8],
+    w: usize,
+    h: usize,
+    overlap_w: usize,
+    overlap_h: usize,
+    max_delta: f64,
+    checkerboard: bool,
+    include_aa: bool,
+    alpha: f64,
+    aa_color: [u8; 3],
+    diff_color: [u8; 3],
+    alt_color: [u8; 3],
+    mask: bool,
+    ignore: &'a [Rect],
+}
+
+/// Remembers the grey value of the last pixel drawn.
+struct GrayMemo {
+    alpha: f64,
+    pixel: u32,
+    value: u8,
+}
+
+impl GrayMemo {
+    fn new(alpha: f64) -> Self {
+        Self {
+            alpha,
+            pixel: 0,
+            value: gray([0; 4], alpha),
+        }
+    }
+
+    #[inline(always)]
+    fn draw(&mut self, src: &[u8], dst: &mut [u8]) {
+        let px = [src[0], src[1], src[2], src[3]];
+        let key = u32::from_ne_bytes(px);
+        if key != self.pixel {
+            self.pixel = key;
+            self.value = gray(px, self.alpha);
+        }
+        let v = self.value;
+        dst[..4].copy_from_slice(&[v, v, v, 255]);
+    }
+
+    fn draw_span(&mut self, src: &[u8], dst: &mut [u8]) {
+        for (s, d) in src.chunks_exact(4).zip(dst.chunks_exact_mut(4)) {
+            self.draw(s, d);
+        }
+    }
+}
+
+impl Kernel<'_> {
+    fn parallel(&self, threads: usize, out: Option<&mut [u8]>) -> u64 {
+        let rows = self.h.div_ceil(threads);
+        let band_bytes = rows * self.w * 4;
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = match out {
+                Some(out) => out
+                    .chunks_mut(band_bytes.max(1))
+                    .enumerate()
+                    .map(|(i, chunk)| {
+                        let y0 = i * rows;
+                        let y1 = (y0 + rows).min(self.h);
+                        scope.spawn(move || self.band(y0, y1, Some(chunk)))
+                    })
+                    .collect(),
+                None => (0..threads)
+                    .map(|i| {
+                        let y0 = (i * rows).min(self.h);
+                        let y1 = (y0 + rows).min(self.h);
+                        scope.spawn(move || self.band(y0, y1, None))
+                    })
+                    .collect(),
+            };
+            handles
+                .into_iter()
+                // OK because band() does not panic; a panic would be a bug worth surfacing.
+                .map(|h| h.join().expect("diff band panicked"))
+                .sum()
+        })
+    }
+
+    /// Compare rows `y0..y1`; `out` holds exactly those rows.
+    fn band(&self, y0: usize, y1: usize, mut out: Option<&mut [u8]>) -> u64 {
+        let stride = self.w * 4;
+        let gray_bg = !self.mask;
+        let mut memo = GrayMemo::new(self.alpha);
+        let mut diff = 0;
+        for y in y0..y1 {
+            let row = y * stride..(y + 1) * stride;
+            let (ra, rb) = (&self.a[row.clone()], &self.b[row]);
+            let mut orow = out
+                .as_deref_mut()
+                .map(|o| &mut o[(y - y0) * stride..(y - y0 + 1) * stride]);
+            let limit = if y < self.overlap_h { self.overlap_w } else { 0 };
+            if limit == self.w && ra == rb {
+                if let (Some(o), true) = (orow, gray_bg) {
+                    memo.draw_span(ra, o);
+                }
+                continue;
+            }
+            let mut x = 0;
+            while x < limit {
+                let end = (x + CHUNK).min(limit);
+                let bytes = x * 4..end * 4;
+                if ra[bytes.clone()] == rb[bytes.clone()] {
+                    if let (Some(o), true) = (orow.as_deref_mut(), gray_bg) {
+                        memo.draw_span(&ra[bytes.clone()], &mut o[bytes]);
+                    }
+                } else {
+                    for xx in x..end {
+                        diff += self.pixel(xx, y, orow.as_deref_mut(), &mut memo);
+                    }
+                }
+                x = end;
+            }
+            for xx in limit..self.w {
+                let p = xx * 4;
+                if self.is_ignored(xx, y) {
+                    if let (Some(o), true) = (orow.as_deref_mut(), gray_bg) {
+                        memo.draw(&ra[p..p + 4], &mut o[p..p + 4]);
+                    }
+                } else {
+                    if let Some(o) = orow.as_deref_mut() {
+                        draw(&mut o[p..p + 4], self.diff_color);
+                    }
+                    diff += 1;
+                }
+            }
+        }
+        diff
+    }
+
+    /// Classify one pixel inside the overlap; returns 1 if it counts.
+    #[inline]
+    fn pixel(&self, x: usize, y: usize, out: Option<&mut [u8]>, memo: &mut GrayMemo) -> u64 {
+        let pos = (y * self.w + x) * 4;
+        let pa = &self.a[pos..pos + 4];
+        let pb = &self.b[pos..pos + 4];
+        let p = x * 4;
+        let delta = if pa == pb {
+            0.0
+        } else {
+            color_delta(pa, pb, pos, self.checkerboard)
+        };
+        if delta.abs() > self.max_delta && !self.is_ignored(x, y) {
+            let is_aa = !self.include_aa
+                && (antialiased(self.a, x, y, self.w, self.h, self.a, self.b, self.checkerboard)
+                    || antialiased(self.b, x, y, self.w, self.h, self.b, self.a, self.checkerboard));
+            if is_aa {
+                if let (Some(o), false) = (out, self.mask) {
+                    draw(&mut o[p..p + 4], self.aa_color);
+                }
+                0
+            } else {
+                if let Some(o) = out {
+                    let color = if delta < 0.0 {
+                        self.alt_color
+                    } else {
+                        self.diff_color
+                    };
+                    draw(&mut o[p..p + 4], color);
+                }
+                1
+            }
+        } else {
+            if let (Some(o), false) = (out, self.mask) {
+                memo.draw(pa, &mut o[p..p + 4]);
+            }
+            0
+        }
+    }
+
+    fn is_ignored(&self, x: usize, y: usize) -> bool {
+        // Coordinates come from u32 dimensions, so the casts are lossless.
+        self.ignore
+            .iter()
+            .any(|r| r.contains(x as u32, y as u32))
+    }
+}
+
+#[inline(always)]
+fn draw(dst: &mut [u8], [r, g, b]: [u8; 3]) {
+    dst[..4].copy_from_slice(&[r, g, b, 255]);
+}
+
+/// pixelmatch's `drawGrayPixel`: luma blended with white by `alpha · a`.
+#[inline(always)]
+fn gray([r, g, b, a]: [u8; 4], alpha: f64) -> u8 {
+    let luma = f64::from(r) * Y[0] + f64::from(g) * Y[1] + f64::from(b) * Y[2];
+    let val = 255.0 + (luma - 255.0) * alpha * f64::from(a) / 255.0;
+    // Storing into a Uint8Array truncates; val is within 0..=255 because
+    // alpha is validated to 0..=1.
+    val as u8
+}
+
+/// JavaScript's `ToInt32` (what `x | 0` does) for a non-negative finite `x`.
+fn to_int32(x: f64) -> i32 {
+    // Truncating to i64 then keeping the low 32 bits is exactly ToInt32 for
+    // |x| < 2^63.
+    x as i64 as i32
+}
+
+/// The background colour pixelmatch blends pixel offset `k` over.
+#[inline]
+fn background(k: usize, checkerboard: bool) -> [i32; 3] {
+    if !checkerboard {
+        return [255; 3];
+    }
+    let kf = k as f64;
+    [
+        48 + 159 * ((k % 2) as i32),
+        48 + 159 * (to_int32(kf / 1.618033988749895) % 2),
+        48 + 159 * (to_int32(kf / 2.618033988749895) % 2),
+    ]
+}
+
+/// Channel differences, blended over the background if either pixel is
+/// translucent (pixelmatch's `colorDelta` prologue).
+#[inline]
+fn deltas(p1: &[u8], p2: &[u8], k: usize, checkerboard: bool) -> [f64; 3] {
+    let [r1, g1, b1, a1] = [p1[0], p1[1], p1[2], p1[3]].map(i32::from);
+    let [r2, g2, b2, a2] = [p2[0], p2[1], p2[2], p2[3]].map(i32::from);
+    if a1 < 255 || a2 < 255 {
+        let [rb, gb, bb] = background(k, checkerboard);
+        let da = a1 - a2;
+        // The products are small integers, exact in i32 and in f64 alike.
+        [
+            f64::from(r1 * a1 - r2 * a2 - rb * da) / 255.0,
+            f64::from(g1 * a1 - g2 * a2 - gb * da) / 255.0,
+            f64::from(b1 * a1 - b2 * a2 - bb * da) / 255.0,
+        ]
+    } else {
+        [f64::from(r1 - r2), f64::from(g1 - g2), f64::from(b1 - b2)]
+    }
+}
+
+/// Squared YIQ distance, negative when the second pixel is darker.
+/// The caller guarantees the pixels differ.
+#[inline]
+fn color_delta(p1: &[u8], p2: &[u8], k: usize, checkerboard: bool) -> f64 {
+    let [dr, dg, db] = deltas(p1, p2, k, checkerboard);
+    let y = dr * Y[0] + dg * Y[1] + db * Y[2];
+    let i = dr * I[0] - dg * I[1] - db * I[2];
+    let q = dr * Q[0] - dg * Q[1] + db * Q[2];
+    let delta = 0.5053 * y * y + 0.299 * i * i + 0.1957 * q * q;
+    if y > 0.0 { -delta } else { delta }
+}
+
+/// Brightness difference between the pixel at `k` and the one at `m` of the
+/// same image, blended over the background of `k`.
+#[inline]
+fn brightness_delta(img: &[u8], k: usize, m: usize, checkerboard: bool) -> f64 {
+    let (p1, p2) = (&img[k..k + 4], &img[m..m + 4]);
+    if p1 == p2 {
+        return 0.0;
+    }
+    let [dr, dg, db] = deltas(p1, p2, k, checkerboard);
+    dr * Y[0] + dg * Y[1] + db * Y[2]
+}
+
+/// Whether `(x1, y1)` in `img` is likely anti-aliasing (Vysniauskas 2009,
+/// as pixelmatch implements it). `a32`/`b32` are the two images in the order
+/// pixelmatch passes them.
+#[allow(clippy::too_many_arguments)]
+fn antialiased(
+    img: &[u8],
+    x1: usize,
+    y1: usize,
+    w: usize,
+    h: usize,
+    a32: &[u8],
+    b32: &[u8],
+    checkerboard: bool,
+) -> bool {
+    let x0 = x1.saturating_sub(1);
+    let y0 = y1.saturating_sub(1);
+    let x2 = (x1 + 1).min(w - 1);
+    let y2 = (y1 + 1).min(h - 1);
+    let pos = (y1 * w + x1) * 4;
+    let mut zeroes = u32::from(x1 == x0 || x1 == x2 || y1 == y0 || y1 == y2);
+    let (mut min, mut max) = (0.0f64, 0.0f64);
+    let (mut min_x, mut min_y, mut max_x, mut max_y) = (0, 0, 0, 0);
+    // Column-major order, as in pixelmatch: it decides which of several
+    // equally dark or bright neighbours is remembered.
+    for x in x0..=x2 {
+        for y in y0..=y2 {
+            if x == x1 && y == y1 {
+                continue;
+            }
+            let delta = brightness_delta(img, pos, (y * w + x) * 4, checkerboard);
+            if delta == 0.0 {
+                zeroes += 1;
+                if zeroes > 2 {
+                    return false;
+                }
+            } else if delta < min {
+                min = delta;
+                (min_x, min_y) = (x, y);
+            } else if delta > max {
+                max = delta;
+                (max_x, max_y) = (x, y);
+            }
+        }
+    }
+    if min == 0.0 || max == 0.0 {
+        return false;
+    }
+    (has_many_siblings(a32, min_x, min_y, w, h) && has_many_siblings(b32, min_x, min_y, w, h))
+        || (has_many_siblings(a32, max_x, max_y, w, h)
+            && has_many_siblings(b32, max_x, max_y, w, h))
+}
+
+/// Whether the pixel has 3+ identical neighbours (image borders count as one).
+fn has_many_siblings(img: &[u8], x1: usize, y1: usize, w: usize, h: usize) -> bool {
+    let x0 = x1.saturating_sub(1);
+    let y0 = y1.saturating_sub(1);
+    let x2 = (x1 + 1).min(w - 1);
+    let y2 = (y1 + 1).min(h - 1);
+    let pos = (y1 * w + x1) * 4;
+    let center = &img[pos..pos + 4];
+    let mut zeroes = u32::from(x1 == x0 || x1 == x2 || y1 == y0 || y1 == y2);
+    for x in x0..=x2 {
+        for y in y0..=y2 {
+            if x == x1 && y == y1 {
+                continue;
+            }
+            let p = (y * w + x) * 4;
+            zeroes += u32::from(center == &img[p..p + 4]);
+            if zeroes > 2 {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn to_int32_wraps_like_javascript() {
+        assert_eq!(to_int32(3.9), 3);
+        assert_eq!(to_int32(2147483648.5), -2147483648);
+        assert_eq!(to_int32(4294967297.0), 1);
+    }
+
+    #[test]
+    fn checkerboard_background_follows_the_byte_offset() {
+        // k / φ = 1.85 → 1 (odd) and k / φ² = 1.15 → 1 (odd) for k = 3.
+        assert_eq!(background(3, true), [207, 207, 207]);
+        assert_eq!(background(0, true), [48, 48, 48]);
+        assert_eq!(background(0, false), [255, 255, 255]);
+    }
+
+    #[test]
+    fn darker_second_pixel_has_a_negative_delta() {
+        let white = [255, 255, 255, 255];
+        let black = [0, 0, 0, 255];
+        assert!(color_delta(&white, &black, 0, true) < 0.0);
+        assert!(color_delta(&black, &white, 0, true) > 0.0);
+        // Full black vs white is the metric's maximum, ~35215.
+        let max = color_delta(&black, &white, 0, true);
+        assert!((max - 35215.0).abs() < 1.0, "{max}");
+    }
+
+    #[test]
+    fn gray_of_opaque_white_is_white() {
+        assert_eq!(gray([255, 255, 255, 255], 0.1), 255);
+        assert_eq!(gray([0, 0, 0, 0], 0.1), 255);
+        assert_eq!(gray([0, 0, 0, 255], 1.0), 0);
+    }
+}

@@ -1,0 +1,2 @@
+//! The `steadfast-visual` command line.
+fn main() {}
