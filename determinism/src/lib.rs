@@ -1,1 +1,96 @@
-//! Seeded randomness and clocks.
+//! # steadfast-determinism
+//!
+//! One seed decides everything random and everything timed in a test; a failing test prints
+//! that seed, and the same seed replays the same run.
+//!
+//! ```
+//! use std::time::Duration;
+//! use steadfast_determinism::{Clock, TestContext, deterministic_test};
+//!
+//! #[deterministic_test]
+//! fn draws_follow_the_seed(ctx: &TestContext) {
+//!     let id = ctx.rng().next_u64();
+//!     ctx.clock().advance(Duration::from_secs(60));
+//!     assert_eq!(ctx.clock().monotonic(), Duration::from_secs(60));
+//!     # let _ = id;
+//! }
+//!
+//! #[deterministic_test(seed = 0x2a)]
+//! async fn an_hour_of_virtual_time_takes_milliseconds(ctx: &TestContext) {
+//!     let before = ctx.clock().now();
+//!     tokio::time::sleep(Duration::from_secs(3600)).await;
+//!     assert_eq!(ctx.clock().now().duration_since(before).unwrap(), Duration::from_secs(3600));
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! The same context works outside tests, in benchmarks and examples:
+//!
+//! ```
+//! use steadfast_determinism::{Seed, TestContext};
+//!
+//! let run_seed = Seed::run_seed()?; // STEADFAST_SEED, or 0
+//! let ctx = TestContext::new("bench::checkout", run_seed.derive("bench::checkout"));
+//! let order_ids: Vec<u64> = (0..3).map(|_| ctx.rng().next_u64()).collect();
+//! # let _ = order_ids;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## What is here
+//!
+//! * [`Seed`]: a plain `u64` with a stable [`derive`](Seed::derive) for per-test seeds, parsed
+//!   from `STEADFAST_SEED`.
+//! * [`DetRng`]: ChaCha8 keyed by a seed, with named independent streams ([`DetRng::fork`]) and
+//!   a seeded proptest runner.
+//! * [`Clock`] with [`SystemClock`], [`ManualClock`], [`FrozenClock`] and [`TokioClock`]: wall
+//!   time and monotonic time together.
+//! * [`TestContext`]: the current test's name, seed, RNG and [`TestClock`], as an argument of the
+//!   test or through [`TestContext::current`].
+//! * [`wait`]: expectation-based waits ([`wait_until`], [`eventually`]) instead of sleeps.
+//! * [`deterministic_test`]: the attribute that ties it together (sync and async tests, `seed`,
+//!   `runs`, `start`, `check_determinism`).
+//!
+//! ## How seeds work
+//!
+//! The *run seed* comes from `STEADFAST_SEED` (decimal or `0x` hex), or is 0. Each test's seed
+//! is `run_seed.derive(test_path)`, so adding, removing or reordering tests never changes another
+//! test's seed, and a test rerun alone gets the same seed. With `runs = N`, run `i` uses
+//! `test_seed.derive("run i")`. When a test fails it prints one line to stderr:
+//!
+//! ```text
+//! steadfast: test payments::charges_once failed with seed 0x…: <panic>; replay: STEADFAST_SEED=0x… cargo test -p my-crate --test integration -- payments::charges_once --exact
+//! ```
+//!
+//! ## Environment variables
+//!
+//! | variable | meaning |
+//! | --- | --- |
+//! | `STEADFAST_SEED` | the run seed; a malformed value fails the test with a message naming it |
+//!
+//! ## Supported Rust versions
+//!
+//! The workspace's `rust-version` (1.88) and newer.
+
+pub mod clock;
+pub mod context;
+mod error;
+pub mod rng;
+pub mod seed;
+pub mod timestamp;
+pub mod wait;
+
+#[doc(hidden)]
+pub mod __macro_support {
+    //! Used by the code `#[deterministic_test]` expands to. **Not a stable API.**
+    pub use crate::harness::*;
+    pub use tokio;
+}
+mod harness;
+
+pub use clock::{Clock, FrozenClock, ManualClock, Reading, SystemClock, TokioClock};
+pub use context::{ContextGuard, RngHandle, TestClock, TestContext};
+pub use error::{Error, ErrorKind};
+pub use rng::DetRng;
+pub use seed::Seed;
+pub use steadfast_macros::deterministic_test;
+pub use wait::{eventually, wait_until};

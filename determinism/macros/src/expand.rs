@@ -1,0 +1,190 @@
+//! Writing the test function for `#[deterministic_test]`.
+
+use proc_macro_crate::{FoundCrate, crate_name};
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::{FnArg, ItemFn, ReturnType, Type};
+
+use crate::attr::Args;
+
+pub(crate) fn expand(args: &Args, item: TokenStream) -> syn::Result<TokenStream> {
+    let function: ItemFn = syn::parse2(item)?;
+    let det = determinism_path()?;
+    check_signature(&function)?;
+
+    let ItemFn {
+        attrs,
+        vis,
+        sig,
+        block,
+    } = &function;
+    let name = &sig.ident;
+    let output = &sig.output;
+    let body_name = format_ident!("__steadfast_{}", name);
+    let parameter = match sig.inputs.first() {
+        Some(input) => quote!(#input),
+        None => quote!(_: &#det::TestContext),
+    };
+    let asyncness = &sig.asyncness;
+    let runner = if sig.asyncness.is_some() {
+        quote!(run_async)
+    } else {
+        quote!(run_sync)
+    };
+
+    let seed = match args.seed {
+        Some(seed) => quote!(::core::option::Option::Some(#seed)),
+        None => quote!(::core::option::Option::None),
+    };
+    let runs = args.runs.map_or(1, |(runs, _)| runs);
+    let start = match &args.start {
+        Some(text) => quote!(::core::option::Option::Some(#text)),
+        None => quote!(::core::option::Option::None),
+    };
+    // A const evaluation of the same parser the runtime uses: a bad timestamp is a compile
+    // error pointing at the string.
+    let start_check = args.start.as_ref().map(|text| {
+        quote_spanned! {text.span()=>
+            const _: () = #det::__macro_support::check_start(#text);
+        }
+    });
+    let check_determinism = args.check_determinism;
+
+    let spec = quote! {
+        #det::__macro_support::TestSpec {
+            path: ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#name)),
+            seed: #seed,
+            runs: #runs,
+            start: #start,
+            check_determinism: #check_determinism,
+            package: ::core::env!("CARGO_PKG_NAME"),
+            crate_name: ::core::env!("CARGO_CRATE_NAME"),
+        }
+    };
+
+    let call = match args.retries {
+        None => quote! {
+            #det::__macro_support::#runner(&__STEADFAST_SPEC, ::core::option::Option::None, #body_name)
+        },
+        Some((retries, span)) => {
+            if args.runs.is_some() || args.check_determinism {
+                return Err(syn::Error::new(
+                    span,
+                    "`retries` cannot be combined with `runs` or `check_determinism`: \
+                     a stability gate and a retry hide each other's failures",
+                ));
+            }
+            let flaky = flaky_path(span)?;
+            quote! {
+                #flaky::__macro_support::retry_test(
+                    &__STEADFAST_SPEC,
+                    #retries,
+                    |__steadfast_seed| #det::__macro_support::#runner(
+                        &__STEADFAST_SPEC,
+                        ::core::option::Option::Some(__steadfast_seed),
+                        #body_name,
+                    ),
+                )
+            }
+        }
+    };
+
+    Ok(quote! {
+        #(#attrs)*
+        #[::core::prelude::v1::test]
+        #vis fn #name() #output {
+            #start_check
+            const __STEADFAST_SPEC: #det::__macro_support::TestSpec = #spec;
+            #asyncness fn #body_name(#parameter) #output #block
+            #call
+        }
+    })
+}
+
+/// Rejects signatures the harness cannot call, pointing at the offending part.
+fn check_signature(function: &ItemFn) -> syn::Result<()> {
+    let sig = &function.sig;
+    if let Some(param) = sig.generics.params.first() {
+        return Err(syn::Error::new_spanned(
+            param,
+            "a deterministic test cannot be generic",
+        ));
+    }
+    if let Some(extra) = sig.inputs.iter().nth(1) {
+        return Err(syn::Error::new_spanned(
+            extra,
+            "a deterministic test takes at most one argument: `ctx: &TestContext`",
+        ));
+    }
+    match sig.inputs.first() {
+        Some(FnArg::Receiver(receiver)) => {
+            return Err(syn::Error::new_spanned(
+                receiver,
+                "a deterministic test cannot take `self`",
+            ));
+        }
+        Some(FnArg::Typed(typed)) if !matches!(&*typed.ty, Type::Reference(r) if r.mutability.is_none()) =>
+        {
+            return Err(syn::Error::new_spanned(
+                &typed.ty,
+                "the test context is passed by shared reference: write `ctx: &TestContext`",
+            ));
+        }
+        _ => {}
+    }
+    if let ReturnType::Type(_, ty) = &sig.output {
+        if let Type::ImplTrait(_) = &**ty {
+            return Err(syn::Error::new_spanned(
+                ty,
+                "a deterministic test returns `()` or a `Result`, not `impl Trait`",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// How the expansion names `steadfast-determinism`: directly, or through the `steadfast` facade.
+fn determinism_path() -> syn::Result<TokenStream> {
+    if let Ok(found) = crate_name("steadfast-determinism") {
+        return Ok(path_of(found, "steadfast_determinism", None));
+    }
+    if let Ok(found) = crate_name("steadfast") {
+        return Ok(path_of(found, "steadfast", Some("determinism")));
+    }
+    Err(syn::Error::new(
+        Span::call_site(),
+        "#[deterministic_test] needs `steadfast` or `steadfast-determinism` in [dependencies] or [dev-dependencies]",
+    ))
+}
+
+/// How the expansion names `steadfast-flaky`, which records the attempts of `retries`.
+fn flaky_path(span: Span) -> syn::Result<TokenStream> {
+    if let Ok(found) = crate_name("steadfast-flaky") {
+        return Ok(path_of(found, "steadfast_flaky", None));
+    }
+    if let Ok(found) = crate_name("steadfast") {
+        return Ok(path_of(found, "steadfast", Some("flaky")));
+    }
+    Err(syn::Error::new(
+        span,
+        "`retries` records attempts with steadfast-flaky: add `steadfast-flaky` (or steadfast's `flaky` feature) to your dependencies",
+    ))
+}
+
+fn path_of(found: FoundCrate, own_name: &str, module: Option<&str>) -> TokenStream {
+    // `Itself` means the attribute is used inside the crate's own tests, examples or docs,
+    // where the crate is reachable under its own name (the library declares
+    // `extern crate self as ...` for its unit tests).
+    let name = match found {
+        FoundCrate::Itself => own_name.to_owned(),
+        FoundCrate::Name(name) => name,
+    };
+    let root = format_ident!("{}", name);
+    match module {
+        Some(module) => {
+            let module = format_ident!("{}", module);
+            quote!(::#root::#module)
+        }
+        None => quote!(::#root),
+    }
+}

@@ -1,0 +1,362 @@
+//! What `#[deterministic_test]` expands to: seed selection, runs, failure reports and the
+//! determinism check. Not a stable API; use the attribute.
+
+use std::fmt::{Debug, Write as _};
+use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::clock::{ManualClock, default_start};
+use crate::context::{CLOCK_SOURCE, TestClock, TestContext};
+use crate::rng::{Recorder, Trace};
+use crate::seed::{SEED_ENV, Seed};
+use crate::timestamp;
+
+/// Everything the attribute knows about a test at compile time.
+#[derive(Debug, Clone, Copy)]
+pub struct TestSpec {
+    /// `concat!(module_path!(), "::", stringify!(name))`.
+    pub path: &'static str,
+    /// `seed = …`, when pinned.
+    pub seed: Option<u64>,
+    /// `runs = N` (1 when not given).
+    pub runs: u32,
+    /// `start = "…"`, validated at compile time.
+    pub start: Option<&'static str>,
+    /// `check_determinism = true`.
+    pub check_determinism: bool,
+    /// `env!("CARGO_PKG_NAME")` of the crate holding the test.
+    pub package: &'static str,
+    /// `env!("CARGO_CRATE_NAME")` of the test binary.
+    pub crate_name: &'static str,
+}
+
+impl TestSpec {
+    /// The test's path as libtest and nextest name it (without the crate name).
+    pub fn test_name(&self) -> &'static str {
+        self.path
+            .split_once("::")
+            .map_or(self.path, |(_, rest)| rest)
+    }
+
+    /// Where the seeds of this test come from: the run seed and this test's seed.
+    ///
+    /// # Panics
+    ///
+    /// When `STEADFAST_SEED` is malformed: a typo must not silently run another seed.
+    pub fn seeds(&self) -> (Seed, Seed) {
+        if let Some(pinned) = self.seed {
+            return (Seed::new(pinned), Seed::new(pinned));
+        }
+        let run = match Seed::run_seed() {
+            Ok(seed) => seed,
+            Err(err) => panic!("steadfast: {err}"),
+        };
+        (run, run.derive(self.path))
+    }
+
+    /// The seed of run `index` (0-based) of `runs = N`; run 0 of a single-run test is the test seed.
+    pub fn seed_of_run(&self, test_seed: Seed, index: u32) -> Seed {
+        if self.runs <= 1 {
+            test_seed
+        } else {
+            test_seed.derive(&format!("run {index}"))
+        }
+    }
+
+    fn start(&self) -> SystemTime {
+        match self.start.map(timestamp::parse) {
+            Some(Ok(start)) => start,
+            // The attribute validated the text at compile time with the same parser.
+            Some(Err(err)) => panic!("steadfast: {err}"),
+            None => default_start(),
+        }
+    }
+
+    /// The command that reruns only this test with the given run seed.
+    pub fn replay_command(&self, run_seed: Seed) -> String {
+        let lib_name = self.package.replace('-', "_");
+        let target = if self.crate_name == lib_name {
+            "--lib".to_owned()
+        } else {
+            format!("--test {}", self.crate_name)
+        };
+        let name = self.test_name();
+        if std::env::var_os("NEXTEST").is_some() {
+            format!(
+                "{SEED_ENV}={run_seed} cargo nextest run -p {} {target} -E 'test(={name})'",
+                self.package
+            )
+        } else {
+            format!(
+                "{SEED_ENV}={run_seed} cargo test -p {} {target} -- {name} --exact",
+                self.package
+            )
+        }
+    }
+}
+
+/// A test function's return value: `()` or a `Result`.
+pub trait TestOutcome {
+    /// A description of the failure, if the test failed by returning it.
+    fn failure(&self) -> Option<String>;
+}
+
+impl TestOutcome for () {
+    fn failure(&self) -> Option<String> {
+        None
+    }
+}
+
+impl<T, E: Debug> TestOutcome for Result<T, E> {
+    fn failure(&self) -> Option<String> {
+        self.as_ref().err().map(|err| format!("{err:?}"))
+    }
+}
+
+/// An async test function taking the context by reference.
+///
+/// Implemented for every `async fn(&TestContext) -> R`; the lifetime parameter lets the future
+/// borrow the context.
+pub trait AsyncTestFn<'a, R> {
+    /// The future the function returns.
+    type Future: Future<Output = R> + 'a;
+    /// Calls the function.
+    fn call(&self, ctx: &'a TestContext) -> Self::Future;
+}
+
+impl<'a, R, F, Fut> AsyncTestFn<'a, R> for F
+where
+    F: Fn(&'a TestContext) -> Fut,
+    Fut: Future<Output = R> + 'a,
+{
+    type Future = Fut;
+    fn call(&self, ctx: &'a TestContext) -> Fut {
+        self(ctx)
+    }
+}
+
+/// How a run ended.
+enum RunEnd<R> {
+    Returned(R),
+    Panicked(Box<dyn std::any::Any + Send>),
+}
+
+/// Runs a sync test: each run on a fresh context with a manual clock.
+///
+/// `seed` is `Some` when retries chose the seed of this attempt; the test then runs once.
+pub fn run_sync<R: TestOutcome>(
+    spec: &TestSpec,
+    seed: Option<Seed>,
+    body: fn(&TestContext) -> R,
+) -> R {
+    run(spec, seed, &mut |seed, run_seed, recorder| {
+        let ctx = Arc::new(context(spec, seed, run_seed, recorder, || {
+            TestClock::manual(ManualClock::starting_at(spec.start()))
+        }));
+        let _guard = ctx.enter();
+        catch(|| body(&ctx))
+    })
+}
+
+/// Runs an async test: each run on a fresh current-thread tokio runtime with paused time.
+///
+/// `seed` is `Some` when retries chose the seed of this attempt; the test then runs once.
+pub fn run_async<R, F>(spec: &TestSpec, seed: Option<Seed>, body: F) -> R
+where
+    R: TestOutcome,
+    F: for<'a> AsyncTestFn<'a, R>,
+{
+    run(spec, seed, &mut |seed, run_seed, recorder| {
+        run_async_once(spec, seed, run_seed, recorder, &body)
+    })
+}
+
+fn run_async_once<R, F>(
+    spec: &TestSpec,
+    seed: Seed,
+    run_seed: Seed,
+    recorder: Option<Recorder>,
+    body: &F,
+) -> RunEnd<R>
+where
+    F: for<'a> AsyncTestFn<'a, R>,
+{
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => panic!("steadfast: could not build the test's tokio runtime: {err}"),
+    };
+    catch(|| {
+        runtime.block_on(async {
+            // Created inside the runtime so the clock's origin is the paused clock's start.
+            let ctx = Arc::new(context(spec, seed, run_seed, recorder, || {
+                TestClock::tokio(spec.start())
+            }));
+            let _guard = ctx.enter();
+            body.call(&ctx).await
+        })
+    })
+}
+
+fn context(
+    spec: &TestSpec,
+    seed: Seed,
+    run_seed: Seed,
+    recorder: Option<Recorder>,
+    clock: impl FnOnce() -> TestClock,
+) -> TestContext {
+    let ctx = TestContext::with_clock(spec.path, seed, clock()).set_run_seed(run_seed);
+    match recorder {
+        Some(recorder) => ctx.recording(recorder),
+        None => ctx,
+    }
+}
+
+fn catch<R>(f: impl FnOnce() -> R) -> RunEnd<R> {
+    match panic::catch_unwind(AssertUnwindSafe(f)) {
+        Ok(value) => RunEnd::Returned(value),
+        Err(payload) => RunEnd::Panicked(payload),
+    }
+}
+
+type RunOnce<'a, R> = dyn FnMut(Seed, Seed, Option<Recorder>) -> RunEnd<R> + 'a;
+
+fn run<R: TestOutcome>(
+    spec: &TestSpec,
+    seed_override: Option<Seed>,
+    once: &mut RunOnce<'_, R>,
+) -> R {
+    let (run_seed, test_seed) = spec.seeds();
+    let test_seed = seed_override.unwrap_or(test_seed);
+    let runs = if seed_override.is_some() {
+        1
+    } else {
+        spec.runs.max(1)
+    };
+    let mut last = None;
+    for index in 0..runs {
+        let seed = spec.seed_of_run(test_seed, index);
+        let outcome = if spec.check_determinism {
+            run_checked(spec, seed, run_seed, once)
+        } else {
+            once(seed, run_seed, None)
+        };
+        match outcome {
+            RunEnd::Returned(value) => {
+                if let Some(failure) = value.failure() {
+                    report_failure(spec, seed, run_seed, index, runs, &failure);
+                    return value;
+                }
+                last = Some(value);
+            }
+            RunEnd::Panicked(payload) => {
+                report_failure(spec, seed, run_seed, index, runs, panic_message(&*payload));
+                panic::resume_unwind(payload);
+            }
+        }
+    }
+    // OK because runs >= 1, so the loop ran and either returned early or set `last`.
+    last.expect("at least one run")
+}
+
+/// Runs twice with the same seed and compares every draw and clock reading.
+fn run_checked<R: TestOutcome>(
+    spec: &TestSpec,
+    seed: Seed,
+    run_seed: Seed,
+    once: &mut RunOnce<'_, R>,
+) -> RunEnd<R> {
+    let first_recorder = Recorder::default();
+    let first = once(seed, run_seed, Some(first_recorder.clone()));
+    if matches!(&first, RunEnd::Panicked(_)) {
+        return first;
+    }
+    if let RunEnd::Returned(value) = &first {
+        if value.failure().is_some() {
+            return first;
+        }
+    }
+    let second_recorder = Recorder::default();
+    let second = once(seed, run_seed, Some(second_recorder.clone()));
+    if let RunEnd::Returned(value) = &second {
+        if value.failure().is_none() {
+            let (a, b) = (first_recorder.take(), second_recorder.take());
+            if a.digest != b.digest || a.count != b.count {
+                let message = divergence_message(spec, seed, &a, &b);
+                return RunEnd::Panicked(Box::new(message));
+            }
+        }
+    }
+    second
+}
+
+fn divergence_message(spec: &TestSpec, seed: Seed, a: &Trace, b: &Trace) -> String {
+    let mut message = format!(
+        "steadfast: test `{}` is not deterministic under seed {seed}: two runs made {} and {} \
+         observations (RNG draws and clock readings) with different digests",
+        spec.path, a.count, b.count
+    );
+    let first_difference = a
+        .kept
+        .iter()
+        .zip(&b.kept)
+        .position(|(x, y)| x != y)
+        .or_else(|| (a.kept.len() != b.kept.len()).then(|| a.kept.len().min(b.kept.len())));
+    if let Some(index) = first_difference {
+        let describe = |trace: &Trace| match trace.kept.get(index) {
+            None => "nothing (the run ended)".to_owned(),
+            Some(o) if o.source == CLOCK_SOURCE => format!("clock reading {}ns", o.value),
+            Some(o) => format!(
+                "draw {:#018x} from the stream seeded {:#018x}",
+                o.value, o.source
+            ),
+        };
+        let _ = write!(
+            message,
+            "; first divergence at observation #{index}: first run {}, second run {}",
+            describe(a),
+            describe(b)
+        );
+    }
+    message
+}
+
+fn report_failure(spec: &TestSpec, seed: Seed, run_seed: Seed, index: u32, runs: u32, why: &str) {
+    let which = if runs > 1 {
+        format!(" in run {} of {runs}", index + 1)
+    } else {
+        String::new()
+    };
+    let pinned = if spec.seed.is_some() {
+        " (seed pinned by the attribute)"
+    } else {
+        ""
+    };
+    let why = why.lines().next().unwrap_or("");
+    eprintln!(
+        "steadfast: test {} failed{which} with seed {seed}{pinned}: {why}; replay: {}",
+        spec.test_name(),
+        spec.replay_command(run_seed)
+    );
+}
+
+/// The text of a panic payload (`&str` or `String`), or a placeholder for other payloads.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(non-string panic payload)")
+}
+
+/// Validates `start = "…"` at compile time; the attribute expands to a `const` calling this.
+pub const fn check_start(start: &str) {
+    if let Err(reason) = timestamp::parse_unix(start) {
+        panic!("{}", reason);
+    }
+}
