@@ -65,3 +65,7 @@ pub use ids::{IdGenerator, IdSource, SpanId, TraceFlags, TraceId};
 pub use propagation::{Extractor, Injector, Level, Propagator, SpanContext, extract, inject};
 pub use traceparent::TraceParent;
 pub use tracestate::{KeyGrammar, TraceState};
+pub mod sampling;
+pub mod sink;
+pub mod span;
+pub mod tracer;
