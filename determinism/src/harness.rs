@@ -232,7 +232,6 @@ fn run<R: TestOutcome>(
     once: &mut RunOnce<'_, R>,
 ) -> R {
     let (run_seed, test_seed) = spec.seeds();
-    let test_seed = seed_override.unwrap_or(test_seed);
     let runs = if seed_override.is_some() {
         1
     } else {
@@ -240,7 +239,10 @@ fn run<R: TestOutcome>(
     };
     let mut last = None;
     for index in 0..runs {
-        let seed = spec.seed_of_run(test_seed, index);
+        let seed = match seed_override {
+            Some(seed) => seed,
+            None => spec.seed_of_run(test_seed, index),
+        };
         let outcome = if spec.check_determinism {
             run_checked(spec, seed, run_seed, once)
         } else {
@@ -273,26 +275,23 @@ fn run_checked<R: TestOutcome>(
 ) -> RunEnd<R> {
     let first_recorder = Recorder::default();
     let first = once(seed, run_seed, Some(first_recorder.clone()));
-    if matches!(&first, RunEnd::Panicked(_)) {
+    if !passed(&first) {
         return first;
-    }
-    if let RunEnd::Returned(value) = &first {
-        if value.failure().is_some() {
-            return first;
-        }
     }
     let second_recorder = Recorder::default();
     let second = once(seed, run_seed, Some(second_recorder.clone()));
-    if let RunEnd::Returned(value) = &second {
-        if value.failure().is_none() {
-            let (a, b) = (first_recorder.take(), second_recorder.take());
-            if a.digest != b.digest || a.count != b.count {
-                let message = divergence_message(spec, seed, &a, &b);
-                return RunEnd::Panicked(Box::new(message));
-            }
+    if passed(&second) {
+        let (a, b) = (first_recorder.take(), second_recorder.take());
+        if a.digest != b.digest || a.count != b.count {
+            let message = divergence_message(spec, seed, &a, &b);
+            return RunEnd::Panicked(Box::new(message));
         }
     }
     second
+}
+
+fn passed<R: TestOutcome>(end: &RunEnd<R>) -> bool {
+    matches!(end, RunEnd::Returned(value) if value.failure().is_none())
 }
 
 fn divergence_message(spec: &TestSpec, seed: Seed, a: &Trace, b: &Trace) -> String {

@@ -44,8 +44,9 @@ pub(crate) fn expand(args: &Args, item: TokenStream) -> syn::Result<TokenStream>
     // A const evaluation of the same parser the runtime uses: a bad timestamp is a compile
     // error pointing at the string.
     let start_check = args.start.as_ref().map(|text| {
+        let check = respan(quote!(#det::__macro_support::check_start), text.span());
         quote_spanned! {text.span()=>
-            const _: () = #det::__macro_support::check_start(#text);
+            const _: () = #check(#text);
         }
     });
     let check_determinism = args.check_determinism;
@@ -90,15 +91,26 @@ pub(crate) fn expand(args: &Args, item: TokenStream) -> syn::Result<TokenStream>
     };
 
     Ok(quote! {
+        #start_check
         #(#attrs)*
         #[::core::prelude::v1::test]
         #vis fn #name() #output {
-            #start_check
             const __STEADFAST_SPEC: #det::__macro_support::TestSpec = #spec;
             #asyncness fn #body_name(#parameter) #output #block
             #call
         }
     })
+}
+
+/// Gives every token the span of `span`, so a compiler error about them points there.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            token.set_span(span);
+            token
+        })
+        .collect()
 }
 
 /// Rejects signatures the harness cannot call, pointing at the offending part.
@@ -132,13 +144,13 @@ fn check_signature(function: &ItemFn) -> syn::Result<()> {
         }
         _ => {}
     }
-    if let ReturnType::Type(_, ty) = &sig.output {
-        if let Type::ImplTrait(_) = &**ty {
-            return Err(syn::Error::new_spanned(
-                ty,
-                "a deterministic test returns `()` or a `Result`, not `impl Trait`",
-            ));
-        }
+    if let ReturnType::Type(_, ty) = &sig.output
+        && let Type::ImplTrait(_) = &**ty
+    {
+        return Err(syn::Error::new_spanned(
+            ty,
+            "a deterministic test returns `()` or a `Result`, not `impl Trait`",
+        ));
     }
     Ok(())
 }

@@ -1,0 +1,6 @@
+use steadfast_determinism::{TestContext, deterministic_test};
+
+#[deterministic_test]
+fn by_value(ctx: TestContext) {}
+
+fn main() {}
