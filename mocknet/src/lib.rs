@@ -1,1 +1,83 @@
-//! Named mock-network scenarios with seeded faults on the test's own clock.
+//! # steadfast-mocknet
+//!
+//! Named mock-network scenarios with seeded faults, served over real HTTP/1.1 on 127.0.0.1 and
+//! running on the test's own tokio runtime, so that latencies and client timeouts follow the
+//! test's virtual clock and the same seed always gives the same faults.
+//!
+//! ```
+//! use std::time::Duration;
+//! use steadfast_determinism::{TestContext, deterministic_test};
+//! use steadfast_mocknet::{Catalog, MockNet};
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//!
+//! const CATALOG: &str = r#"{"scenarios": {
+//!     "happy-path": {"routes": [{"name": "charge", "method": "POST", "path": "/v1/charges",
+//!                                "response": {"status": 201, "json": {"id": "ch_1"}}}]},
+//!     "offline": {"extends": "happy-path", "overlays": ["offline"]}
+//! }}"#;
+//!
+//! #[deterministic_test]
+//! async fn offline_network_resets_the_charge(_ctx: &TestContext) {
+//!     let catalog = Catalog::from_json("payments.json", CATALOG).unwrap();
+//!     let net = MockNet::start(catalog.scenario("offline").unwrap()).await.unwrap();
+//!
+//!     let mut stream = tokio::net::TcpStream::connect(net.addr()).await.unwrap();
+//!     stream.write_all(b"POST /v1/charges HTTP/1.1\r\ncontent-length: 0\r\n\r\n").await.unwrap();
+//!     let err = stream.read(&mut [0; 64]).await.unwrap_err();
+//!
+//!     assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset);
+//!     net.assert_called("charge", 1);
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! ## What is here
+//!
+//! * [`Catalog`]: scenarios and overlays as JSON (the format is in [`catalog`]), validated at
+//!   load time; [`Catalog::selected`] picks one by `STEADFAST_SCENARIO`.
+//! * [`Scenario`] and [`Overlay`]: routes matched with wiremock's matchers, responses,
+//!   sequences, states and [faults](fault); [`Scenario::mount_on`] mounts the same routes on a
+//!   plain `wiremock::MockServer`.
+//! * [`MockNet`]: the server, with its [journal](JournalEntry) and assertions
+//!   ([`assert_called`](MockNet::assert_called), [`assert_no_unmatched`](MockNet::assert_no_unmatched),
+//!   [`assert_trace_propagated`](MockNet::assert_trace_propagated)) and
+//!   [`wait_for_requests`](MockNet::wait_for_requests).
+//!
+//! ## Faults at the transport level
+//!
+//! | fault | what the client sees |
+//! | --- | --- |
+//! | `latency`, `jitter-uniform`, `jitter-lognormal` | the response, later (virtual time under a paused clock) |
+//! | `status` | the status, with `Retry-After` when configured |
+//! | `reset` | a TCP RST: `io::ErrorKind::ConnectionReset` |
+//! | `empty` | the connection closed before a byte of response |
+//! | `malformed` | bytes that are not HTTP, then a close |
+//! | `truncated` | a `Content-Length` longer than the body sent: an unexpected EOF |
+//! | `dribble`, `bandwidth` | the body in paced chunks |
+//! | `hang` | nothing, ever: only the client's timeout ends the wait |
+//!
+//! ## Environment variables
+//!
+//! | variable | meaning |
+//! | --- | --- |
+//! | `STEADFAST_SCENARIO` | the scenario [`Catalog::selected`] returns; an empty, non-UTF-8 or unknown name is an error listing the known scenarios |
+//! | `STEADFAST_SEED` | read by `steadfast-determinism`: the run seed the test's fault draws derive from |
+//!
+//! ## Supported Rust versions
+//!
+//! The workspace's `rust-version` (1.88) and newer.
+
+pub mod catalog;
+mod error;
+pub mod fault;
+mod http1;
+mod journal;
+mod scenario;
+mod server;
+
+pub use catalog::{Catalog, SCENARIO_ENV};
+pub use error::{Error, ErrorKind};
+pub use fault::FaultKind;
+pub use journal::JournalEntry;
+pub use scenario::{Overlay, Scenario};
+pub use server::{MockNet, MockNetBuilder};

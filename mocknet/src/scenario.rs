@@ -1,0 +1,259 @@
+//! Scenarios: validated routes, responses, states and faults, ready to serve.
+//!
+//! Scenarios come from a [`Catalog`](crate::Catalog); [`Overlay`]s add faults to any of them.
+
+use std::fmt;
+use std::time::Duration;
+
+use http::{HeaderName, HeaderValue, Method};
+use serde_json::Value;
+use wiremock::matchers;
+use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
+
+use crate::error::{Error, ErrorKind};
+use crate::fault::{Effect, Fault};
+
+/// A named scenario: ordered routes with responses, sequences, states and faults.
+///
+/// # Example
+///
+/// ```
+/// use steadfast_mocknet::Catalog;
+///
+/// let catalog = Catalog::from_json("inline.json", r#"{"scenarios": {"up": {"routes": [
+///     {"name": "health", "method": "GET", "path": "/health", "response": {"text": "ok"}}
+/// ]}}}"#)?;
+/// let scenario = catalog.scenario("up")?;
+/// assert_eq!(scenario.name(), "up");
+/// assert_eq!(scenario.route_names().collect::<Vec<_>>(), ["health"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub(crate) name: String,
+    pub(crate) initial_state: String,
+    pub(crate) routes: Vec<Route>,
+    pub(crate) faults: Vec<Fault>,
+}
+
+/// Scenario-wide faults that can be added to any scenario, such as the built-in
+/// `degraded-network`, `offline` and `slow`, or one defined in a catalog.
+///
+/// # Example
+///
+/// ```
+/// use steadfast_mocknet::Catalog;
+///
+/// let catalog = Catalog::from_json("inline.json", r#"{"scenarios": {"up": {}}}"#)?;
+/// let offline = catalog.scenario("up")?.with_overlay(&catalog.overlay("offline")?);
+/// assert_eq!(offline.name(), "up+offline");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Overlay {
+    pub(crate) name: String,
+    pub(crate) faults: Vec<Fault>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Route {
+    pub(crate) name: String,
+    pub(crate) matchers: Vec<MatcherSpec>,
+    pub(crate) when_state: Option<String>,
+    pub(crate) set_state: Option<String>,
+    /// Served in order; the last one repeats.
+    pub(crate) responses: Vec<Response>,
+    pub(crate) faults: Vec<Fault>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Response {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
+    pub(crate) body: Vec<u8>,
+}
+
+/// One request matcher of a route, kept as data so it can be built for mocknet and for
+/// wiremock alike. Every value was validated at load time, so building never panics.
+#[derive(Debug, Clone)]
+pub(crate) enum MatcherSpec {
+    Method(Method),
+    Path(String),
+    PathPrefix(String),
+    PathRegex(regex::Regex),
+    Header(HeaderName, HeaderValue),
+    Query(String, String),
+    BodyJson(Value),
+    BodyPartialJson(Value),
+}
+
+impl MatcherSpec {
+    pub(crate) fn build(&self) -> Box<dyn Match> {
+        match self {
+            MatcherSpec::Method(method) => Box::new(matchers::method(method.as_str())),
+            MatcherSpec::Path(path) => Box::new(matchers::path(path.as_str())),
+            MatcherSpec::PathPrefix(prefix) => Box::new(PathPrefix(prefix.clone())),
+            // The regex compiled at load time, so wiremock's constructor cannot panic here.
+            MatcherSpec::PathRegex(regex) => Box::new(matchers::path_regex(regex.as_str())),
+            MatcherSpec::Header(name, value) => {
+                Box::new(matchers::header(name.clone(), value.clone()))
+            }
+            MatcherSpec::Query(name, value) => {
+                Box::new(matchers::query_param(name.as_str(), value.as_str()))
+            }
+            MatcherSpec::BodyJson(value) => Box::new(matchers::body_json(value)),
+            MatcherSpec::BodyPartialJson(value) => Box::new(matchers::body_partial_json(value)),
+        }
+    }
+}
+
+impl fmt::Display for MatcherSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MatcherSpec::Method(method) => write!(f, "method {method}"),
+            MatcherSpec::Path(path) => write!(f, "path {path}"),
+            MatcherSpec::PathPrefix(prefix) => write!(f, "path prefix {prefix}"),
+            MatcherSpec::PathRegex(regex) => write!(f, "path regex {regex}"),
+            MatcherSpec::Header(name, value) => write!(f, "header {name}: {value:?}"),
+            MatcherSpec::Query(name, value) => write!(f, "query {name}={value}"),
+            MatcherSpec::BodyJson(value) => write!(f, "json body {value}"),
+            MatcherSpec::BodyPartialJson(value) => write!(f, "json body containing {value}"),
+        }
+    }
+}
+
+/// Matches requests whose path starts with a prefix (wiremock has exact and regex only).
+#[derive(Debug)]
+struct PathPrefix(String);
+
+impl Match for PathPrefix {
+    fn matches(&self, request: &Request) -> bool {
+        request.url.path().starts_with(&self.0)
+    }
+}
+
+/// Lets a boxed matcher be handed to wiremock's `Mock::given`, which wants a sized type.
+struct Boxed(Box<dyn Match>);
+
+impl Match for Boxed {
+    fn matches(&self, request: &Request) -> bool {
+        self.0.matches(request)
+    }
+}
+
+impl Scenario {
+    /// The scenario's name; overlays append `+overlay`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The names of the routes, in matching order.
+    pub fn route_names(&self) -> impl Iterator<Item = &str> {
+        self.routes.iter().map(|route| route.name.as_str())
+    }
+
+    /// This scenario with the overlay's faults added to every request.
+    #[must_use]
+    pub fn with_overlay(mut self, overlay: &Overlay) -> Self {
+        self.name = format!("{}+{}", self.name, overlay.name);
+        self.faults.extend(overlay.faults.iter().cloned());
+        self
+    }
+
+    /// Mounts the scenario's routes on a plain wiremock server, for suites that already run one.
+    ///
+    /// Sequences become mocks limited to one call each; a fixed latency that always applies
+    /// becomes wiremock's (real-time) delay.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Unsupported`] when a route uses something wiremock cannot express: states,
+    /// faults other than an always-on latency, or any scenario-wide fault. Nothing is mounted
+    /// then.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use steadfast_mocknet::Catalog;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+    /// let catalog = Catalog::from_json("inline.json", r#"{"scenarios": {"up": {"routes": [
+    ///     {"name": "health", "path": "/health", "response": {"status": 204}}
+    /// ]}}}"#)?;
+    /// let server = wiremock::MockServer::start().await;
+    /// catalog.scenario("up")?.mount_on(&server).await?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub async fn mount_on(&self, server: &MockServer) -> Result<(), Error> {
+        let mocks = self.wiremock_mocks()?;
+        for mock in mocks {
+            server.register(mock).await;
+        }
+        Ok(())
+    }
+
+    fn wiremock_mocks(&self) -> Result<Vec<Mock>, Error> {
+        if let Some(fault) = self.faults.first() {
+            return Err(Error::new(ErrorKind::Unsupported {
+                route: "(scenario faults)".into(),
+                what: format!("scenario-wide fault `{}`", fault.effect.kind()),
+            }));
+        }
+        let mut mocks = Vec::new();
+        for route in &self.routes {
+            let unsupported = |what: String| {
+                Error::new(ErrorKind::Unsupported {
+                    route: route.name.clone(),
+                    what,
+                })
+            };
+            if route.when_state.is_some() || route.set_state.is_some() {
+                return Err(unsupported("scenario states".into()));
+            }
+            let mut delay = Duration::ZERO;
+            for fault in &route.faults {
+                match fault.effect {
+                    Effect::Latency(by) if fault.probability >= 1.0 => delay += by,
+                    _ => {
+                        return Err(unsupported(format!(
+                            "fault `{}` with probability {}",
+                            fault.effect.kind(),
+                            fault.probability
+                        )));
+                    }
+                }
+            }
+            let last = route.responses.len().saturating_sub(1);
+            for (index, response) in route.responses.iter().enumerate() {
+                let mut template = ResponseTemplate::new(response.status)
+                    .set_body_bytes(response.body.clone())
+                    .set_delay(delay);
+                for (name, value) in &response.headers {
+                    template = template.append_header(name.clone(), value.clone());
+                }
+                let mut builder = Mock::given(Boxed(Box::new(matchers::any())));
+                for matcher in &route.matchers {
+                    builder = builder.and(Boxed(matcher.build()));
+                }
+                let mock = builder.respond_with(template).named(route.name.as_str());
+                // Every response but the last serves once; wiremock then falls through to the
+                // next mock of the same route, mounted after it.
+                mocks.push(if index < last {
+                    mock.up_to_n_times(1)
+                } else {
+                    mock
+                });
+            }
+        }
+        Ok(mocks)
+    }
+}
+
+impl Overlay {
+    /// The overlay's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}

@@ -1,0 +1,1 @@
+//! Integration tests of steadfast-mocknet, one module per area.
