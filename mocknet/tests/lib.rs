@@ -1,1 +1,10 @@
 //! Integration tests of steadfast-mocknet, one module per area.
+
+mod support;
+
+mod clock;
+mod determinism;
+mod faults;
+mod journal;
+mod payments;
+mod scenarios;

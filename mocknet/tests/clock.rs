@@ -1,0 +1,107 @@
+//! Latencies, client timeouts and Retry-After run on the test's virtual clock.
+
+use std::time::Duration;
+
+use steadfast_determinism::{TestContext, deterministic_test};
+use tokio::time::Instant;
+
+use crate::support::{CLIENT_TIMEOUT, client, one_route, start};
+
+#[deterministic_test]
+async fn three_second_latency_resolves_at_exactly_three_virtual_seconds(_ctx: &TestContext) {
+    let net = start(&one_route("ok", r#"[{"kind": "latency", "ms": 3000}]"#)).await;
+
+    let wall = std::time::Instant::now();
+    let started = Instant::now();
+    let body = client()
+        .get(format!("{}/r", net.uri()))
+        .send()
+        .await
+        .expect("response")
+        .text()
+        .await
+        .expect("body");
+
+    assert_eq!(body, "ok");
+    assert_eq!(started.elapsed(), Duration::from_secs(3));
+    assert!(wall.elapsed() < Duration::from_secs(2), "took {:?} of wall time", wall.elapsed());
+}
+
+#[deterministic_test]
+async fn client_timeout_fires_at_its_deadline_not_before(_ctx: &TestContext) {
+    let net = start(&one_route("ok", r#"[{"kind": "latency", "ms": 60000}]"#)).await;
+
+    let started = Instant::now();
+    let err = client()
+        .get(format!("{}/r", net.uri()))
+        .send()
+        .await
+        .expect_err("latency beyond the timeout");
+
+    assert!(err.is_timeout(), "{err}");
+    assert_eq!(started.elapsed(), CLIENT_TIMEOUT);
+}
+
+#[deterministic_test]
+async fn latency_just_under_the_timeout_succeeds(_ctx: &TestContext) {
+    let net = start(&one_route("ok", r#"[{"kind": "latency", "ms": 9999}]"#)).await;
+
+    let started = Instant::now();
+    let response = client()
+        .get(format!("{}/r", net.uri()))
+        .send()
+        .await
+        .expect("answered 1 ms before the timeout");
+
+    assert_eq!(response.status(), 200);
+    assert_eq!(started.elapsed(), Duration::from_millis(9999));
+}
+
+#[deterministic_test]
+async fn journal_records_virtual_arrival_times(_ctx: &TestContext) {
+    let net = start(&one_route("ok", "[]")).await;
+
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    client().get(format!("{}/r", net.uri())).send().await.expect("first");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    client().get(format!("{}/r", net.uri())).send().await.expect("second");
+
+    let at: Vec<Duration> = net.journal().iter().map(|entry| entry.at).collect();
+    assert_eq!(at, [Duration::from_secs(5), Duration::from_millis(6500)]);
+}
+
+#[deterministic_test]
+async fn wait_for_requests_times_out_on_virtual_time(_ctx: &TestContext) {
+    let net = start(&one_route("ok", "[]")).await;
+
+    let started = Instant::now();
+    let err = net
+        .wait_for_requests(1, Duration::from_secs(90))
+        .await
+        .expect_err("nobody calls");
+
+    assert_eq!(started.elapsed(), Duration::from_secs(90));
+    assert_eq!(err.to_string(), "waited 90s for 1 requests but saw 0");
+}
+
+#[deterministic_test]
+async fn wait_for_requests_returns_once_enough_have_arrived(_ctx: &TestContext) {
+    let net = start(&one_route("ok", "[]")).await;
+    let uri = net.uri();
+    let caller = tokio::spawn(async move {
+        for _ in 0..3 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            client().get(format!("{uri}/r")).send().await.expect("answered");
+        }
+    });
+
+    let started = Instant::now();
+    let journal = net
+        .wait_for_requests(3, Duration::from_secs(60))
+        .await
+        .expect("three requests");
+
+    assert_eq!(journal.len(), 3);
+    assert_eq!(started.elapsed(), Duration::from_secs(3));
+    caller.await.expect("caller finished");
+}

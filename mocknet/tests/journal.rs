@@ -1,0 +1,153 @@
+//! The journal and its assertions.
+
+use steadfast_determinism::{Seed, TestContext, deterministic_test};
+use steadfast_mocknet::MockNet;
+
+use crate::support::{catalog, client, one_route, start};
+
+const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+
+async fn get_with_traceparent(net: &MockNet, traceparent: Option<String>) {
+    let mut request = client().get(format!("{}/r", net.uri()));
+    if let Some(traceparent) = traceparent {
+        request = request.header("traceparent", traceparent);
+    }
+    request.send().await.expect("answered");
+}
+
+#[deterministic_test]
+async fn journal_records_method_path_query_headers_body_and_route(_ctx: &TestContext) {
+    let net = start(&catalog(
+        r#"{"scenarios": {"s": {"routes": [{"name": "search", "method": "POST",
+            "path_prefix": "/v1/", "query": {"q": "shoes"}, "response": {"status": 202}}]}}}"#,
+    ))
+    .await;
+
+    let response = client()
+        .post(format!("{}/v1/search?q=shoes", net.uri()))
+        .header("x-request-id", "abc")
+        .body("{\"page\":2}")
+        .send()
+        .await
+        .expect("answered");
+
+    assert_eq!(response.status(), 202);
+    let entry = &net.journal()[0];
+    assert_eq!(entry.method, "POST");
+    assert_eq!(entry.path, "/v1/search");
+    assert_eq!(entry.query.as_deref(), Some("q=shoes"));
+    assert_eq!(entry.header("X-Request-Id"), Some("abc"));
+    assert_eq!(entry.body, b"{\"page\":2}");
+    assert_eq!(entry.route.as_deref(), Some("search"));
+    assert_eq!(entry.status, Some(202));
+    net.assert_called("search", 1);
+}
+
+#[deterministic_test]
+#[should_panic(expected = "route `r` of scenario `s` was called 1 times, expected 2")]
+async fn assert_called_reports_the_count_and_journal(_ctx: &TestContext) {
+    let net = start(&one_route("ok", "[]")).await;
+    get_with_traceparent(&net, None).await;
+
+    net.assert_called("r", 2);
+}
+
+#[deterministic_test]
+async fn unmatched_request_gets_404_naming_the_nearest_route(_ctx: &TestContext) {
+    let net = start(&one_route("ok", "[]")).await;
+
+    let response = client()
+        .get(format!("{}/other", net.uri()))
+        .send()
+        .await
+        .expect("answered");
+    let status = response.status();
+    let text = response.text().await.expect("body");
+
+    assert_eq!(status, 404);
+    assert!(text.contains("GET /other matched no route of scenario `s`"), "{text}");
+    assert!(text.contains("r: 1 of 2 matchers hold; wants path /r"), "{text}");
+    assert_eq!(net.journal()[0].route, None);
+}
+
+#[deterministic_test]
+#[should_panic(expected = "1 requests matched no route of scenario `s`")]
+async fn assert_no_unmatched_lists_the_strays(_ctx: &TestContext) {
+    let net = start(&one_route("ok", "[]")).await;
+    client()
+        .delete(format!("{}/r", net.uri()))
+        .send()
+        .await
+        .expect("answered");
+
+    net.assert_no_unmatched();
+}
+
+#[deterministic_test]
+#[should_panic(expected = "DELETE /r matched no route of scenario `s` in state `started`")]
+async fn fail_fast_mode_panics_with_the_nearest_routes(_ctx: &TestContext) {
+    let scenario = one_route("ok", "[]").scenario("s").expect("scenario");
+    let net = MockNet::builder(scenario)
+        .fail_on_unmatched(true)
+        .seed(Seed::new(1))
+        .start()
+        .await
+        .expect("starts");
+
+    client()
+        .delete(format!("{}/r", net.uri()))
+        .send()
+        .await
+        .expect("answered");
+    drop(net);
+}
+
+#[deterministic_test]
+async fn trace_is_propagated_when_each_request_has_its_own_parent(_ctx: &TestContext) {
+    let net = start(&one_route("ok", "[]")).await;
+
+    for parent in ["00f067aa0ba902b7", "00f067aa0ba902b8"] {
+        get_with_traceparent(&net, Some(format!("00-{TRACE}-{parent}-01"))).await;
+    }
+
+    net.assert_trace_propagated();
+    assert_eq!(
+        net.journal()[0].traceparent.map(|parent| parent.trace_id().to_string()),
+        Some(TRACE.to_string())
+    );
+}
+
+#[deterministic_test]
+#[should_panic(expected = "requests #0 and #1 share the parent id 00f067aa0ba902b7")]
+async fn trace_propagation_rejects_a_reused_parent_id(_ctx: &TestContext) {
+    let net = start(&one_route("ok", "[]")).await;
+    for _ in 0..2 {
+        get_with_traceparent(&net, Some(format!("00-{TRACE}-00f067aa0ba902b7-01"))).await;
+    }
+
+    net.assert_trace_propagated();
+}
+
+#[deterministic_test]
+#[should_panic(expected = "request #1 has an invalid traceparent \"00-zz\"")]
+async fn trace_propagation_rejects_an_invalid_header(_ctx: &TestContext) {
+    let net = start(&one_route("ok", "[]")).await;
+    get_with_traceparent(&net, Some(format!("00-{TRACE}-00f067aa0ba902b7-01"))).await;
+    get_with_traceparent(&net, Some("00-zz".into())).await;
+
+    net.assert_trace_propagated();
+}
+
+#[deterministic_test]
+#[should_panic(expected = "request #1 belongs to trace")]
+async fn trace_propagation_rejects_a_second_trace(_ctx: &TestContext) {
+    let net = start(&one_route("ok", "[]")).await;
+    get_with_traceparent(&net, Some(format!("00-{TRACE}-00f067aa0ba902b7-01"))).await;
+    get_with_traceparent(
+        &net,
+        Some("00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b8-01".into()),
+    )
+    .await;
+
+    net.assert_trace_propagated();
+}
