@@ -82,6 +82,11 @@ impl Error {
         self
     }
 
+    pub(crate) fn source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
     /// What kind of error this is.
     ///
     /// # Example

@@ -310,7 +310,9 @@ impl OtlpHttpExporter {
     fn send_once(&self, body: &[u8]) -> Result<(u16, Option<Duration>), Error> {
         let ep = &self.endpoint;
         let io = |what: &'static str, e: std::io::Error| {
-            Error::new(ErrorKind::Io, what).detail(format!("{}:{}: {e}", ep.host, ep.port))
+            Error::new(ErrorKind::Io, what)
+                .detail(format!("{}:{}", ep.host, ep.port))
+                .source(e)
         };
         let addrs = (ep.host.as_str(), ep.port)
             .to_socket_addrs()

@@ -65,6 +65,7 @@ pub use ids::{IdGenerator, IdSource, SpanId, TraceFlags, TraceId};
 pub use propagation::{Extractor, Injector, Level, Propagator, SpanContext, extract, inject};
 pub use traceparent::TraceParent;
 pub use tracestate::{KeyGrammar, TraceState};
+pub mod baggage;
 pub mod export;
 pub mod otlp;
 pub mod sampling;

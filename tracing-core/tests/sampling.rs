@@ -1,0 +1,259 @@
+//! Samplers: the OpenTelemetry threshold table, decisions, parents, rules
+//! and the error-keeping tail decision.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use steadfast_tracing_core::ids::SplitMix64;
+use steadfast_tracing_core::sampling::{
+    AlwaysOff, AlwaysOn, ConsistentProbability, Decision, KeepErrorTraces, ParentBased, RecordAll,
+    Rule, RuleBased, Sampler, SamplingParams, TraceIdRatio, format_threshold, parse_threshold,
+    threshold_for_probability,
+};
+use steadfast_tracing_core::sink::InMemorySink;
+use steadfast_tracing_core::span::{SpanKind, Status};
+use steadfast_tracing_core::tracer::Tracer;
+use steadfast_tracing_core::{SpanContext, SpanId, TraceFlags, TraceId, TraceState, extract};
+
+#[test]
+fn thresholds_match_the_specification_table_at_precision_3_4_5() {
+    // "Converting floating-point probability to threshold value" table of
+    // the OpenTelemetry tracestate probability sampling specification.
+    let table: &[(f64, [&str; 3])] = &[
+        (1.0, ["0", "0", "0"]),
+        (0.5, ["8", "8", "8"]),
+        (1.0 / 3.0, ["aab", "aaab", "aaaab"]),
+        (0.25, ["c", "c", "c"]),
+        (0.2, ["ccd", "cccd", "ccccd"]),
+        (0.125, ["e", "e", "e"]),
+        (0.1, ["e66", "e666", "e6666"]),
+        (0.0625, ["f", "f", "f"]),
+        (0.01, ["fd71", "fd70a", "fd70a4"]),
+        (0.001, ["ffbe7", "ffbe77", "ffbe76d"]),
+        (0.0001, ["fff972", "fff9724", "fff97247"]),
+        (0.00001, ["ffff584", "ffff583a", "ffff583a5"]),
+        (0.000001, ["ffffef4", "ffffef39", "ffffef391"]),
+    ];
+    for (p, expected) in table {
+        for (precision, th) in (3..=5).zip(expected) {
+            assert_eq!(
+                threshold_for_probability(*p, precision).unwrap(),
+                *th,
+                "p={p} precision={precision}"
+            );
+        }
+    }
+}
+
+#[test]
+fn threshold_text_round_trips_and_rejects_junk() {
+    for th in ["0", "8", "e666", "ffbe77", "fffffffffffff"] {
+        assert_eq!(format_threshold(parse_threshold(th).unwrap()), th);
+    }
+    for bad in ["", "E666", "g", "123456789012345"] {
+        assert!(parse_threshold(bad).is_err(), "{bad:?}");
+    }
+    assert!(threshold_for_probability(1.5, 4).is_err());
+    assert!(threshold_for_probability(0.5, 0).is_err());
+}
+
+fn params(trace_id: TraceId, parent: Option<&SpanContext>) -> SamplingParams<'_> {
+    SamplingParams {
+        parent,
+        trace_id,
+        name: "GET /orders",
+        kind: SpanKind::Server,
+    }
+}
+
+#[test]
+fn consistent_sampling_keeps_iff_randomness_reaches_the_threshold() {
+    let s = ConsistentProbability::new(0.5).unwrap(); // T = 2^55
+    let below = TraceId::from_u128((1 << 55) - 1);
+    let at = TraceId::from_u128(1 << 55);
+    assert_eq!(
+        s.should_sample(&params(below, None)).decision,
+        Decision::Drop
+    );
+    let kept = s.should_sample(&params(at, None));
+    assert_eq!(kept.decision, Decision::RecordAndSample);
+    assert_eq!(kept.trace_state.unwrap().get("ot"), Some("th:8"));
+}
+
+#[test]
+fn explicit_rv_overrides_the_trace_id_and_other_ot_keys_survive() {
+    let s = ConsistentProbability::new(0.5).unwrap();
+    let parent = extract(&[
+        (
+            "traceparent",
+            "00-ffffffffffffffffffffffffffffffff-1234567890123456-01",
+        ),
+        ("tracestate", "ot=rv:00000000000001;xx:keep,other=1"),
+    ])
+    .unwrap();
+    let r = s.should_sample(&params(parent.trace_id(), Some(&parent)));
+    assert_eq!(
+        r.decision,
+        Decision::Drop,
+        "rv 1 is below 2^55 although the trace id is all ones"
+    );
+    assert_eq!(
+        r.trace_state.unwrap().to_string(),
+        "ot=rv:00000000000001;xx:keep,other=1"
+    );
+    let s = ConsistentProbability::new(1.0).unwrap();
+    let r = s.should_sample(&params(parent.trace_id(), Some(&parent)));
+    assert_eq!(
+        r.trace_state.unwrap().to_string(),
+        "ot=th:0;rv:00000000000001;xx:keep,other=1"
+    );
+}
+
+#[test]
+fn consistent_sampling_rate_is_close_to_the_probability() {
+    let s = ConsistentProbability::new(0.1).unwrap();
+    let mut rng = SplitMix64::new(99);
+    let n = 20_000;
+    let kept = (0..n)
+        .filter(|_| {
+            let t =
+                TraceId::from_u128((u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64()));
+            s.should_sample(&params(t, None)).decision == Decision::RecordAndSample
+        })
+        .count();
+    // Binomial(20000, 0.1): sd ≈ 42, so ±300 is over 7 sd.
+    assert!((1700..=2300).contains(&kept), "kept {kept} of {n}");
+}
+
+#[test]
+fn trace_id_ratio_agrees_for_every_span_of_a_trace_and_respects_extremes() {
+    let half = TraceIdRatio::new(0.5).unwrap();
+    let t = TraceId::from_u128(0xabcdef << 40);
+    let first = half.should_sample(&params(t, None)).decision;
+    for _ in 0..5 {
+        assert_eq!(half.should_sample(&params(t, None)).decision, first);
+    }
+    let all = TraceIdRatio::new(1.0).unwrap();
+    let none = TraceIdRatio::new(0.0).unwrap();
+    assert_eq!(
+        all.should_sample(&params(TraceId::from_u128(1), None))
+            .decision,
+        Decision::RecordAndSample
+    );
+    assert_eq!(
+        none.should_sample(&params(TraceId::from_u128(u128::MAX), None))
+            .decision,
+        Decision::Drop
+    );
+}
+
+#[test]
+fn parent_based_uses_each_of_its_four_delegates() {
+    let s = ParentBased::new(AlwaysOff)
+        .remote_sampled(AlwaysOff)
+        .remote_not_sampled(AlwaysOn)
+        .local_sampled(AlwaysOff)
+        .local_not_sampled(AlwaysOn);
+    let t = TraceId::from_u128(7);
+    let local = |flags| SpanContext::new(t, SpanId::from_u64(1), flags, TraceState::new());
+    let remote = |f: &str| {
+        extract(&[(
+            "traceparent",
+            format!("00-00000000000000000000000000000007-0000000000000001-{f}"),
+        )])
+        .unwrap()
+    };
+    let decide = |cx: Option<&SpanContext>| s.should_sample(&params(t, cx)).decision;
+    assert_eq!(decide(None), Decision::Drop);
+    assert_eq!(decide(Some(&remote("01"))), Decision::Drop);
+    assert_eq!(decide(Some(&remote("00"))), Decision::RecordAndSample);
+    assert_eq!(decide(Some(&local(TraceFlags::SAMPLED))), Decision::Drop);
+    assert_eq!(
+        decide(Some(&local(TraceFlags::NONE))),
+        Decision::RecordAndSample
+    );
+}
+
+#[test]
+fn rules_match_by_pattern_and_kind_in_order_with_a_fallback() {
+    let s = RuleBased::new(AlwaysOff)
+        .rule(
+            Rule::new("GET /health*", 0.0)
+                .unwrap()
+                .kind(SpanKind::Server),
+        )
+        .rule(Rule::new("* /orders*", 1.0).unwrap());
+    let decide = |name: &str, kind| {
+        s.should_sample(&SamplingParams {
+            parent: None,
+            trace_id: TraceId::from_u128(u128::MAX),
+            name,
+            kind,
+        })
+        .decision
+    };
+    assert_eq!(decide("GET /healthz", SpanKind::Server), Decision::Drop);
+    assert_eq!(
+        decide("GET /orders/7", SpanKind::Server),
+        Decision::RecordAndSample
+    );
+    assert_eq!(
+        decide("POST /orders", SpanKind::Client),
+        Decision::RecordAndSample
+    );
+    assert_eq!(
+        decide("GET /health", SpanKind::Client),
+        Decision::Drop,
+        "kind mismatch falls back"
+    );
+    assert_eq!(decide("GET /other", SpanKind::Server), Decision::Drop);
+}
+
+#[test]
+fn children_of_an_unsampled_remote_parent_stay_unsampled_so_traces_stay_whole() {
+    let sink = InMemorySink::new();
+    let tracer = Tracer::builder()
+        .ids(SplitMix64::new(5))
+        .clock(|| UNIX_EPOCH)
+        .sampler(ParentBased::new(AlwaysOn))
+        .sink(sink.clone())
+        .build();
+    let parent = extract(&[(
+        "traceparent",
+        "00-12345678901234567890123456789012-1234567890123456-00",
+    )])
+    .unwrap();
+    let span = tracer.start_child(&parent, "handler", SpanKind::Server);
+    assert!(!span.context().flags().is_sampled());
+    assert!(!span.is_recording());
+    span.end();
+    assert!(sink.spans().is_empty());
+}
+
+#[test]
+fn error_traces_are_kept_whole_and_clean_unsampled_traces_are_dropped() {
+    let out = InMemorySink::new();
+    let tail = std::sync::Arc::new(KeepErrorTraces::new(out.clone()));
+    let step = std::sync::atomic::AtomicU64::new(0);
+    let tracer = Tracer::builder()
+        .ids(SplitMix64::new(11))
+        .clock(move || {
+            UNIX_EPOCH
+                + Duration::from_millis(step.fetch_add(1, std::sync::atomic::Ordering::SeqCst))
+        })
+        .sampler(RecordAll(AlwaysOff))
+        .sink(tail.clone())
+        .build();
+    {
+        let root = tracer.start_root("clean", SpanKind::Server);
+        tracer
+            .start_child(root.context(), "db", SpanKind::Client)
+            .end();
+    }
+    {
+        let root = tracer.start_root("failing", SpanKind::Server);
+        let mut db = tracer.start_child(root.context(), "db", SpanKind::Client);
+        db.set_status(Status::error("timeout"));
+    }
+    assert_eq!(tail.flush(), 1);
+    out.assert_shape(&[("failing", SpanKind::Server), ("db", SpanKind::Client)]);
+}
