@@ -46,6 +46,7 @@
 //!   time and monotonic time together.
 //! * [`TestContext`]: the current test's name, seed, RNG and [`TestClock`], as an argument of the
 //!   test or through [`TestContext::current`].
+//! * [`budget`]: latency budgets measured on the test clock, with exact percentile assertions.
 //! * [`wait`]: expectation-based waits ([`wait_until`], [`eventually`]) instead of sleeps.
 //! * [`deterministic_test`]: the attribute that ties it together (sync and async tests, `seed`,
 //!   `runs`, `start`, `check_determinism`).
@@ -71,6 +72,7 @@
 //!
 //! The workspace's `rust-version` (1.88) and newer.
 
+pub mod budget;
 pub mod clock;
 pub mod context;
 mod error;
@@ -87,6 +89,7 @@ pub mod __macro_support {
 }
 mod harness;
 
+pub use budget::{LatencyBudget, LatencySummary};
 pub use clock::{Clock, FrozenClock, ManualClock, Reading, SystemClock, TokioClock};
 pub use context::{ContextGuard, RngHandle, TestClock, TestContext};
 pub use error::{Error, ErrorKind};
