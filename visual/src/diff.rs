@@ -753,9 +753,9 @@ mod tests {
         let black = [0, 0, 0, 255];
         assert!(color_delta(&white, &black, 0, true) < 0.0);
         assert!(color_delta(&black, &white, 0, true) > 0.0);
-        // Full black vs white is the metric's maximum, ~35215.
-        let max = color_delta(&black, &white, 0, true);
-        assert!((max - 35215.0).abs() < 1.0, "{max}");
+        // Black vs white is pure luma: 0.5053 · 255² (i and q cancel out).
+        let delta = color_delta(&black, &white, 0, true);
+        assert!((delta - 0.5053 * 255.0 * 255.0).abs() < 0.01, "{delta}");
     }
 
     #[test]
