@@ -1,1 +1,107 @@
-//! Retry-aware flaky-test detection, stability gates and reports that name the seed.
+//! # steadfast-flaky
+//!
+//! Retries keep CI green and hide flakiness; steadfast-flaky keeps the retries and shows every
+//! test that passed only on retry, with the seed of each failing attempt so it can be replayed.
+//!
+//! ```
+//! use std::sync::atomic::{AtomicU32, Ordering};
+//! use steadfast_flaky::{RetryPolicy, Status, retry};
+//!
+//! let dir = std::env::temp_dir().join(format!("steadfast-flaky-lib-doc-{}", std::process::id()));
+//! let calls = AtomicU32::new(0);
+//! retry(&RetryPolicy::new(1).named("app::it checkout").record_to(&dir), |_seed| {
+//!     assert!(calls.fetch_add(1, Ordering::SeqCst) == 1, "fails the first time");
+//! });
+//! let report = steadfast_flaky::input::read_report(&dir.join("attempts.jsonl"))?;
+//! assert_eq!(report.get("app::it checkout").unwrap().status(), Status::Flaky);
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! With the attribute (needs `steadfast-determinism` too):
+//!
+//! ```
+//! use steadfast_determinism::{TestContext, deterministic_test};
+//!
+//! #[deterministic_test(retries = 2)]
+//! fn talks_to_a_slow_service(ctx: &TestContext) {
+//!     let _ = ctx.seed();
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! ## What is here
+//!
+//! * [`retry`] and [`RetryPolicy`]: run a body up to N+1 times, catching panics, recording
+//!   every attempt ([`attempts`]) to `attempts.jsonl`; `#[deterministic_test(retries = N)]`
+//!   expands to it.
+//! * [`Report`]: per-test runs, passes, failures, passes on retry, flake rate with a Wilson
+//!   95 % interval, first/last seen, failing seeds and the last failure; [`Report::merge`] is
+//!   associative and commutative, so shards merge in any order.
+//! * [`input`]: nextest JUnit (retries, stress runs), libtest output, `attempts.jsonl` and our
+//!   JSON reports. [`render`]: Markdown, JSON and JUnit output.
+//! * [`gate`]: the stability gate with a quarantine file. [`run`]: run a command N times.
+//! * The `steadfast-flaky` binary: `run`, `report` and `gate` (see the README).
+//!
+//! ## Test ids
+//!
+//! A test is `<nextest binary id> <test name>`, e.g. `my-crate::integration api::login`
+//! (unit tests: `my-crate api::login`), as nextest prints it; the JUnit suite name is the
+//! binary id. libtest output gives `<crate> <test name>`.
+//!
+//! ## Environment variables
+//!
+//! | variable | meaning |
+//! | --- | --- |
+//! | `STEADFAST_FLAKY_DIR` | where `attempts.jsonl` is appended (default `target/steadfast/flaky`) |
+//! | `STEADFAST_FAIL_ON_FLAKY` | `1`/`true`: a pass on retry fails the test; `0`/`false`: it does not |
+//! | `STEADFAST_SEED` | the run seed (read by steadfast-determinism; set per run by `run`) |
+//!
+//! A malformed value is an error naming the variable.
+//!
+//! ## Supported Rust versions
+//!
+//! The workspace's `rust-version` (1.88) and newer.
+
+pub mod attempts;
+mod error;
+pub mod gate;
+pub mod input;
+pub mod render;
+pub mod report;
+mod retry;
+pub mod run;
+pub mod time;
+
+pub use error::{Error, ErrorKind};
+pub use report::{Failure, Observation, Outcome, Report, Status, TestStats};
+pub use retry::{FAIL_ON_FLAKY_ENV, RetryPolicy, SeedMode, fail_on_flaky_from_env, retry};
+
+/// A test body's return value: `()` passes; `Result` fails with `Err`.
+pub use steadfast_determinism::__macro_support::TestOutcome;
+
+#[doc(hidden)]
+pub mod __macro_support {
+    //! Used by the code `#[deterministic_test(retries = N)]` expands to. **Not a stable API.**
+
+    use steadfast_determinism::__macro_support::{TestOutcome, TestSpec};
+    use steadfast_determinism::Seed;
+
+    use crate::{RetryPolicy, retry};
+
+    /// Runs the attempts of a `retries = N` test: the first with the test's seed, retries with
+    /// the same seed, recording each one.
+    pub fn retry_test<R: TestOutcome>(
+        spec: &TestSpec,
+        retries: u32,
+        attempt: impl FnMut(Seed) -> R,
+    ) -> R {
+        let (run_seed, seed) = spec.seeds();
+        let binary = crate::retry::binary_id(spec.package, spec.crate_name);
+        let policy = RetryPolicy::new(retries)
+            .named(format!("{binary} {}", spec.test_name()))
+            .seeds(run_seed, seed)
+            .replay(spec.replay_command(run_seed));
+        retry(&policy, attempt)
+    }
+}

@@ -1,0 +1,482 @@
+//! Reading results: nextest JUnit XML, libtest's plain output, `attempts.jsonl` and
+//! steadfast-flaky's own JSON reports.
+//!
+//! ```
+//! use steadfast_flaky::input::parse_junit;
+//! use std::path::Path;
+//!
+//! let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+//! <testsuites name="nextest-run" tests="1" failures="0" errors="0">
+//!   <testsuite name="app::integration" tests="1" disabled="0" errors="0" failures="0">
+//!     <testcase name="login" classname="app::integration" time="0.01">
+//!       <flakyFailure message="test failure" type="test failure"/>
+//!     </testcase>
+//!   </testsuite>
+//! </testsuites>"#;
+//! let observations = parse_junit(Path::new("junit.xml"), xml.as_bytes())?;
+//! assert_eq!(observations[0].test, "app::integration login");
+//! assert!(observations[0].is_pass_on_retry());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+use quick_junit::{TestCaseStatus, TestRerun, XmlString};
+use serde::Deserialize;
+
+use crate::attempts::{AttemptOutcome, AttemptRecord, parse_attempts};
+use crate::error::{Error, ErrorKind};
+use crate::report::{Failure, Observation, Outcome, Report, TestStats};
+
+/// The formats `report` reads, detected from a file's first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Format {
+    /// JUnit XML (nextest's, or any writer quick-junit reads).
+    Junit,
+    /// libtest's plain output (`test a::b ... ok`).
+    Libtest,
+    /// `attempts.jsonl`.
+    Attempts,
+    /// A JSON report written by `steadfast-flaky report --format json`.
+    Report,
+}
+
+/// The `schema` value of the JSON report.
+pub const REPORT_SCHEMA: &str = "steadfast-flaky/report/v1";
+
+/// Reads one input file of any supported format into a report.
+///
+/// # Errors
+///
+/// When the file cannot be read, is empty, not UTF-8, malformed or truncated, lists a test twice
+/// where that is not allowed, or is in no supported format. The error names the file.
+pub fn read_report(path: &Path) -> Result<Report, Error> {
+    let bytes = std::fs::read(path).map_err(|err| Error::io(path, "read", err))?;
+    let (format, text) = detect(path, &bytes)?;
+    let mut report = Report::new();
+    match format {
+        Format::Junit => parse_junit(path, text.as_bytes())?
+            .into_iter()
+            .for_each(|observation| report.observe(observation)),
+        Format::Libtest => parse_libtest(path, text)?
+            .into_iter()
+            .for_each(|observation| report.observe(observation)),
+        Format::Attempts => attempts_to_observations(parse_attempts(path, text)?)
+            .into_iter()
+            .for_each(|observation| report.observe(observation)),
+        Format::Report => report = parse_report_json(path, text)?,
+    }
+    Ok(report)
+}
+
+/// Detects the format of a file's content and checks it is UTF-8 and not empty.
+///
+/// # Errors
+///
+/// When the content is empty, not UTF-8 or in no supported format.
+pub fn detect<'a>(path: &Path, bytes: &'a [u8]) -> Result<(Format, &'a str), Error> {
+    let text = std::str::from_utf8(bytes).map_err(|err| {
+        Error::new(ErrorKind::NotUtf8 {
+            path: path.to_owned(),
+            offset: Some(err.valid_up_to()),
+        })
+    })?;
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.is_empty() {
+        return Err(Error::new(ErrorKind::Empty {
+            path: path.to_owned(),
+        }));
+    }
+    let format = if trimmed.starts_with('<') {
+        Format::Junit
+    } else if trimmed.starts_with('{') {
+        let first_line = trimmed.lines().next().unwrap_or("");
+        if first_line.contains("\"schema\"") {
+            Format::Report
+        } else {
+            Format::Attempts
+        }
+    } else if trimmed
+        .lines()
+        .any(|line| parse_libtest_line(line).is_some() || line.starts_with("running "))
+    {
+        Format::Libtest
+    } else {
+        return Err(Error::new(ErrorKind::UnknownFormat {
+            path: path.to_owned(),
+        }));
+    };
+    Ok((format, text))
+}
+
+/// Parses nextest JUnit XML: one observation per `<testcase>`.
+///
+/// The test id is `<testsuite name> <testcase name>`, with a stress-run suffix (`@stress-N`)
+/// removed from the suite name, so every stress iteration is one run of the same test.
+/// `flakyFailure`/`flakyError` mark a pass on retry; `rerunFailure`/`rerunError` are the failed
+/// attempts of a test that failed every attempt.
+///
+/// # Errors
+///
+/// When the XML is malformed or truncated, or a suite lists a test twice.
+pub fn parse_junit(path: &Path, xml: &[u8]) -> Result<Vec<Observation>, Error> {
+    let parsed = quick_junit::Report::deserialize(xml).map_err(|err| {
+        let kind = match err.kind() {
+            quick_junit::DeserializeErrorKind::Utf8Error(utf8) => ErrorKind::NotUtf8 {
+                path: path.to_owned(),
+                offset: Some(utf8.valid_up_to()),
+            },
+            _ => ErrorKind::Junit {
+                path: path.to_owned(),
+                detail: err.to_string(),
+            },
+        };
+        Error::with_source(kind, err)
+    })?;
+    let mut seen: HashSet<(String, String)> = HashSet::new();
+    let mut observations = Vec::new();
+    for suite in parsed.test_suites {
+        let binary = strip_stress(suite.name.as_str());
+        let suite_ms = suite.timestamp.map(|at| at.timestamp_millis());
+        for case in suite.test_cases {
+            if !seen.insert((
+                suite.name.as_str().to_owned(),
+                case.name.as_str().to_owned(),
+            )) {
+                return Err(Error::new(ErrorKind::DuplicateTest {
+                    path: path.to_owned(),
+                    test: format!("{binary} {}", case.name.as_str()),
+                }));
+            }
+            let at_ms = case.timestamp.map(|at| at.timestamp_millis()).or(suite_ms);
+            let case_output = [case.system_err.as_ref(), case.system_out.as_ref()];
+            let (outcome, failures) = match case.status {
+                TestCaseStatus::Success { flaky_runs } => (
+                    Outcome::Passed,
+                    flaky_runs.iter().map(rerun_failure).collect::<Vec<_>>(),
+                ),
+                TestCaseStatus::NonSuccess {
+                    message,
+                    description,
+                    reruns,
+                    ..
+                } => {
+                    let mut failures: Vec<Failure> =
+                        reruns.runs.iter().map(rerun_failure).collect();
+                    let mut last = failure_from_text(
+                        message.as_ref(),
+                        &[description.as_ref(), case_output[0], case_output[1]],
+                    );
+                    last.at_ms = at_ms;
+                    failures.push(last);
+                    (Outcome::Failed, failures)
+                }
+                TestCaseStatus::Skipped { .. } => (Outcome::Skipped, Vec::new()),
+            };
+            let same_seed_retry = outcome == Outcome::Passed
+                && !failures.is_empty()
+                && failures.iter().all(|failure| failure.seed.is_some());
+            observations.push(Observation {
+                test: format!("{binary} {}", case.name.as_str()),
+                outcome,
+                at_ms,
+                failures,
+                same_seed_retry,
+            });
+        }
+    }
+    Ok(observations)
+}
+
+/// `bin@stress-3` → `bin`: nextest names each stress iteration's suite this way.
+fn strip_stress(suite: &str) -> &str {
+    match suite.rsplit_once("@stress-") {
+        Some((binary, index)) if !index.is_empty() && index.bytes().all(|b| b.is_ascii_digit()) => {
+            binary
+        }
+        _ => suite,
+    }
+}
+
+fn rerun_failure(rerun: &TestRerun) -> Failure {
+    let mut failure = failure_from_text(
+        rerun.message.as_ref(),
+        &[
+            rerun.description.as_ref(),
+            rerun.stack_trace.as_ref(),
+            rerun.system_err.as_ref(),
+            rerun.system_out.as_ref(),
+        ],
+    );
+    failure.at_ms = rerun.timestamp.map(|at| at.timestamp_millis());
+    failure
+}
+
+/// Builds a failure from a JUnit message and the texts that may hold the panic and the
+/// `steadfast: test … failed … with seed 0x…; replay: …` line.
+fn failure_from_text(message: Option<&XmlString>, texts: &[Option<&XmlString>]) -> Failure {
+    let texts: Vec<&str> = texts.iter().flatten().map(|text| text.as_str()).collect();
+    let mut failure = Failure::default();
+    for text in &texts {
+        scan_output(text, &mut failure);
+    }
+    if failure.message.is_none() {
+        failure.message = texts
+            .iter()
+            .flat_map(|text| text.lines())
+            .map(str::trim)
+            .find(|line| !line.is_empty())
+            .or(message.map(XmlString::as_str))
+            .map(str::to_owned);
+    }
+    failure
+}
+
+/// Fills the seed, replay command and panic message of `failure` from test output.
+pub(crate) fn scan_output(text: &str, failure: &mut Failure) {
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if let Some(at) = line.find("with seed 0x") {
+            let digits = &line[at + "with seed ".len()..];
+            if failure.seed.is_none()
+                && digits.len() >= 18
+                && digits.as_bytes()[2..18].iter().all(u8::is_ascii_hexdigit)
+            {
+                failure.seed = Some(digits[..18].to_owned());
+            }
+        }
+        if let Some(at) = line.find("; replay: ")
+            && failure.replay.is_none()
+        {
+            failure.replay = Some(line[at + "; replay: ".len()..].trim().to_owned());
+        }
+        // Rust 1.73+ prints `thread '…' panicked at file:line:col:` (newer versions add the
+        // thread id: `thread '…' (42) panicked at`) and the message on the next line.
+        if line.trim_start().starts_with("thread '")
+            && line.contains(" panicked at ")
+            && failure.message.is_none()
+            && let Some(next) = lines.next()
+        {
+            failure.message = Some(next.trim().to_owned());
+        }
+    }
+}
+
+/// `test a::b ... ok` → (`a::b`, outcome).
+fn parse_libtest_line(line: &str) -> Option<(&str, Outcome)> {
+    let rest = line.strip_prefix("test ")?;
+    let (name, result) = rest.split_once(" ... ")?;
+    let outcome = match result.trim() {
+        "ok" => Outcome::Passed,
+        "FAILED" => Outcome::Failed,
+        other if other.starts_with("ignored") => Outcome::Skipped,
+        _ => return None,
+    };
+    Some((name.trim(), outcome))
+}
+
+/// Parses libtest's plain output (`cargo test` without `--format`).
+///
+/// The test id is `<crate> <test name>`, the crate taken from the preceding
+/// `Running … (target/…/deps/<crate>-<hash>)` line, or the bare test name without one. Failure
+/// messages, seeds and replay commands come from the `---- name stdout ----` sections.
+///
+/// # Errors
+///
+/// When the output contains no test result line.
+pub fn parse_libtest(path: &Path, text: &str) -> Result<Vec<Observation>, Error> {
+    let mut binary: Option<String> = None;
+    let mut observations: Vec<Observation> = Vec::new();
+    // Failure sections follow the result lines of the same binary.
+    let mut by_name: BTreeMap<String, usize> = BTreeMap::new();
+    let mut section: Option<(usize, String)> = None;
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if let Some(rest) = trimmed.strip_prefix("Running ") {
+            binary = rest
+                .rsplit_once('(')
+                .and_then(|(_, artifact)| artifact.trim_end_matches(')').rsplit('/').next())
+                .map(|file| match file.rsplit_once('-') {
+                    Some((name, _hash)) => name.to_owned(),
+                    None => file.to_owned(),
+                });
+            by_name.clear();
+            flush_section(&mut section, &mut observations);
+            continue;
+        }
+        if let Some((name, outcome)) = parse_libtest_line(trimmed) {
+            let test = match &binary {
+                Some(binary) => format!("{binary} {name}"),
+                None => name.to_owned(),
+            };
+            by_name.insert(name.to_owned(), observations.len());
+            let mut observation = Observation::new(test, outcome);
+            if outcome == Outcome::Failed {
+                observation.failures.push(Failure::default());
+            }
+            observations.push(observation);
+            continue;
+        }
+        if let Some(name) = trimmed
+            .strip_prefix("---- ")
+            .and_then(|rest| rest.strip_suffix(" stdout ----"))
+        {
+            flush_section(&mut section, &mut observations);
+            if let Some(&index) = by_name.get(name) {
+                section = Some((index, String::new()));
+            }
+            continue;
+        }
+        if trimmed == "failures:" || trimmed.starts_with("test result:") {
+            flush_section(&mut section, &mut observations);
+            continue;
+        }
+        if let Some((_, buffer)) = &mut section {
+            buffer.push_str(line);
+            buffer.push('\n');
+        }
+    }
+    flush_section(&mut section, &mut observations);
+    if observations.is_empty() {
+        return Err(Error::new(ErrorKind::UnknownFormat {
+            path: path.to_owned(),
+        }));
+    }
+    Ok(observations)
+}
+
+fn flush_section(section: &mut Option<(usize, String)>, observations: &mut [Observation]) {
+    if let Some((index, text)) = section.take()
+        && let Some(failure) = observations[index].failures.last_mut()
+    {
+        scan_output(&text, failure);
+        if failure.message.is_none() {
+            failure.message = text
+                .lines()
+                .map(str::trim)
+                .find(|line| !line.is_empty())
+                .map(str::to_owned);
+        }
+    }
+}
+
+/// Groups attempt records by invocation: one observation per retried test execution.
+pub fn attempts_to_observations(records: Vec<AttemptRecord>) -> Vec<Observation> {
+    let mut groups: BTreeMap<(String, String), Vec<AttemptRecord>> = BTreeMap::new();
+    for record in records {
+        groups
+            .entry((record.test.clone(), record.invocation.clone()))
+            .or_default()
+            .push(record);
+    }
+    groups
+        .into_values()
+        .map(|mut attempts| {
+            attempts.sort_by_key(|record| record.attempt);
+            let last = attempts.last().map(|record| record.outcome);
+            let outcome = match last {
+                Some(AttemptOutcome::Passed) => Outcome::Passed,
+                _ => Outcome::Failed,
+            };
+            let same_seed_retry = attempts.iter().all(|record| record.same_seed_as_first);
+            Observation {
+                test: attempts[0].test.clone(),
+                outcome,
+                at_ms: attempts.iter().map(|record| record.at_ms).min(),
+                failures: attempts
+                    .iter()
+                    .filter(|record| record.outcome == AttemptOutcome::Failed)
+                    .map(|record| Failure {
+                        at_ms: Some(record.at_ms),
+                        seed: record.seed.clone(),
+                        message: record
+                            .message
+                            .as_deref()
+                            .and_then(|message| message.lines().next())
+                            .map(str::to_owned),
+                        replay: record.replay.clone(),
+                    })
+                    .collect(),
+                same_seed_retry,
+            }
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+struct ReportFile {
+    schema: String,
+    tests: Vec<ReportEntry>,
+}
+
+#[derive(Deserialize)]
+struct ReportEntry {
+    id: String,
+    #[serde(flatten)]
+    stats: TestStats,
+}
+
+/// Parses a JSON report written by `steadfast-flaky report --format json`.
+///
+/// # Errors
+///
+/// When the JSON is malformed, has another schema, or lists a test twice.
+pub fn parse_report_json(path: &Path, text: &str) -> Result<Report, Error> {
+    let json_error = |detail: String, line: usize| {
+        Error::new(ErrorKind::Json {
+            path: path.to_owned(),
+            line,
+            detail,
+        })
+    };
+    let file: ReportFile =
+        serde_json::from_str(text).map_err(|err| json_error(err.to_string(), err.line()))?;
+    if file.schema != REPORT_SCHEMA {
+        return Err(json_error(
+            format!("schema is {:?}, expected {REPORT_SCHEMA:?}", file.schema),
+            1,
+        ));
+    }
+    let mut report = Report::new();
+    let mut ids = HashSet::new();
+    for entry in file.tests {
+        if !ids.insert(entry.id.clone()) {
+            return Err(Error::new(ErrorKind::DuplicateTest {
+                path: path.to_owned(),
+                test: entry.id,
+            }));
+        }
+        report.insert_stats(entry.id, entry.stats);
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stress_suffixes_are_removed_only_when_numeric() {
+        assert_eq!(strip_stress("app::it@stress-12"), "app::it");
+        assert_eq!(strip_stress("app::it@stress-"), "app::it@stress-");
+        assert_eq!(strip_stress("app::it@stress-x"), "app::it@stress-x");
+    }
+
+    #[test]
+    fn steadfast_failure_lines_give_seed_and_replay() {
+        let mut failure = Failure::default();
+        scan_output(
+            "steadfast: test a::b failed with seed 0x000000000000002a: boom; replay: STEADFAST_SEED=0x0000000000000001 cargo test -p x --lib -- a::b --exact\n\
+             thread 'a::b' panicked at src/lib.rs:3:5:\nboom\n",
+            &mut failure,
+        );
+        assert_eq!(failure.seed.as_deref(), Some("0x000000000000002a"));
+        assert_eq!(
+            failure.replay.as_deref(),
+            Some("STEADFAST_SEED=0x0000000000000001 cargo test -p x --lib -- a::b --exact")
+        );
+        assert_eq!(failure.message.as_deref(), Some("boom"));
+    }
+}

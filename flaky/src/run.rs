@@ -1,0 +1,278 @@
+//! The stability gate on one machine: run a test command N times and classify every test.
+//!
+//! Each run gets its own `STEADFAST_SEED` (the base seed in [`SeedMode::Same`], or
+//! `base.derive("run i")` for the 0-based run index `i` in [`SeedMode::Vary`]) and its own
+//! `STEADFAST_FLAKY_DIR` (`<dir>/runs/<n>`). After a run, its JUnit report is read (and kept as
+//! `<dir>/runs/<n>/junit.xml`) together with the attempts the run recorded; failures without a
+//! seed of their own get the run's seed. A run that writes no report is an error, whatever its
+//! exit code: nextest's `--stress-count` exits 0 even when an iteration failed, so only per-test
+//! results decide.
+//!
+//! ```no_run
+//! use steadfast_flaky::run::{RunConfig, run};
+//!
+//! let config = RunConfig::new(["cargo", "nextest", "run", "--profile", "ci"]).runs(3);
+//! let report = run(&config)?;
+//! std::process::exit(report.exit_code());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use steadfast_determinism::Seed;
+
+use crate::SeedMode;
+use crate::attempts::{self, ATTEMPTS_FILE, FLAKY_DIR_ENV};
+use crate::error::{Error, ErrorKind};
+use crate::input::{attempts_to_observations, parse_junit};
+use crate::report::{Observation, Outcome, Report};
+
+/// What `steadfast-flaky run` does.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct RunConfig {
+    command: Vec<OsString>,
+    runs: u32,
+    retries: Option<u32>,
+    seed_mode: SeedMode,
+    seed: Option<Seed>,
+    junit: Option<PathBuf>,
+    dir: Option<PathBuf>,
+}
+
+impl RunConfig {
+    /// Runs `command` (program and arguments) once; see the setters.
+    pub fn new<I, S>(command: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        Self {
+            command: command.into_iter().map(Into::into).collect(),
+            runs: 1,
+            retries: None,
+            seed_mode: SeedMode::Same,
+            seed: None,
+            junit: None,
+            dir: None,
+        }
+    }
+
+    /// How many times to run the command; default 1.
+    pub fn runs(mut self, runs: u32) -> Self {
+        self.runs = runs;
+        self
+    }
+
+    /// nextest retries per test, passed as `NEXTEST_RETRIES`; default: the profile's.
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.retries = Some(retries);
+        self
+    }
+
+    /// Whether every run gets the same seed; default [`SeedMode::Same`].
+    pub fn seed_mode(mut self, mode: SeedMode) -> Self {
+        self.seed_mode = mode;
+        self
+    }
+
+    /// The base seed; default `STEADFAST_SEED`, else 0.
+    pub fn seed(mut self, seed: Seed) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Where the command writes its JUnit; default nextest's `target/nextest/<profile>/junit.xml`
+    /// (nextest's store is under the workspace root, whatever `CARGO_TARGET_DIR` says), the
+    /// profile taken from `--profile`/`-P` in the command, else `NEXTEST_PROFILE`, else `default`.
+    pub fn junit(mut self, path: impl Into<PathBuf>) -> Self {
+        self.junit = Some(path.into());
+        self
+    }
+
+    /// Where runs keep their attempts and JUnit copies, and `report.json` goes; default
+    /// [`attempts::flaky_dir`].
+    pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.dir = Some(dir.into());
+        self
+    }
+
+    /// The seed run `index` (0-based) gets.
+    pub fn seed_of_run(&self, base: Seed, index: u32) -> Seed {
+        match self.seed_mode {
+            SeedMode::Vary => base.derive(&format!("run {index}")),
+            _ => base,
+        }
+    }
+
+    /// The JUnit path the command is expected to write.
+    pub fn junit_path(&self) -> PathBuf {
+        if let Some(path) = &self.junit {
+            return path.clone();
+        }
+        let profile = profile_of(&self.command)
+            .or_else(|| std::env::var("NEXTEST_PROFILE").ok())
+            .unwrap_or_else(|| "default".to_owned());
+        PathBuf::from("target")
+            .join("nextest")
+            .join(profile)
+            .join("junit.xml")
+    }
+}
+
+fn profile_of(command: &[OsString]) -> Option<String> {
+    let args: Vec<&str> = command.iter().filter_map(|arg| arg.to_str()).collect();
+    args.iter().enumerate().find_map(|(index, arg)| {
+        if let Some(value) = arg.strip_prefix("--profile=") {
+            Some(value.to_owned())
+        } else if *arg == "--profile" || *arg == "-P" {
+            args.get(index + 1).map(|value| (*value).to_owned())
+        } else {
+            None
+        }
+    })
+}
+
+/// Runs the command `runs` times and merges every run's per-test results; also writes the
+/// merged report as JSON to `<dir>/report.json`.
+///
+/// # Errors
+///
+/// When the command is empty or cannot be started, a run writes no (or a malformed) report,
+/// `STEADFAST_SEED` is malformed, or the output directory cannot be written.
+pub fn run(config: &RunConfig) -> Result<Report, Error> {
+    let Some((program, args)) = config.command.split_first() else {
+        return Err(Error::new(ErrorKind::Spawn {
+            program: String::new(),
+        }));
+    };
+    let base = match config.seed {
+        Some(seed) => seed,
+        None => Seed::run_seed().map_err(|err| {
+            Error::with_source(
+                ErrorKind::InvalidEnv {
+                    var: "STEADFAST_SEED",
+                    value: std::env::var("STEADFAST_SEED").unwrap_or_default(),
+                    expected: "a decimal u64 or 0x followed by up to 16 hex digits",
+                },
+                err,
+            )
+        })?,
+    };
+    let dir = match &config.dir {
+        Some(dir) => dir.clone(),
+        None => attempts::flaky_dir()?,
+    };
+    let junit = config.junit_path();
+    let mut report = Report::new();
+    for index in 0..config.runs {
+        let number = index + 1;
+        let seed = config.seed_of_run(base, index);
+        let run_dir = dir.join("runs").join(number.to_string());
+        std::fs::create_dir_all(&run_dir).map_err(|err| Error::io(&run_dir, "create", err))?;
+        remove_if_present(&run_dir.join(ATTEMPTS_FILE))?;
+        // A stale report from an earlier run must never count as this run's.
+        remove_if_present(&junit)?;
+        eprintln!(
+            "steadfast-flaky: run {number} of {} with STEADFAST_SEED={seed}",
+            config.runs
+        );
+        let mut command = Command::new(program);
+        command
+            .args(args)
+            .env("STEADFAST_SEED", seed.to_string())
+            .env(FLAKY_DIR_ENV, &run_dir)
+            // Our stdout carries only the report; the command's output goes to stderr.
+            .stdout(Stdio::from(std::io::stderr()));
+        if let Some(retries) = config.retries {
+            command.env("NEXTEST_RETRIES", retries.to_string());
+        }
+        let status = command.status().map_err(|err| {
+            Error::with_source(
+                ErrorKind::Spawn {
+                    program: program.to_string_lossy().into_owned(),
+                },
+                err,
+            )
+        })?;
+        let bytes = match std::fs::read(&junit) {
+            Ok(bytes) => bytes,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::new(ErrorKind::NoReport {
+                    run: number,
+                    path: junit,
+                    status: status.to_string(),
+                }));
+            }
+            Err(err) => return Err(Error::io(&junit, "read", err)),
+        };
+        let kept = run_dir.join("junit.xml");
+        std::fs::write(&kept, &bytes).map_err(|err| Error::io(&kept, "write", err))?;
+        let observations = parse_junit(&junit, &bytes)?;
+        let attempts_file = run_dir.join(ATTEMPTS_FILE);
+        let recorded = if attempts_file.is_file() {
+            attempts_to_observations(attempts::read_attempts(&attempts_file)?)
+        } else {
+            Vec::new()
+        };
+        for observation in overlay(observations, recorded, seed) {
+            report.observe(observation);
+        }
+    }
+    let path = dir.join("report.json");
+    std::fs::write(&path, crate::render::to_json(&report))
+        .map_err(|err| Error::io(&path, "write", err))?;
+    Ok(report)
+}
+
+fn remove_if_present(path: &Path) -> Result<(), Error> {
+    match std::fs::remove_file(path) {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+            Err(Error::io(path, "remove", err))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Combines one run's JUnit observations with its in-process attempts: a test that JUnit saw
+/// pass but that failed an in-process attempt passed on retry; failures gain the seeds and
+/// replay commands the attempts recorded; failures with no seed get the run's seed.
+pub(crate) fn overlay(
+    junit: Vec<Observation>,
+    recorded: Vec<Observation>,
+    run_seed: Seed,
+) -> Vec<Observation> {
+    let mut observations = junit;
+    for attempt in recorded {
+        match observations
+            .iter_mut()
+            .find(|observation| observation.test == attempt.test)
+        {
+            Some(observation) => {
+                if observation.outcome == Outcome::Passed
+                    && attempt.is_pass_on_retry()
+                    && !observation.is_pass_on_retry()
+                {
+                    observation.same_seed_retry = attempt.same_seed_retry;
+                }
+                if observation.outcome == Outcome::Failed && !attempt.failures.is_empty() {
+                    // The harness's records carry the seed; JUnit's last failure may not.
+                    observation
+                        .failures
+                        .retain(|failure| failure.seed.is_some());
+                }
+                observation.failures.extend(attempt.failures);
+            }
+            None => observations.push(attempt),
+        }
+    }
+    let seed = run_seed.to_string();
+    for observation in &mut observations {
+        for failure in &mut observation.failures {
+            failure.seed.get_or_insert_with(|| seed.clone());
+        }
+    }
+    observations
+}

@@ -1,0 +1,123 @@
+//! Civil dates and times in UTC, for report timestamps and quarantine expiry.
+
+use std::fmt;
+
+/// A calendar date (proleptic Gregorian, UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date {
+    year: i32,
+    month: u8,
+    day: u8,
+}
+
+impl Date {
+    /// The date, when it exists.
+    pub fn new(year: i32, month: u8, day: u8) -> Option<Self> {
+        let valid = (1..=12).contains(&month) && day >= 1 && day <= days_in_month(year, month);
+        valid.then_some(Self { year, month, day })
+    }
+
+    /// Today in UTC.
+    pub fn today() -> Self {
+        let millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_millis());
+        let millis = i64::try_from(millis).unwrap_or(i64::MAX);
+        Self::from_days(millis.div_euclid(86_400_000))
+    }
+
+    /// The date `days` days after 1970-01-01.
+    ///
+    /// Howard Hinnant's `civil_from_days` (<https://howardhinnant.github.io/date_algorithms.html>).
+    pub fn from_days(days: i64) -> Self {
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        Self {
+            year: i32::try_from(year).unwrap_or(i32::MAX),
+            // OK because the algorithm yields 1..=12 and 1..=31.
+            month: u8::try_from(month).expect("month in 1..=12"),
+            day: u8::try_from(day).expect("day in 1..=31"),
+        }
+    }
+    /// Parses `YYYY-MM-DD`; `None` when it is not a real date in that form.
+    pub fn parse(text: &str) -> Option<Self> {
+        let bytes = text.as_bytes();
+        if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+            return None;
+        }
+        let number = |range: std::ops::Range<usize>| -> Option<u32> {
+            let part = &text[range];
+            part.bytes()
+                .all(|b| b.is_ascii_digit())
+                .then(|| part.parse().ok())
+                .flatten()
+        };
+        let year = i32::try_from(number(0..4)?).ok()?;
+        let month = u8::try_from(number(5..7)?).ok()?;
+        let day = u8::try_from(number(8..10)?).ok()?;
+        Self::new(year, month, day)
+    }
+}
+
+fn days_in_month(year: i32, month: u8) -> u8 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+/// Formats milliseconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn format_millis(millis: i64) -> String {
+    let seconds = millis.div_euclid(1000);
+    let date = Date::from_days(seconds.div_euclid(86_400));
+    let in_day = seconds.rem_euclid(86_400);
+    format!(
+        "{date}T{:02}:{:02}:{:02}Z",
+        in_day / 3600,
+        in_day % 3600 / 60,
+        in_day % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Reference instants from `date -u -d @N +%FT%TZ` (GNU coreutils).
+    #[test]
+    fn formats_unix_millis_like_gnu_date() {
+        assert_eq!(format_millis(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_millis(951_782_400_000), "2000-02-29T00:00:00Z");
+        assert_eq!(format_millis(1_700_000_000_999), "2023-11-14T22:13:20Z");
+        assert_eq!(format_millis(-1000), "1969-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn parses_only_real_dates() {
+        assert_eq!(Date::parse("2024-02-29"), Date::new(2024, 2, 29));
+        for bad in [
+            "2023-02-29",
+            "2024-13-01",
+            "2024-1-01",
+            "2024-01-00",
+            "+024-01-01",
+        ] {
+            assert_eq!(Date::parse(bad), None, "{bad}");
+        }
+    }
+}

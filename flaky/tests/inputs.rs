@@ -1,0 +1,319 @@
+//! Reading real nextest JUnit files (retries, stress, partitions), libtest output and broken
+//! inputs; writing and re-reading our own formats.
+//!
+//! The data under `tests/data/` was produced by cargo-nextest 0.9.143 and cargo test on the
+//! fixture crate `tests/fixture/` (see `tests/data/README.md`).
+
+use std::path::Path;
+
+use steadfast_determinism::Seed;
+use steadfast_flaky::input::{Format, detect, parse_report_json, read_report};
+use steadfast_flaky::render::{to_json, to_junit, to_markdown};
+use steadfast_flaky::{ErrorKind, Report, Status};
+
+use crate::support::{data, fresh_dir};
+
+const BIN: &str = "steadfast-flaky-fixture::fixture";
+
+fn id(test: &str) -> String {
+    format!("{BIN} {test}")
+}
+
+fn statuses(report: &Report) -> Vec<(String, Status, u32, u32, u32)> {
+    report
+        .tests()
+        .map(|(id, s)| {
+            (
+                id.to_owned(),
+                s.status(),
+                s.runs,
+                s.failures,
+                s.passed_on_retry,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn nextest_retries_give_flaky_and_failing_tests() {
+    let report = read_report(&data("nextest/retries.xml")).unwrap();
+
+    assert_eq!(
+        statuses(&report),
+        [
+            (id("always_fails"), Status::StableFail, 1, 1, 0),
+            (id("always_passes"), Status::StablePass, 1, 0, 0),
+            (id("fails_for_odd_run_seeds"), Status::StablePass, 1, 0, 0),
+            (
+                id("fails_in_first_stress_iteration"),
+                Status::StablePass,
+                1,
+                0,
+                0
+            ),
+            (id("fails_on_first_attempt"), Status::Flaky, 1, 0, 1),
+            (
+                id("passes_on_in_process_retry"),
+                Status::StablePass,
+                1,
+                0,
+                0
+            ),
+        ]
+    );
+    let failing = report.get(&id("always_fails")).unwrap();
+    let last = failing.last_failure.as_deref().unwrap();
+    assert_eq!(last.message.as_deref(), Some("this test always fails"));
+    let flaky = report.get(&id("fails_on_first_attempt")).unwrap();
+    assert_eq!(
+        flaky.last_failure.as_deref().unwrap().message.as_deref(),
+        Some("assertion `left != right` failed: first attempt fails")
+    );
+}
+
+#[test]
+fn nextest_stress_iterations_are_runs_of_one_test() {
+    let report = read_report(&data("nextest/stress.xml")).unwrap();
+
+    assert_eq!(
+        statuses(&report),
+        [
+            (id("always_passes"), Status::StablePass, 3, 0, 0),
+            (
+                id("fails_in_first_stress_iteration"),
+                Status::Flaky,
+                3,
+                1,
+                0
+            ),
+        ]
+    );
+}
+
+#[test]
+fn nextest_partitions_merge_into_the_whole_suite() {
+    let mut report = read_report(&data("nextest/partition-1-of-2.xml")).unwrap();
+    let second = read_report(&data("nextest/partition-2-of-2.xml")).unwrap();
+    assert!(report.tests().all(|(id, _)| second.get(id).is_none()));
+
+    report.merge(second);
+
+    let ids: Vec<&str> = report.tests().map(|(id, _)| id).collect();
+    let all = read_report(&data("nextest/retries.xml")).unwrap();
+    let expected: Vec<&str> = all.tests().map(|(id, _)| id).collect();
+    assert_eq!(ids, expected);
+    assert!(report.tests().all(|(_, stats)| stats.runs == 1));
+}
+
+#[test]
+fn the_seed_and_replay_of_a_steadfast_failure_come_from_the_junit_output() {
+    let report = read_report(&data("nextest/seeded-failure.xml")).unwrap();
+
+    let stats = report.get(&id("fails_for_odd_run_seeds")).unwrap();
+    assert_eq!(stats.status(), Status::StableFail);
+    // The fixture ran with STEADFAST_SEED=1; steadfast-determinism derives the test's seed.
+    let seed = Seed::new(1)
+        .derive("fixture::fails_for_odd_run_seeds")
+        .to_string();
+    let failure = stats.last_failure.as_deref().unwrap();
+    assert_eq!(failure.seed.as_deref(), Some(seed.as_str()));
+    assert_eq!(
+        failure.replay.as_deref(),
+        Some(
+            "STEADFAST_SEED=0x0000000000000001 cargo nextest run -p steadfast-flaky-fixture \
+             --test fixture -E 'test(=fails_for_odd_run_seeds)'"
+        )
+    );
+    assert_eq!(stats.failing_seeds.iter().collect::<Vec<_>>(), [&seed]);
+}
+
+#[test]
+fn libtest_output_gives_outcomes_messages_and_seeds() {
+    let report = read_report(&data("libtest/fixture.txt")).unwrap();
+
+    let fixture = |test: &str| format!("fixture {test}");
+    let summary: Vec<(String, Status)> = report
+        .tests()
+        .map(|(id, stats)| (id.to_owned(), stats.status()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (fixture("always_fails"), Status::StableFail),
+            (fixture("always_passes"), Status::StablePass),
+            (fixture("fails_for_odd_run_seeds"), Status::StableFail),
+            (
+                fixture("fails_in_first_stress_iteration"),
+                Status::StablePass
+            ),
+            (fixture("fails_on_first_attempt"), Status::StablePass),
+            (fixture("passes_on_in_process_retry"), Status::StablePass),
+        ]
+    );
+    let seeded = report.get(&fixture("fails_for_odd_run_seeds")).unwrap();
+    let failure = seeded.last_failure.as_deref().unwrap();
+    let seed = Seed::new(1)
+        .derive("fixture::fails_for_odd_run_seeds")
+        .to_string();
+    assert_eq!(failure.seed.as_deref(), Some(seed.as_str()));
+    assert_eq!(
+        failure.message.as_deref(),
+        Some("assertion `left == right` failed: odd run seed 0x0000000000000001")
+    );
+    let plain = report.get(&fixture("always_fails")).unwrap();
+    assert_eq!(
+        plain.last_failure.as_deref().unwrap().message.as_deref(),
+        Some("this test always fails")
+    );
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn broken_inputs_are_errors_naming_the_file() {
+    let dir = fresh_dir("broken");
+    let xml = std::fs::read(data("nextest/retries.xml")).unwrap();
+    let truncated = write(&dir, "truncated.xml", &xml[..xml.len() / 2]);
+    let mut bad_utf8 = xml.clone();
+    bad_utf8.splice(100..100, [0xff, 0xfe]);
+    let not_utf8 = write(&dir, "not-utf8.xml", &bad_utf8);
+    let empty = write(&dir, "empty.xml", b"  \n");
+    let text = String::from_utf8(xml).unwrap();
+    let case = r#"<testcase name="always_passes" classname="steadfast-flaky-fixture::fixture""#;
+    let duplicated = text.replacen(case, &format!("{case}/>\n{case}"), 1);
+    let duplicate = write(&dir, "duplicate.xml", duplicated.as_bytes());
+    let unknown = write(&dir, "unknown.txt", b"hello\nworld\n");
+    let not_xml = write(
+        &dir,
+        "garbage.xml",
+        b"<testsuites><testsuite name=\"x\"><oops",
+    );
+
+    let cases = [
+        (&truncated, "is not a valid JUnit report"),
+        (&not_utf8, "is not valid UTF-8 (invalid byte at offset 100)"),
+        (&empty, "is empty"),
+        (
+            &duplicate,
+            "lists test `steadfast-flaky-fixture::fixture always_passes` more than once",
+        ),
+        (&unknown, "is neither JUnit XML"),
+        (&not_xml, "is not a valid JUnit report"),
+    ];
+    for (path, expected) in cases {
+        let err = read_report(path).unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with(&path.display().to_string()), "{text}");
+        assert!(text.contains(expected), "{text}");
+        assert_eq!(err.path(), Some(path.as_path()));
+    }
+    let missing = read_report(&dir.join("missing.xml")).unwrap_err();
+    assert!(matches!(
+        missing.kind(),
+        ErrorKind::Io { action: "read", .. }
+    ));
+}
+
+#[test]
+fn formats_are_detected_from_content() {
+    let path = Path::new("x");
+    assert_eq!(
+        detect(path, b"\xef\xbb\xbf <?xml?>").unwrap().0,
+        Format::Junit
+    );
+    assert_eq!(
+        detect(path, b"{\"schema\": \"steadfast-flaky/report/v1\"}")
+            .unwrap()
+            .0,
+        Format::Report
+    );
+    assert_eq!(
+        detect(path, b"{\"test\": \"a\"}\n").unwrap().0,
+        Format::Attempts
+    );
+    assert_eq!(detect(path, b"test a ... ok\n").unwrap().0, Format::Libtest);
+}
+
+fn sample() -> Report {
+    let mut report = read_report(&data("nextest/retries.xml")).unwrap();
+    report.merge(read_report(&data("nextest/stress.xml")).unwrap());
+    report.merge(read_report(&data("nextest/seeded-failure.xml")).unwrap());
+    report
+}
+
+#[test]
+fn json_reports_read_back_to_the_same_report() {
+    let report = sample();
+    let json = to_json(&report);
+
+    let back = parse_report_json(Path::new("report.json"), &json).unwrap();
+
+    assert_eq!(back, report);
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(value["schema"], "steadfast-flaky/report/v1");
+    assert_eq!(value["summary"]["flaky"], 3);
+    assert_eq!(value["summary"]["stable_fail"], 1);
+    assert_eq!(value["summary"]["stable_pass"], 2);
+    let flaky = value["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id("fails_in_first_stress_iteration"))
+        .unwrap();
+    assert_eq!(flaky["status"], "flaky");
+    assert_eq!(flaky["runs"], 4);
+    assert_eq!(flaky["failures"], 1);
+    assert_eq!(flaky["flake_rate"], 0.25);
+}
+
+#[test]
+fn json_with_another_schema_or_duplicate_ids_is_rejected() {
+    let other = parse_report_json(Path::new("r.json"), r#"{"schema": "v0", "tests": []}"#);
+    assert!(other.unwrap_err().to_string().contains("schema is \"v0\""));
+    let entry = r#"{"id": "a b", "runs": 1, "passes": 1, "failures": 0, "passed_on_retry": 0}"#;
+    let twice =
+        format!(r#"{{"schema": "steadfast-flaky/report/v1", "tests": [{entry}, {entry}]}}"#);
+    let err = parse_report_json(Path::new("r.json"), &twice).unwrap_err();
+    assert_eq!(err.to_string(), "r.json lists test `a b` more than once");
+}
+
+#[test]
+fn junit_output_reads_back_with_the_same_statuses() {
+    let report = sample();
+    let dir = fresh_dir("junit-out");
+    let path = write(&dir, "out.xml", to_junit(&report).as_bytes());
+
+    let back = read_report(&path).unwrap();
+
+    let before: Vec<(&str, Status)> = report.tests().map(|(i, s)| (i, s.status())).collect();
+    let after: Vec<(&str, Status)> = back.tests().map(|(i, s)| (i, s.status())).collect();
+    assert_eq!(after, before);
+}
+
+#[test]
+fn markdown_lists_failing_and_flaky_tests_with_seeds_and_replays() {
+    let markdown = to_markdown(&sample());
+
+    assert!(markdown.starts_with(
+        "## steadfast-flaky: 3 flaky, 1 failing in every run, 2 stable, 0 skipped (6 tests)\n"
+    ));
+    let seed = Seed::new(1).derive("fixture::fails_for_odd_run_seeds");
+    assert!(
+        markdown.contains(&format!(
+            "| flaky | `{BIN} fails_for_odd_run_seeds` | 1/2 | 0 | 50% (9%–91%) | `{seed}` |"
+        )),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains(&format!(
+            "| flaky | `{BIN} fails_in_first_stress_iteration` | 1/4 | 0 | 25% (5%–70%) |"
+        )),
+        "{markdown}"
+    );
+    assert!(markdown.contains("- `steadfast-flaky-fixture::fixture fails_for_odd_run_seeds`: `STEADFAST_SEED=0x0000000000000001 cargo nextest run"));
+    assert!(markdown.contains("<details><summary>2 stable passes</summary>"));
+}

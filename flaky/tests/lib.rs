@@ -1,0 +1,9 @@
+//! Integration tests of steadfast-flaky, one module per area.
+
+mod attempts_log;
+mod cli;
+mod inputs;
+mod merge;
+mod retry_api;
+mod retry_macro;
+mod support;
