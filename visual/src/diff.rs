@@ -25,7 +25,6 @@ const Q: [f64; 3] = [0.21147017, 0.52261711, 0.31114694];
 /// Diff image bytes while they are being drawn.
 type Out = [MaybeUninit<u8>];
 
-
 /// The outcome of [`compare`].
 ///
 /// # Example
@@ -238,8 +237,10 @@ fn run(a: &[u8], b: &[u8], size: (u32, u32), overlap: (u32, u32), options: &Opti
     };
     // The diff image starts uninitialised: every byte is written exactly
     // once below, which saves a memset of the whole buffer.
-    let mut out = options.diff_image.then(|| Vec::<u8>::with_capacity(a.len()));
-    let mut spare = out.as_mut().map(|v| &mut v.spare_capacity_mut()[..a.len()]);
+    let mut out = options
+        .diff_image
+        .then(|| Vec::<u8>::with_capacity(a.len()));
+    let spare = out.as_mut().map(|v| &mut v.spare_capacity_mut()[..a.len()]);
     let threads = match options.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
@@ -247,9 +248,9 @@ fn run(a: &[u8], b: &[u8], size: (u32, u32), overlap: (u32, u32), options: &Opti
     .min(ctx.h)
     .max(1);
     let diff_pixels = if threads == 1 {
-        ctx.band(0, ctx.h, spare.as_deref_mut())
+        ctx.band(0, ctx.h, spare)
     } else {
-        ctx.parallel(threads, spare.as_deref_mut())
+        ctx.parallel(threads, spare)
     };
     if let Some(buf) = out.as_mut() {
         // SAFETY: the bands together cover every row of the capacity taken
@@ -412,7 +413,11 @@ impl Kernel<'_> {
     fn row(&self, y: usize) -> (&[u8], &[u8], usize) {
         let stride = self.w * 4;
         let bytes = y * stride..(y + 1) * stride;
-        let limit = if y < self.overlap_h { self.overlap_w } else { 0 };
+        let limit = if y < self.overlap_h {
+            self.overlap_w
+        } else {
+            0
+        };
         (&self.a[bytes.clone()], &self.b[bytes], limit)
     }
 
@@ -480,7 +485,15 @@ impl Kernel<'_> {
 
     /// Count and draw the four pixels of quad `q` of row `y`.
     #[inline(always)]
-    fn quad(&self, q: usize, y: usize, ra: &[u8], rb: &[u8], orow: &mut Out, memo: &mut GrayMemo) -> u64 {
+    fn quad(
+        &self,
+        q: usize,
+        y: usize,
+        ra: &[u8],
+        rb: &[u8],
+        orow: &mut Out,
+        memo: &mut GrayMemo,
+    ) -> u64 {
         let byte = q * 16;
         let qa = quad_at(ra, byte);
         if qa == quad_at(rb, byte) {
@@ -497,7 +510,13 @@ impl Kernel<'_> {
 
     /// Pixels `limit..w` of row `y` lie outside the overlap: different
     /// unless ignored.
-    fn outside(&self, y: usize, limit: usize, mut orow: Option<&mut Out>, memo: &mut GrayMemo) -> u64 {
+    fn outside(
+        &self,
+        y: usize,
+        limit: usize,
+        mut orow: Option<&mut Out>,
+        memo: &mut GrayMemo,
+    ) -> u64 {
         let ra = self.row(y).0;
         let mut diff = 0;
         for x in limit..self.w {
@@ -530,8 +549,25 @@ impl Kernel<'_> {
         };
         if delta.abs() > self.max_delta && !self.is_ignored(x, y) {
             let is_aa = !self.include_aa
-                && (antialiased(self.a, x, y, self.w, self.h, self.a, self.b, self.checkerboard)
-                    || antialiased(self.b, x, y, self.w, self.h, self.b, self.a, self.checkerboard));
+                && (antialiased(
+                    self.a,
+                    x,
+                    y,
+                    self.w,
+                    self.h,
+                    self.a,
+                    self.b,
+                    self.checkerboard,
+                ) || antialiased(
+                    self.b,
+                    x,
+                    y,
+                    self.w,
+                    self.h,
+                    self.b,
+                    self.a,
+                    self.checkerboard,
+                ));
             if is_aa {
                 if let (Some(o), false) = (out, self.mask) {
                     draw(&mut o[p..p + 4], self.aa_color);
@@ -558,9 +594,7 @@ impl Kernel<'_> {
 
     fn is_ignored(&self, x: usize, y: usize) -> bool {
         // Coordinates come from u32 dimensions, so the casts are lossless.
-        self.ignore
-            .iter()
-            .any(|r| r.contains(x as u32, y as u32))
+        self.ignore.iter().any(|r| r.contains(x as u32, y as u32))
     }
 }
 

@@ -76,7 +76,10 @@ impl Error {
     }
 
     pub(crate) fn invalid_option(name: &str, reason: impl fmt::Display) -> Self {
-        Self::new(ErrorKind::InvalidOption, format!("invalid {name}: {reason}"))
+        Self::new(
+            ErrorKind::InvalidOption,
+            format!("invalid {name}: {reason}"),
+        )
     }
 
     pub(crate) fn io(action: &str, path: &Path, source: std::io::Error) -> Self {

@@ -6,12 +6,21 @@
 // Show which items need a feature on docs.rs.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod config;
 mod diff;
 mod error;
+#[cfg(feature = "insta")]
+mod insta;
 mod load;
 mod options;
+mod snapshot;
 
+pub use config::UpdateMode;
 pub use diff::{Comparison, compare, compare_raw};
 pub use error::{Error, ErrorKind};
+#[cfg(feature = "insta")]
+#[cfg_attr(docsrs, doc(cfg(feature = "insta")))]
+pub use insta::InstaComparator;
 pub use load::{DecodeLimits, decode, decode_with_limits, open};
 pub use options::{Background, Options, Rect, SizeMismatch};
+pub use snapshot::{Outcome, Snapshot, Status};

@@ -155,10 +155,9 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| Error::io("create folder", dir, e))?;
     }
-    let file_name = path.file_name().map_or_else(
-        || "image".into(),
-        |n| n.to_string_lossy().into_owned(),
-    );
+    let file_name = path
+        .file_name()
+        .map_or_else(|| "image".into(), |n| n.to_string_lossy().into_owned());
     let tmp = path.with_file_name(format!(
         ".{file_name}.{}.{}.tmp",
         std::process::id(),
@@ -182,7 +181,8 @@ mod tests {
 
     #[test]
     fn atomic_write_replaces_the_file_and_leaves_no_temp() {
-        let dir = std::env::temp_dir().join(format!("steadfast-visual-load-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("steadfast-visual-load-{}", std::process::id()));
         let path = dir.join("x.bin");
         write_atomic(&path, b"one").unwrap();
         write_atomic(&path, b"two").unwrap();

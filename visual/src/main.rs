@@ -133,7 +133,11 @@ fn parse(args: &[String]) -> Result<Parsed, String> {
             "--background" => match value(arg)?.as_str() {
                 "checkerboard" => o.background(Background::Checkerboard),
                 "white" => o.background(Background::White),
-                v => return Err(format!("--background must be checkerboard or white, got `{v}`")),
+                v => {
+                    return Err(format!(
+                        "--background must be checkerboard or white, got `{v}`"
+                    ));
+                }
             },
             "--ignore" => {
                 let v = value(arg)?;
@@ -183,12 +187,15 @@ fn list<T: std::str::FromStr>(name: &str, v: &str, n: usize) -> Result<Vec<T>, S
     if parts.len() == n {
         Ok(parts)
     } else {
-        Err(format!("{name} takes {n} comma-separated integers, got `{v}`"))
+        Err(format!(
+            "{name} takes {n} comma-separated integers, got `{v}`"
+        ))
     }
 }
 
 fn color(name: &str, v: &str) -> Result<[u8; 3], String> {
-    let c = list::<u8>(name, v, 3).map_err(|_| format!("{name} takes R,G,B in 0..=255, got `{v}`"))?;
+    let c =
+        list::<u8>(name, v, 3).map_err(|_| format!("{name} takes R,G,B in 0..=255, got `{v}`"))?;
     Ok([c[0], c[1], c[2]])
 }
 

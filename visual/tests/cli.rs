@@ -26,7 +26,13 @@ fn stderr(o: &Output) -> String {
 
 #[test]
 fn different_images_print_the_count_and_exit_1() {
-    let out = run(&["diff", &fixture("1a.png"), &fixture("1b.png"), "--threshold", "0.05"]);
+    let out = run(&[
+        "diff",
+        &fixture("1a.png"),
+        &fixture("1b.png"),
+        "--threshold",
+        "0.05",
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(stdout(&out), "143\n");
 }
@@ -41,17 +47,48 @@ fn identical_images_exit_0() {
 #[test]
 fn within_either_tolerance_exits_0() {
     let (a, b) = (fixture("1a.png"), fixture("1b.png"));
-    let pixels = run(&["diff", &a, &b, "--threshold", "0.05", "--max-diff-pixels", "143"]);
+    let pixels = run(&[
+        "diff",
+        &a,
+        &b,
+        "--threshold",
+        "0.05",
+        "--max-diff-pixels",
+        "143",
+    ]);
     assert_eq!(pixels.status.code(), Some(0));
-    let too_few = run(&["diff", &a, &b, "--threshold", "0.05", "--max-diff-pixels", "142"]);
+    let too_few = run(&[
+        "diff",
+        &a,
+        &b,
+        "--threshold",
+        "0.05",
+        "--max-diff-pixels",
+        "142",
+    ]);
     assert_eq!(too_few.status.code(), Some(1));
-    let ratio = run(&["diff", &a, &b, "--threshold", "0.05", "--max-diff-ratio", "0.5"]);
+    let ratio = run(&[
+        "diff",
+        &a,
+        &b,
+        "--threshold",
+        "0.05",
+        "--max-diff-ratio",
+        "0.5",
+    ]);
     assert_eq!(ratio.status.code(), Some(0));
 }
 
 #[test]
 fn json_output_has_count_total_ratio_and_passed() {
-    let out = run(&["diff", &fixture("1a.png"), &fixture("1b.png"), "--threshold", "0.05", "--json"]);
+    let out = run(&[
+        "diff",
+        &fixture("1a.png"),
+        &fixture("1b.png"),
+        "--threshold",
+        "0.05",
+        "--json",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     let img = steadfast_visual::open(fixtures().join("1a.png")).unwrap();
@@ -85,7 +122,10 @@ fn writes_the_diff_image_pixelmatch_writes() {
     assert_eq!(stdout(&out), "12437\n");
     let written = steadfast_visual::open(&diff).unwrap();
     let expected = steadfast_visual::open(fixtures().join("2diff.png")).unwrap();
-    assert!(written == expected, "diff image differs from pixelmatch's 2diff.png");
+    assert!(
+        written == expected,
+        "diff image differs from pixelmatch's 2diff.png"
+    );
 }
 
 #[test]
@@ -93,7 +133,15 @@ fn white_background_option_reproduces_pixelmatch_6() {
     // 5a vs 5b differ only in translucent pixels: 6 with the checkerboard,
     // 0 over white (pixelmatch 6).
     let (a, b) = (fixture("5a.png"), fixture("5b.png"));
-    let white = run(&["diff", &a, &b, "--threshold", "0.05", "--background", "white"]);
+    let white = run(&[
+        "diff",
+        &a,
+        &b,
+        "--threshold",
+        "0.05",
+        "--background",
+        "white",
+    ]);
     assert_eq!(stdout(&white), "0\n");
     let checker = run(&["diff", &a, &b, "--threshold", "0.05"]);
     assert_eq!(stdout(&checker), "6\n");
@@ -118,7 +166,10 @@ fn size_mismatch_is_an_error_unless_union() {
 #[test]
 fn unreadable_truncated_and_huge_files_exit_2() {
     let dir = scratch("cli-bad");
-    assert_error(&run(&["diff", "/no/such.png", &fixture("1a.png")]), "cannot read image");
+    assert_error(
+        &run(&["diff", "/no/such.png", &fixture("1a.png")]),
+        "cannot read image",
+    );
 
     let truncated = dir.join("truncated.png");
     let bytes = std::fs::read(fixtures().join("1a.png")).unwrap();
@@ -145,7 +196,10 @@ fn unreadable_truncated_and_huge_files_exit_2() {
 #[test]
 fn bad_options_exit_2_with_one_line() {
     let (a, b) = (fixture("1a.png"), fixture("1b.png"));
-    assert_error(&run(&["diff", &a, &b, "--threshold", "abc"]), "--threshold must be a number");
+    assert_error(
+        &run(&["diff", &a, &b, "--threshold", "abc"]),
+        "--threshold must be a number",
+    );
     assert_error(&run(&["diff", &a, &b, "--nope"]), "unknown option `--nope`");
     assert_error(&run(&["diff", &a]), "exactly two images");
 }

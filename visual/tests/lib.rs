@@ -2,6 +2,8 @@
 
 mod cli;
 mod decode;
+#[cfg(feature = "insta")]
+mod insta_comparator;
 mod pixelmatch_fixtures;
 mod properties;
 mod snapshot;

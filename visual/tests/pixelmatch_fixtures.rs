@@ -52,10 +52,18 @@ fn check_case(case: &Value, diff_dir: &Path, background: Background, expected: u
     let label = format!("{} vs {} -> {}", name("img1"), name("img2"), name("diff"));
 
     let with_output = compare(&a, &b, &options).unwrap();
-    assert_eq!(with_output.diff_pixels(), expected, "{label}: count with output");
+    assert_eq!(
+        with_output.diff_pixels(),
+        expected,
+        "{label}: count with output"
+    );
     let expected_diff = open(diff_dir.join(name("diff"))).unwrap();
     let actual_diff = with_output.diff_image().unwrap();
-    assert_eq!(actual_diff.dimensions(), expected_diff.dimensions(), "{label}");
+    assert_eq!(
+        actual_diff.dimensions(),
+        expected_diff.dimensions(),
+        "{label}"
+    );
     let mismatched_bytes = actual_diff
         .as_raw()
         .iter()
@@ -65,7 +73,11 @@ fn check_case(case: &Value, diff_dir: &Path, background: Background, expected: u
     assert_eq!(mismatched_bytes, 0, "{label}: diff image bytes differ");
 
     let without_output = compare(&a, &b, &options.clone().diff_image(false)).unwrap();
-    assert_eq!(without_output.diff_pixels(), expected, "{label}: count without output");
+    assert_eq!(
+        without_output.diff_pixels(),
+        expected,
+        "{label}: count without output"
+    );
     assert!(without_output.diff_image().is_none());
 
     for threads in [2, 3, 7] {
@@ -115,7 +127,10 @@ fn inline_cases_match() {
                 .map(|v| u8::try_from(v.as_u64().unwrap()).unwrap())
                 .collect()
         };
-        let (w, h) = (case["width"].as_u64().unwrap(), case["height"].as_u64().unwrap());
+        let (w, h) = (
+            case["width"].as_u64().unwrap(),
+            case["height"].as_u64().unwrap(),
+        );
         let options = options_from_js(&case["options"]);
         let result = compare_raw(
             &bytes("img1_rgba"),
@@ -137,7 +152,10 @@ fn error_cases_are_typed_errors_with_pixelmatch_wording() {
     for case in errors.iter().filter(|c| c.get("img1_len").is_some()) {
         let len = |k: &str| usize::try_from(case[k].as_u64().unwrap()).unwrap();
         let (a, b) = (vec![0u8; len("img1_len")], vec![0u8; len("img2_len")]);
-        let (w, h) = (case["width"].as_u64().unwrap(), case["height"].as_u64().unwrap());
+        let (w, h) = (
+            case["width"].as_u64().unwrap(),
+            case["height"].as_u64().unwrap(),
+        );
         let err = compare_raw(
             &a,
             &b,

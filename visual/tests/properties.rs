@@ -16,9 +16,8 @@ fn image() -> impl Strategy<Value = RgbaImage> {
             [10, 10, 10, 0],
             [90, 160, 220, 128],
         ]);
-        prop::collection::vec(palette, (w * h) as usize).prop_map(move |px| {
-            RgbaImage::from_fn(w, h, |x, y| Rgba(px[(y * w + x) as usize]))
-        })
+        prop::collection::vec(palette, (w * h) as usize)
+            .prop_map(move |px| RgbaImage::from_fn(w, h, |x, y| Rgba(px[(y * w + x) as usize])))
     })
 }
 

@@ -1,1 +1,258 @@
-//! Snapshot flow tests.
+//! Snapshot flow: missing, matching, changed, updates, CI, settings.
+
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+
+use image::{Rgba, RgbaImage};
+use steadfast_visual::{ErrorKind, Rect, Snapshot, Status, assert_snapshot, open};
+
+use crate::support::{fixtures, scratch};
+
+/// A snapshot in a scratch folder reading only the given variables.
+fn snap(dir: &Path, name: &str, vars: &[(&str, &str)]) -> Snapshot {
+    let map: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Snapshot::new(name)
+        .snapshot_dir(dir.join("snapshots"))
+        .artifact_dir(dir.join("artifacts").join(name))
+        .with_env(move |k| map.get(k).cloned())
+}
+
+fn square(color: [u8; 4]) -> RgbaImage {
+    let mut img = RgbaImage::from_pixel(20, 10, Rgba([255, 255, 255, 255]));
+    for y in 2..8 {
+        for x in 5..15 {
+            img.put_pixel(x, y, Rgba(color));
+        }
+    }
+    img
+}
+
+fn panic_message(f: impl FnOnce()) -> String {
+    let err = catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic");
+    err.downcast_ref::<String>().cloned().unwrap_or_default()
+}
+
+fn baseline(dir: &Path, name: &str) -> PathBuf {
+    dir.join("snapshots").join(format!("{name}.png"))
+}
+
+#[test]
+fn missing_baseline_is_written_locally() {
+    let dir = scratch("snap-missing");
+    let img = square([0, 0, 0, 255]);
+    let outcome = snap(&dir, "ui/square", &[]).check(&img).unwrap();
+    assert_eq!(outcome.status(), Status::Created);
+    assert_eq!(open(baseline(&dir, "ui/square")).unwrap(), img);
+    let again = snap(&dir, "ui/square", &[]).check(&img).unwrap();
+    assert_eq!(again.status(), Status::Matched);
+}
+
+#[test]
+fn missing_baseline_fails_on_ci_without_writing() {
+    let dir = scratch("snap-ci");
+    let img = square([0, 0, 0, 255]);
+    let s = snap(&dir, "square", &[("CI", "true")]);
+    let message = panic_message(|| s.assert(&img));
+    assert!(
+        message.contains("snapshot `square` has no baseline"),
+        "{message}"
+    );
+    assert!(message.contains("STEADFAST_UPDATE=missing"), "{message}");
+    assert!(!baseline(&dir, "square").exists());
+    assert!(dir.join("artifacts/square/actual.png").exists());
+}
+
+#[test]
+fn changed_image_fails_with_counts_tolerance_and_artifacts() {
+    let dir = scratch("snap-changed");
+    snap(&dir, "square", &[]).assert(&square([0, 0, 0, 255]));
+    let changed = square([255, 0, 0, 255]);
+    let s = snap(&dir, "square", &[]).max_diff_pixels(10);
+    let message = panic_message(|| s.assert(&changed));
+    assert!(
+        message.contains("snapshot `square` does not match its baseline"),
+        "{message}"
+    );
+    assert!(
+        message.contains("differing pixels: 60 of 200 (30.0000%)"),
+        "{message}"
+    );
+    assert!(
+        message.contains("max_diff_pixels 10, max_diff_ratio unset"),
+        "{message}"
+    );
+    let artifacts = dir.join("artifacts/square");
+    for file in ["expected.png", "actual.png", "diff.png"] {
+        assert!(
+            message.contains(&artifacts.join(file).display().to_string()),
+            "{message}"
+        );
+    }
+    assert_eq!(
+        open(artifacts.join("expected.png")).unwrap(),
+        square([0, 0, 0, 255])
+    );
+    assert_eq!(open(artifacts.join("actual.png")).unwrap(), changed);
+    let diff = open(artifacts.join("diff.png")).unwrap();
+    assert_eq!(diff.get_pixel(6, 3).0, [255, 0, 0, 255]);
+    // The baseline is untouched.
+    assert_eq!(
+        open(baseline(&dir, "square")).unwrap(),
+        square([0, 0, 0, 255])
+    );
+}
+
+#[test]
+fn tolerances_let_small_changes_pass() {
+    let dir = scratch("snap-tolerance");
+    snap(&dir, "square", &[]).assert(&square([0, 0, 0, 255]));
+    let changed = square([255, 0, 0, 255]);
+    snap(&dir, "square", &[])
+        .max_diff_pixels(60)
+        .assert(&changed);
+    snap(&dir, "square", &[])
+        .max_diff_ratio(0.3)
+        .assert(&changed);
+    snap(&dir, "square", &[])
+        .ignore(Rect::new(5, 2, 10, 6))
+        .assert(&changed);
+    snap(
+        &dir,
+        "square",
+        &[("STEADFAST_VISUAL_MAX_DIFF_PIXELS", "60")],
+    )
+    .assert(&changed);
+    snap(
+        &dir,
+        "square",
+        &[("STEADFAST_VISUAL_MAX_DIFF_RATIO", "0.3")],
+    )
+    .assert(&changed);
+    // Red on black has a YIQ delta of about 10 410: above 35215 · 0.5²
+    // but within 35215 · 0.6².
+    snap(&dir, "square", &[("STEADFAST_VISUAL_THRESHOLD", "0.6")]).assert(&changed);
+    let tight = snap(&dir, "square", &[("STEADFAST_VISUAL_THRESHOLD", "0.5")]);
+    assert_eq!(tight.check(&changed).unwrap().status(), Status::Changed);
+    let strict = snap(
+        &dir,
+        "square",
+        &[("STEADFAST_VISUAL_MAX_DIFF_PIXELS", "59")],
+    );
+    assert_eq!(strict.check(&changed).unwrap().status(), Status::Changed);
+}
+
+#[test]
+fn update_changed_replaces_the_baseline() {
+    let dir = scratch("snap-update");
+    snap(&dir, "square", &[]).assert(&square([0, 0, 0, 255]));
+    let changed = square([255, 0, 0, 255]);
+    let outcome = snap(&dir, "square", &[("STEADFAST_UPDATE", "changed")])
+        .check(&changed)
+        .unwrap();
+    assert_eq!(outcome.status(), Status::Updated);
+    assert_eq!(open(baseline(&dir, "square")).unwrap(), changed);
+}
+
+#[test]
+fn update_none_and_missing_never_replace_a_baseline() {
+    let dir = scratch("snap-none");
+    snap(&dir, "square", &[]).assert(&square([0, 0, 0, 255]));
+    for mode in ["none", "missing"] {
+        let s = snap(&dir, "square", &[("STEADFAST_UPDATE", mode)]);
+        assert_eq!(
+            s.check(&square([255, 0, 0, 255])).unwrap().status(),
+            Status::Changed,
+            "{mode}"
+        );
+    }
+    assert_eq!(
+        open(baseline(&dir, "square")).unwrap(),
+        square([0, 0, 0, 255])
+    );
+}
+
+#[test]
+fn update_all_rewrites_matching_baselines_that_differ_in_bytes() {
+    let dir = scratch("snap-all");
+    snap(&dir, "square", &[]).assert(&square([0, 0, 0, 255]));
+    let nearly = square([1, 1, 1, 255]);
+    let s = snap(&dir, "square", &[("STEADFAST_UPDATE", "all")]);
+    assert_eq!(s.check(&nearly).unwrap().status(), Status::Updated);
+    assert_eq!(open(baseline(&dir, "square")).unwrap(), nearly);
+    assert_eq!(s.check(&nearly).unwrap().status(), Status::Matched);
+}
+
+#[test]
+fn a_size_change_always_fails() {
+    let dir = scratch("snap-size");
+    snap(&dir, "square", &[]).assert(&square([0, 0, 0, 255]));
+    let bigger = RgbaImage::from_pixel(21, 10, Rgba([255, 255, 255, 255]));
+    let outcome = snap(&dir, "square", &[])
+        .max_diff_ratio(1.0)
+        .check(&bigger)
+        .unwrap();
+    assert_eq!(outcome.status(), Status::Changed);
+    assert_eq!(outcome.comparison().unwrap().dimensions(), (21, 10));
+}
+
+#[test]
+fn json_settings_beside_the_baseline_apply_and_bad_ones_are_errors() {
+    let dir = scratch("snap-json");
+    snap(&dir, "square", &[]).assert(&square([0, 0, 0, 255]));
+    let settings = dir.join("snapshots/square.json");
+    std::fs::write(
+        &settings,
+        r#"{"max_diff_pixels": 60, "ignore": [[0, 0, 1, 1]]}"#,
+    )
+    .unwrap();
+    let changed = square([255, 0, 0, 255]);
+    assert_eq!(
+        snap(&dir, "square", &[]).check(&changed).unwrap().status(),
+        Status::Matched
+    );
+
+    std::fs::write(&settings, r#"{"max_diff_pixel": 60}"#).unwrap();
+    let err = snap(&dir, "square", &[]).check(&changed).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidConfig);
+    assert!(
+        err.to_string()
+            .contains("unknown snapshot setting `max_diff_pixel`"),
+        "{err}"
+    );
+    std::fs::write(&settings, "{").unwrap();
+    let err = snap(&dir, "square", &[]).check(&changed).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidConfig);
+}
+
+#[test]
+fn malformed_env_fails_the_assertion_naming_the_variable() {
+    let dir = scratch("snap-env");
+    let s = snap(&dir, "square", &[("STEADFAST_VISUAL_THRESHOLD", "loose")]);
+    let message = panic_message(|| s.assert(&square([0, 0, 0, 255])));
+    assert!(
+        message.contains("invalid STEADFAST_VISUAL_THRESHOLD=`loose`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn escaping_names_are_rejected_before_touching_files() {
+    let dir = scratch("snap-names");
+    for name in ["../escape", "/etc/passwd", "a/../../b"] {
+        let err = snap(&dir, name, &[]).check(&square([0; 4])).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidName, "{name}");
+    }
+    assert!(!dir.join("escape.png").exists());
+}
+
+#[test]
+fn the_macro_uses_this_crates_tests_snapshots() {
+    // The baseline is pixelmatch's own fixture 1a.png, committed as
+    // tests/snapshots/pixelmatch-1a.png.
+    let img = open(fixtures().join("1a.png")).unwrap();
+    assert_snapshot!("pixelmatch-1a", &img);
+}

@@ -1,0 +1,504 @@
+//! Image snapshots: baselines in `tests/snapshots/`, artifacts on failure.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use image::RgbaImage;
+
+use crate::config::{self, EnvConfig, Settings, UpdateMode};
+use crate::diff::{Comparison, compare};
+use crate::error::{Error, ErrorKind};
+use crate::load::{open, save_png};
+use crate::options::{Background, Options, Rect};
+
+type Lookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// Assert that an image matches the baseline `tests/snapshots/<name>.png`
+/// of the crate that calls the macro.
+///
+/// Same as `Snapshot::new(name).manifest_dir(env!("CARGO_MANIFEST_DIR"))
+/// .assert(image)`; see [`Snapshot`] for settings, updates and artifacts.
+///
+/// # Panics
+///
+/// When the image does not match within tolerance, when the baseline is
+/// missing and may not be written (`CI`), or on any [`Error`].
+///
+/// # Example
+///
+/// ```no_run
+/// let screenshot = steadfast_visual::open("out/home.png")?;
+/// steadfast_visual::assert_snapshot!("home", &screenshot);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[macro_export]
+macro_rules! assert_snapshot {
+    ($name:expr, $image:expr $(,)?) => {
+        $crate::Snapshot::new($name)
+            .manifest_dir(::core::env!("CARGO_MANIFEST_DIR"))
+            .assert($image)
+    };
+}
+
+/// A named image snapshot with its settings.
+///
+/// Settings are layered, later winning: pixelmatch's defaults, the
+/// builder calls, the JSON file `tests/snapshots/<name>.json` beside the
+/// baseline, then the environment:
+///
+/// | variable | effect |
+/// |---|---|
+/// | `STEADFAST_UPDATE` | `none`, `missing` (default locally), `changed` or `all`; `none` is the default when `CI` is set |
+/// | `STEADFAST_VISUAL_THRESHOLD` | threshold for every snapshot (`0..=1`) |
+/// | `STEADFAST_VISUAL_MAX_DIFF_RATIO` | tolerance ratio for every snapshot (`0..=1`) |
+/// | `STEADFAST_VISUAL_MAX_DIFF_PIXELS` | tolerance in pixels for every snapshot |
+///
+/// The JSON file may set `threshold`, `max_diff_ratio`, `max_diff_pixels`,
+/// `include_aa`, `background` (`"checkerboard"`/`"white"`) and `ignore`
+/// (`[[x, y, w, h], …]`).
+///
+/// On a mismatch `expected.png`, `actual.png` and `diff.png` are written to
+/// `<target>/steadfast/visual/<name>/`, where `<target>` is
+/// `CARGO_TARGET_DIR` or the `target` folder of the enclosing workspace.
+/// Baselines are written atomically (temporary file, then rename).
+///
+/// # Example
+///
+/// ```
+/// use image::{Rgba, RgbaImage};
+/// use steadfast_visual::{Snapshot, Status};
+///
+/// let dir = std::env::temp_dir().join(format!("steadfast-doc-{}", std::process::id()));
+/// let img = RgbaImage::from_pixel(4, 4, Rgba([9, 9, 9, 255]));
+/// let snap = Snapshot::new("doc/square")
+///     .snapshot_dir(&dir)
+///     .with_env(|_| None)
+///     .max_diff_ratio(0.01);
+/// assert_eq!(snap.check(&img)?.status(), Status::Created);
+/// assert_eq!(snap.check(&img)?.status(), Status::Matched);
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[must_use]
+pub struct Snapshot {
+    name: String,
+    code: Settings,
+    manifest_dir: Option<PathBuf>,
+    snapshot_dir: Option<PathBuf>,
+    artifact_dir: Option<PathBuf>,
+    env: Lookup,
+}
+
+impl fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Snapshot")
+            .field("name", &self.name)
+            .field("settings", &self.code)
+            .field("manifest_dir", &self.manifest_dir)
+            .field("snapshot_dir", &self.snapshot_dir)
+            .field("artifact_dir", &self.artifact_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a snapshot check found or did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Status {
+    /// The image matches the baseline within tolerance.
+    Matched,
+    /// There was no baseline; it has been written.
+    Created,
+    /// The baseline has been rewritten (`STEADFAST_UPDATE=changed|all`).
+    Updated,
+    /// There is no baseline and the update mode forbids writing one.
+    Missing,
+    /// The image differs from the baseline beyond tolerance.
+    Changed,
+}
+
+/// The result of [`Snapshot::check`].
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    name: String,
+    status: Status,
+    baseline: PathBuf,
+    comparison: Option<Comparison>,
+    options: Options,
+    artifacts: Result<Option<PathBuf>, String>,
+}
+
+impl Outcome {
+    /// What happened.
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    /// Whether the assertion fails ([`Status::Missing`] or
+    /// [`Status::Changed`]).
+    pub fn is_failure(&self) -> bool {
+        matches!(self.status, Status::Missing | Status::Changed)
+    }
+
+    /// Path of the baseline PNG.
+    pub fn baseline(&self) -> &Path {
+        &self.baseline
+    }
+
+    /// The comparison against the baseline, if one existed.
+    pub fn comparison(&self) -> Option<&Comparison> {
+        self.comparison.as_ref()
+    }
+
+    /// The folder holding `expected.png`, `actual.png` and `diff.png`
+    /// (only `actual.png` for a missing baseline), when written.
+    pub fn artifacts(&self) -> Option<&Path> {
+        self.artifacts.as_ref().ok().and_then(|p| p.as_deref())
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = &self.name;
+        let artifact = |file: &str| match &self.artifacts {
+            Ok(Some(dir)) => dir.join(file).display().to_string(),
+            Ok(None) => "(not written)".to_owned(),
+            Err(e) => format!("(not written: {e})"),
+        };
+        match self.status {
+            Status::Matched => write!(f, "snapshot `{name}` matches its baseline"),
+            Status::Created => write!(
+                f,
+                "snapshot `{name}`: wrote new baseline {}",
+                self.baseline.display()
+            ),
+            Status::Updated => write!(
+                f,
+                "snapshot `{name}`: updated baseline {}",
+                self.baseline.display()
+            ),
+            Status::Missing => write!(
+                f,
+                "snapshot `{name}` has no baseline at {}\n  actual:   {}\n  to create it, run with \
+                 STEADFAST_UPDATE=missing (the default when CI is not set)",
+                self.baseline.display(),
+                artifact("actual.png"),
+            ),
+            Status::Changed => {
+                let c = self.comparison.as_ref();
+                let (w, h) = c.map_or((0, 0), Comparison::dimensions);
+                let opt = |v: Option<String>| v.unwrap_or_else(|| "unset".into());
+                write!(
+                    f,
+                    "snapshot `{name}` does not match its baseline\n  differing pixels: {} of {} \
+                     ({:.4}%) on a {w}x{h} canvas\n  tolerance: max_diff_pixels {}, max_diff_ratio \
+                     {}, threshold {}\n  baseline: {}\n  expected: {}\n  actual:   {}\n  diff:     {}\n  \
+                     to accept the new image, run with STEADFAST_UPDATE=changed",
+                    c.map_or(0, Comparison::diff_pixels),
+                    c.map_or(0, Comparison::total_pixels),
+                    c.map_or(0.0, Comparison::ratio) * 100.0,
+                    opt(self.options.max_diff_pixels.map(|p| p.to_string())),
+                    opt(self.options.max_diff_ratio.map(|r| r.to_string())),
+                    self.options.threshold,
+                    self.baseline.display(),
+                    artifact("expected.png"),
+                    artifact("actual.png"),
+                    artifact("diff.png"),
+                )
+            }
+        }
+    }
+}
+
+impl Snapshot {
+    /// A snapshot called `name`: a relative path of `[A-Za-z0-9._-]`
+    /// segments separated by `/` (checked when the snapshot is used).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let snap = steadfast_visual::Snapshot::new("pages/home");
+    /// # let _ = snap;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            code: Settings::default(),
+            manifest_dir: None,
+            snapshot_dir: None,
+            artifact_dir: None,
+            env: Box::new(|k| std::env::var(k).ok()),
+        }
+    }
+
+    /// Matching threshold in `0..=1` (default `0.1`).
+    pub fn threshold(mut self, threshold: f64) -> Self {
+        self.code.threshold = Some(threshold);
+        self
+    }
+
+    /// Pass when at most this fraction of pixels differs.
+    pub fn max_diff_ratio(mut self, ratio: f64) -> Self {
+        self.code.max_diff_ratio = Some(ratio);
+        self
+    }
+
+    /// Pass when at most this many pixels differ.
+    pub fn max_diff_pixels(mut self, pixels: u64) -> Self {
+        self.code.max_diff_pixels = Some(pixels);
+        self
+    }
+
+    /// Count anti-aliased pixels as differences too.
+    pub fn include_aa(mut self, include: bool) -> Self {
+        self.code.include_aa = Some(include);
+        self
+    }
+
+    /// Background translucent pixels are blended over.
+    pub fn background(mut self, background: Background) -> Self {
+        self.code.background = Some(background);
+        self
+    }
+
+    /// Ignore differences inside `region`; can be called repeatedly.
+    pub fn ignore(mut self, region: Rect) -> Self {
+        self.code.ignore.push(region);
+        self
+    }
+
+    /// The crate whose `tests/snapshots/` holds the baselines.
+    /// [`assert_snapshot!`] passes the caller's `CARGO_MANIFEST_DIR`; by
+    /// default the `CARGO_MANIFEST_DIR` cargo sets when running tests is
+    /// used, then the current directory.
+    pub fn manifest_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.manifest_dir = Some(dir.into());
+        self
+    }
+
+    /// Keep baselines in `dir` instead of `<manifest dir>/tests/snapshots`.
+    pub fn snapshot_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.snapshot_dir = Some(dir.into());
+        self
+    }
+
+    /// Write failure artifacts to `dir` instead of
+    /// `<target>/steadfast/visual/<name>`.
+    pub fn artifact_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.artifact_dir = Some(dir.into());
+        self
+    }
+
+    /// Read environment variables through `lookup` instead of the process
+    /// environment (for tests that must not race on global state).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use steadfast_visual::{ErrorKind, Snapshot};
+    ///
+    /// let snap = Snapshot::new("x").with_env(|k| (k == "STEADFAST_UPDATE").then(|| "maybe".into()));
+    /// let err = snap.check(&image::RgbaImage::new(1, 1)).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::InvalidEnv);
+    /// assert!(err.to_string().contains("STEADFAST_UPDATE"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_env(
+        mut self,
+        lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.env = Box::new(lookup);
+        self
+    }
+
+    /// Compare `image` with the baseline, writing baselines and artifacts
+    /// as the update mode says, without panicking on a mismatch.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidName`] for a name that is empty or would escape
+    /// the snapshot folder, [`ErrorKind::InvalidEnv`] /
+    /// [`ErrorKind::InvalidConfig`] for malformed settings,
+    /// [`ErrorKind::InvalidOption`] for out-of-range values, and image or
+    /// I/O errors for unreadable baselines or unwritable files.
+    pub fn check(&self, image: &RgbaImage) -> Result<Outcome, Error> {
+        validate_name(&self.name)?;
+        let env = EnvConfig::read(&*self.env)?;
+        let manifest = self.manifest();
+        let dir = self
+            .snapshot_dir
+            .clone()
+            .unwrap_or_else(|| manifest.join("tests").join("snapshots"));
+        let baseline = dir.join(format!("{}.png", self.name));
+        let file = config::read_file(&dir.join(format!("{}.json", self.name)))?;
+        let options = self
+            .code
+            .clone()
+            .overlay(file)
+            .overlay(env.settings)
+            .to_options()?;
+        let artifacts = self.artifact_dir.clone().unwrap_or_else(|| {
+            target_dir(&manifest, &*self.env)
+                .join("steadfast/visual")
+                .join(&self.name)
+        });
+        let outcome = |status, comparison, artifacts| Outcome {
+            name: self.name.clone(),
+            status,
+            baseline: baseline.clone(),
+            comparison,
+            options: options.clone(),
+            artifacts,
+        };
+
+        if !baseline.exists() {
+            if env.update == UpdateMode::None {
+                let written = write_artifacts(&artifacts, None, image, None);
+                return Ok(outcome(Status::Missing, None, written));
+            }
+            save_png(&baseline, image)?;
+            return Ok(outcome(Status::Created, None, Ok(None)));
+        }
+        let expected = open(&baseline)?;
+        let quick = compare(&expected, image, &options.clone().diff_image(false))?;
+        let same_size = expected.dimensions() == image.dimensions();
+        if quick.is_passed() && same_size {
+            // Stale artifacts from an earlier failure would mislead.
+            let _ = std::fs::remove_dir_all(&artifacts);
+            if env.update == UpdateMode::All && expected != *image {
+                save_png(&baseline, image)?;
+                return Ok(outcome(Status::Updated, Some(quick), Ok(None)));
+            }
+            return Ok(outcome(Status::Matched, Some(quick), Ok(None)));
+        }
+        if matches!(env.update, UpdateMode::Changed | UpdateMode::All) {
+            save_png(&baseline, image)?;
+            return Ok(outcome(Status::Updated, Some(quick), Ok(None)));
+        }
+        let full = compare(&expected, image, &options)?;
+        let written = write_artifacts(&artifacts, Some(&expected), image, full.diff_image());
+        Ok(outcome(Status::Changed, Some(full), written))
+    }
+
+    /// Like [`check`](Self::check), but panics on failure.
+    ///
+    /// # Panics
+    ///
+    /// When the image does not match within tolerance or the baseline is
+    /// missing and may not be written; the message gives the counts, the
+    /// tolerance and the paths of the baseline and artifacts. Also on any
+    /// error from [`check`](Self::check).
+    #[track_caller]
+    pub fn assert(&self, image: &RgbaImage) {
+        match self.check(image) {
+            Ok(outcome) if outcome.is_failure() => panic!("{outcome}"),
+            Ok(outcome) => {
+                if matches!(outcome.status, Status::Created | Status::Updated) {
+                    eprintln!("steadfast: {outcome}");
+                }
+            }
+            Err(e) => panic!("snapshot `{}`: {e}", self.name),
+        }
+    }
+
+    fn manifest(&self) -> PathBuf {
+        self.manifest_dir
+            .clone()
+            .or_else(|| (self.env)("CARGO_MANIFEST_DIR").map(PathBuf::from))
+            .or_else(|| std::env::current_dir().ok())
+            .unwrap_or_default()
+    }
+}
+
+/// Write the failure artifacts; errors are reported in the panic message
+/// instead of hiding the mismatch.
+fn write_artifacts(
+    dir: &Path,
+    expected: Option<&RgbaImage>,
+    actual: &RgbaImage,
+    diff: Option<&RgbaImage>,
+) -> Result<Option<PathBuf>, String> {
+    let write = || -> Result<(), Error> {
+        let _ = std::fs::remove_dir_all(dir);
+        if let Some(e) = expected {
+            save_png(&dir.join("expected.png"), e)?;
+        }
+        save_png(&dir.join("actual.png"), actual)?;
+        if let Some(d) = diff {
+            save_png(&dir.join("diff.png"), d)?;
+        }
+        Ok(())
+    };
+    write()
+        .map(|()| Some(dir.to_path_buf()))
+        .map_err(|e| e.to_string())
+}
+
+/// Reject names that are empty, absolute, or contain `.`/`..` segments or
+/// characters outside `[A-Za-z0-9._-]`.
+fn validate_name(name: &str) -> Result<(), Error> {
+    let segment_ok = |s: &str| {
+        !s.is_empty()
+            && s != "."
+            && s != ".."
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    };
+    if name.len() <= 200 && name.split('/').all(segment_ok) {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorKind::InvalidName,
+            format!(
+                "invalid snapshot name `{name}`: use `/`-separated segments of [A-Za-z0-9._-], \
+                 without `.` or `..`"
+            ),
+        ))
+    }
+}
+
+/// The cargo target folder: `CARGO_TARGET_DIR` if set (relative to the
+/// manifest dir), else `target` beside the nearest enclosing
+/// `[workspace]` manifest, else beside `manifest`.
+fn target_dir(manifest: &Path, lookup: &dyn Fn(&str) -> Option<String>) -> PathBuf {
+    if let Some(dir) = lookup("CARGO_TARGET_DIR").filter(|d| !d.is_empty()) {
+        return manifest.join(dir);
+    }
+    manifest
+        .ancestors()
+        .find(|dir| {
+            std::fs::read_to_string(dir.join("Cargo.toml"))
+                .is_ok_and(|toml| toml.lines().any(|l| l.trim() == "[workspace]"))
+        })
+        .unwrap_or(manifest)
+        .join("target")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_escape_are_rejected() {
+        for bad in [
+            "", "../x", "a/../b", "/abs", "a//b", "a\\b", "./a", "a/", "sp ace", "c:x",
+        ] {
+            let err = validate_name(bad).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidName, "{bad}");
+        }
+        for good in ["home", "pages/home-1", "a.b_c/D"] {
+            validate_name(good).unwrap();
+        }
+    }
+
+    #[test]
+    fn target_dir_prefers_cargo_target_dir_then_the_workspace() {
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let set = |k: &str| (k == "CARGO_TARGET_DIR").then(|| "/tmp/tgt".to_owned());
+        assert_eq!(target_dir(manifest, &set), PathBuf::from("/tmp/tgt"));
+        // This crate is a member of the steadfast workspace one level up.
+        let workspace = manifest.parent().unwrap();
+        assert_eq!(target_dir(manifest, &|_| None), workspace.join("target"));
+    }
+}
