@@ -24,14 +24,22 @@ fn determinism_chapter(run_seed: Seed) -> Result<(), Box<dyn std::error::Error>>
 
     let order_ids = |seed: Seed| {
         let ctx = TestContext::new(test_path, seed);
-        (0..3).map(|_| ctx.rng().next_u64() % 100_000).collect::<Vec<_>>()
+        (0..3)
+            .map(|_| ctx.rng().next_u64() % 100_000)
+            .collect::<Vec<_>>()
     };
     let first = order_ids(seed);
     let replay = order_ids(seed);
     let other = order_ids(seed.derive("another seed"));
     println!("order ids:            {first:?}");
-    println!("replayed, same seed:  {replay:?} (identical: {})", first == replay);
-    println!("another seed:         {other:?} (identical: {})", first == other);
+    println!(
+        "replayed, same seed:  {replay:?} (identical: {})",
+        first == replay
+    );
+    println!(
+        "another seed:         {other:?} (identical: {})",
+        first == other
+    );
 
     println!();
     println!("a virtual hour: 3600 one-second tokio sleeps on a paused runtime");
@@ -55,7 +63,10 @@ fn determinism_chapter(run_seed: Seed) -> Result<(), Box<dyn std::error::Error>>
         timestamp::format(ended),
         ended.duration_since(started)?
     );
-    println!("wall {:.1} ms for the virtual hour", wall.as_secs_f64() * 1000.0);
+    println!(
+        "wall {:.1} ms for the virtual hour",
+        wall.as_secs_f64() * 1000.0
+    );
     println!(
         "a failing #[deterministic_test] prints: steadfast: test {test_path} failed with seed {seed}: ...; \
          replay: STEADFAST_SEED={run_seed} cargo test -p my-crate --test integration -- {test_path} --exact"

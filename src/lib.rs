@@ -13,6 +13,7 @@
 //! | `visual` | `visual` | `steadfast-visual` |
 //! | `flaky` | `flaky` | `steadfast-flaky` |
 //! | `tracing-core` | `tracing_core` | `steadfast-tracing-core` |
+//! | `tracing` | [`tracing_bridge`] | a `tracing-subscriber` layer over `steadfast-tracing-core` |
 //! | `full` | all of the above | |
 //!
 //! ## Example
@@ -70,3 +71,7 @@ pub use steadfast_flaky as flaky;
 #[cfg_attr(docsrs, doc(cfg(feature = "tracing-core")))]
 #[doc(inline)]
 pub use steadfast_tracing_core as tracing_core;
+
+#[cfg(feature = "tracing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+pub mod tracing_bridge;
