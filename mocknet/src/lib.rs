@@ -42,6 +42,9 @@
 //!   ([`assert_called`](MockNet::assert_called), [`assert_no_unmatched`](MockNet::assert_no_unmatched),
 //!   [`assert_trace_propagated`](MockNet::assert_trace_propagated)) and
 //!   [`wait_for_requests`](MockNet::wait_for_requests).
+//! * An OTLP/HTTP JSON collector at `/v1/traces` ([`MockNetBuilder::otlp_collector`]) that
+//!   decodes exported spans into `steadfast_tracing_core::span::Span`s, so a test can check
+//!   that the service under test exported a whole trace ([`MockNet::spans`]).
 //!
 //! ## Faults at the transport level
 //!
@@ -72,6 +75,7 @@ mod error;
 pub mod fault;
 mod http1;
 mod journal;
+mod otlp;
 mod scenario;
 mod server;
 
@@ -80,4 +84,4 @@ pub use error::{Error, ErrorKind};
 pub use fault::FaultKind;
 pub use journal::JournalEntry;
 pub use scenario::{Overlay, Scenario};
-pub use server::{MockNet, MockNetBuilder};
+pub use server::{MockNet, MockNetBuilder, OTLP_COLLECTOR_ROUTE};

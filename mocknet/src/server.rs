@@ -8,6 +8,7 @@ use std::time::Duration;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use steadfast_determinism::{DetRng, Seed, TestContext};
 use steadfast_tracing_core::TraceParent;
+use steadfast_tracing_core::span::Span;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -18,6 +19,7 @@ use crate::error::{Error, ErrorKind};
 use crate::fault::{self, Effect, Plan};
 use crate::http1::{self, ReadError, RawRequest};
 use crate::journal::{self, JournalEntry};
+use crate::otlp;
 use crate::scenario::{Response, Scenario};
 
 /// A running mock server serving one [`Scenario`].
@@ -72,7 +74,11 @@ pub struct MockNetBuilder {
     scenario: Scenario,
     seed: Option<Seed>,
     fail_on_unmatched: bool,
+    otlp_collector: bool,
 }
+
+/// The route name the OTLP collector's requests are journaled under.
+pub const OTLP_COLLECTOR_ROUTE: &str = "otlp-collector";
 
 struct Shared {
     scenario: Scenario,
@@ -80,6 +86,7 @@ struct Shared {
     rng: DetRng,
     started: tokio::time::Instant,
     fail_on_unmatched: bool,
+    otlp_collector: bool,
     state: Mutex<State>,
     arrived: watch::Sender<usize>,
 }
@@ -89,6 +96,7 @@ struct State {
     calls: Vec<usize>,
     journal: Vec<JournalEntry>,
     unmatched_failures: Vec<String>,
+    spans: Vec<Span>,
 }
 
 /// What to send back for one request, decided under the lock and carried out after it.
@@ -114,6 +122,7 @@ impl MockNet {
             scenario,
             seed: None,
             fail_on_unmatched: false,
+            otlp_collector: false,
         }
     }
 
@@ -140,6 +149,12 @@ impl MockNet {
     /// Every request received so far, in order of arrival.
     pub fn journal(&self) -> Vec<JournalEntry> {
         self.shared.lock().journal.clone()
+    }
+
+    /// Every span the OTLP collector received, in order of arrival (see
+    /// [`MockNetBuilder::otlp_collector`]).
+    pub fn spans(&self) -> Vec<Span> {
+        self.shared.lock().spans.clone()
     }
 
     /// Waits until at least `n` requests have arrived, on tokio's clock, and returns the journal.
@@ -317,6 +332,16 @@ impl MockNetBuilder {
         self
     }
 
+    /// Serves an OTLP/HTTP JSON collector at `POST /v1/traces` before the scenario's routes:
+    /// exported spans are decoded into steadfast-tracing-core [`Span`]s, kept in
+    /// [`MockNet::spans`], and answered with `200 {}` (or `400` saying what could not be
+    /// decoded, and where). The collector is an observer: faults never apply to it. Its requests
+    /// are journaled under the route name [`OTLP_COLLECTOR_ROUTE`]. Off by default.
+    pub fn otlp_collector(mut self, yes: bool) -> Self {
+        self.otlp_collector = yes;
+        self
+    }
+
     /// Binds 127.0.0.1 on a free port and starts serving on the current tokio runtime.
     ///
     /// # Errors
@@ -351,6 +376,7 @@ impl MockNetBuilder {
             calls: vec![0; self.scenario.routes.len()],
             journal: Vec::new(),
             unmatched_failures: Vec::new(),
+            spans: Vec::new(),
         };
         let shared = Arc::new(Shared {
             scenario: self.scenario,
@@ -358,6 +384,7 @@ impl MockNetBuilder {
             rng,
             started: tokio::time::Instant::now(),
             fail_on_unmatched: self.fail_on_unmatched,
+            otlp_collector: self.otlp_collector,
             state: Mutex::new(state),
             arrived: watch::Sender::new(0),
         });
@@ -526,6 +553,10 @@ impl Shared {
         let mut state = self.lock();
         let index = state.journal.len();
         let mut rng = self.rng.fork(&format!("request {index}"));
+        let collected = (self.otlp_collector
+            && raw.method == "POST"
+            && request.url.path() == "/v1/traces")
+            .then(|| otlp::decode(&raw.body));
         let matched = self.scenario.routes.iter().enumerate().position(|(i, route)| {
             route
                 .when_state
@@ -533,8 +564,22 @@ impl Shared {
                 .is_none_or(|wanted| *wanted == state.current)
                 && self.matchers[i].iter().all(|matcher| matcher.matches(&request))
         });
-        let (route_name, response, plan) = match matched {
-            Some(i) => {
+        let (route_name, response, plan) = match (collected, matched) {
+            (Some(decoded), _) => {
+                let response = match decoded {
+                    Ok(spans) => {
+                        state.spans.extend(spans);
+                        text_response(200, "application/json", "{}".into())
+                    }
+                    Err(message) => text_response(
+                        400,
+                        "text/plain; charset=utf-8",
+                        format!("invalid OTLP JSON export: {message}"),
+                    ),
+                };
+                (Some(OTLP_COLLECTOR_ROUTE.to_string()), response, Plan::default())
+            }
+            (None, Some(i)) => {
                 let route = &self.scenario.routes[i];
                 let call = state.calls[i];
                 state.calls[i] += 1;
@@ -545,19 +590,12 @@ impl Shared {
                 let plan = fault::plan(route.faults.iter().chain(&self.scenario.faults), &mut rng);
                 (Some(route.name.clone()), response, plan)
             }
-            None => {
+            (None, None) => {
                 let message = self.unmatched_message(&raw, &request, &state.current);
                 if self.fail_on_unmatched {
                     state.unmatched_failures.push(message.clone());
                 }
-                let response = Response {
-                    status: 404,
-                    headers: vec![(
-                        http::header::CONTENT_TYPE,
-                        HeaderValue::from_static("text/plain; charset=utf-8"),
-                    )],
-                    body: message.into_bytes(),
-                };
+                let response = text_response(404, "text/plain; charset=utf-8", message);
                 let plan = fault::plan(&self.scenario.faults, &mut rng);
                 (None, response, plan)
             }
@@ -637,6 +675,17 @@ impl Shared {
             message.push_str(" (the scenario has no routes)");
         }
         message
+    }
+}
+
+fn text_response(status: u16, content_type: &'static str, body: String) -> Response {
+    Response {
+        status,
+        headers: vec![(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static(content_type),
+        )],
+        body: body.into_bytes(),
     }
 }
 

@@ -3,6 +3,7 @@
 mod support;
 
 mod clock;
+mod collector;
 mod determinism;
 mod faults;
 mod journal;
