@@ -83,7 +83,11 @@ fn scene(changed: bool) -> RgbaImage {
             if changed && row == 1 && col == 2 {
                 rect(&mut img, x + 200, y + 150, 300, 200, [200, 220, 255]);
             }
-            let shift = if changed && (row + col) % 4 == 0 { 1.5 } else { 0.0 };
+            let shift = if changed && (row + col) % 4 == 0 {
+                1.5
+            } else {
+                0.0
+            };
             disc(
                 &mut img,
                 f64::from(x) + 60.0 + shift,
@@ -134,7 +138,8 @@ fn dump_if_asked(a: &RgbaImage, b: &RgbaImage) {
 
 fn png(img: &RgbaImage) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png).expect("encode");
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .expect("encode");
     out.into_inner()
 }
 

@@ -55,37 +55,115 @@ pub struct Comparison {
 impl Comparison {
     /// Number of pixels that differ (anti-aliased pixels excluded unless
     /// `include_aa`). This is pixelmatch's return value.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use image::RgbaImage;
+    /// use steadfast_visual::{Options, compare};
+    /// let img = RgbaImage::new(4, 2);
+    /// let result = compare(&img, &img, &Options::new())?;
+    /// assert_eq!(result.diff_pixels(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn diff_pixels(&self) -> u64 {
         self.diff_pixels
     }
 
     /// Number of pixels compared (`width · height` of the canvas).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use image::RgbaImage;
+    /// use steadfast_visual::{Options, compare};
+    /// let img = RgbaImage::new(4, 2);
+    /// let result = compare(&img, &img, &Options::new())?;
+    /// assert_eq!(result.total_pixels(), 8);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn total_pixels(&self) -> u64 {
         u64::from(self.width) * u64::from(self.height)
     }
 
     /// `diff_pixels / total_pixels` (0 for an empty image).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use image::RgbaImage;
+    /// use steadfast_visual::{Options, compare};
+    /// let img = RgbaImage::new(4, 2);
+    /// let result = compare(&img, &img, &Options::new())?;
+    /// assert_eq!(result.ratio(), 0.0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn ratio(&self) -> f64 {
         ratio_of(self.diff_pixels, self.total_pixels())
     }
 
     /// Whether the result is within the tolerances of the options (no
     /// differing pixel when none was set).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use image::RgbaImage;
+    /// use steadfast_visual::{Options, compare};
+    /// let img = RgbaImage::new(4, 2);
+    /// let result = compare(&img, &img, &Options::new())?;
+    /// assert!(result.is_passed());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_passed(&self) -> bool {
         self.passed
     }
 
     /// Width and height of the compared canvas.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use image::RgbaImage;
+    /// use steadfast_visual::{Options, compare};
+    /// let img = RgbaImage::new(4, 2);
+    /// let result = compare(&img, &img, &Options::new())?;
+    /// assert_eq!(result.dimensions(), (4, 2));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn dimensions(&self) -> (u32, u32) {
         (self.width, self.height)
     }
 
     /// The diff image, unless [`Options::diff_image`] turned it off.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use image::RgbaImage;
+    /// use steadfast_visual::{Options, compare};
+    /// let img = RgbaImage::new(4, 2);
+    /// let result = compare(&img, &img, &Options::new())?;
+    /// assert_eq!(result.diff_image().map(|d| d.dimensions()), Some((4, 2)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn diff_image(&self) -> Option<&RgbaImage> {
         self.diff_image.as_ref()
     }
 
     /// Take the diff image out of the result.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use image::RgbaImage;
+    /// use steadfast_visual::{Options, compare};
+    /// let img = RgbaImage::new(4, 2);
+    /// let result = compare(&img, &img, &Options::new())?;
+    /// let diff = result.into_diff_image().expect("on by default");
+    /// assert_eq!(diff.get_pixel(0, 0).0, [255, 255, 255, 255]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn into_diff_image(self) -> Option<RgbaImage> {
         self.diff_image
     }

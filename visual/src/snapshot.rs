@@ -233,36 +233,84 @@ impl Snapshot {
     }
 
     /// Matching threshold in `0..=1` (default `0.1`).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let snap = steadfast_visual::Snapshot::new("home").threshold(0.2);
+    /// # let _ = snap;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn threshold(mut self, threshold: f64) -> Self {
         self.code.threshold = Some(threshold);
         self
     }
 
     /// Pass when at most this fraction of pixels differs.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let snap = steadfast_visual::Snapshot::new("home").max_diff_ratio(0.001);
+    /// # let _ = snap;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn max_diff_ratio(mut self, ratio: f64) -> Self {
         self.code.max_diff_ratio = Some(ratio);
         self
     }
 
     /// Pass when at most this many pixels differ.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let snap = steadfast_visual::Snapshot::new("home").max_diff_pixels(25);
+    /// # let _ = snap;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn max_diff_pixels(mut self, pixels: u64) -> Self {
         self.code.max_diff_pixels = Some(pixels);
         self
     }
 
     /// Count anti-aliased pixels as differences too.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let snap = steadfast_visual::Snapshot::new("home").include_aa(true);
+    /// # let _ = snap;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn include_aa(mut self, include: bool) -> Self {
         self.code.include_aa = Some(include);
         self
     }
 
     /// Background translucent pixels are blended over.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let snap = steadfast_visual::Snapshot::new("home").background(steadfast_visual::Background::White);
+    /// # let _ = snap;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn background(mut self, background: Background) -> Self {
         self.code.background = Some(background);
         self
     }
 
     /// Ignore differences inside `region`; can be called repeatedly.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let snap = steadfast_visual::Snapshot::new("home").ignore(steadfast_visual::Rect::new(0, 0, 200, 40));
+    /// # let _ = snap;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn ignore(mut self, region: Rect) -> Self {
         self.code.ignore.push(region);
         self
@@ -272,12 +320,28 @@ impl Snapshot {
     /// [`assert_snapshot!`] passes the caller's `CARGO_MANIFEST_DIR`; by
     /// default the `CARGO_MANIFEST_DIR` cargo sets when running tests is
     /// used, then the current directory.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let snap = steadfast_visual::Snapshot::new("home").manifest_dir(env!("CARGO_MANIFEST_DIR"));
+    /// # let _ = snap;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn manifest_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.manifest_dir = Some(dir.into());
         self
     }
 
     /// Keep baselines in `dir` instead of `<manifest dir>/tests/snapshots`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let snap = steadfast_visual::Snapshot::new("home").snapshot_dir("tests/screens");
+    /// # let _ = snap;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn snapshot_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.snapshot_dir = Some(dir.into());
         self
@@ -285,6 +349,14 @@ impl Snapshot {
 
     /// Write failure artifacts to `dir` instead of
     /// `<target>/steadfast/visual/<name>`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let snap = steadfast_visual::Snapshot::new("home").artifact_dir("/tmp/visual-failures");
+    /// # let _ = snap;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn artifact_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.artifact_dir = Some(dir.into());
         self
