@@ -89,12 +89,10 @@ impl PaymentsClient {
                 .await;
             let mut wait = BACKOFF * 2u32.pow(attempt - 1);
             match sent {
-                Ok(response) if response.status().is_success() => {
-                    match response.bytes().await {
-                        Ok(bytes) => return Ok(id_of(&bytes)),
-                        Err(err) => last = describe(&err),
-                    }
-                }
+                Ok(response) if response.status().is_success() => match response.bytes().await {
+                    Ok(bytes) => return Ok(id_of(&bytes)),
+                    Err(err) => last = describe(&err),
+                },
                 Ok(response) if response.status().is_client_error() => {
                     return Err(PaymentError::Declined {
                         status: response.status().as_u16(),

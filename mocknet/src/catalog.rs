@@ -200,7 +200,13 @@ impl Catalog {
         let Some(value) = value else {
             return self.scenario(default);
         };
-        let known = || self.scenarios.keys().cloned().collect::<Vec<_>>().join(", ");
+        let known = || {
+            self.scenarios
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         match value.to_str().map(str::trim) {
             Some(name) if !name.is_empty() => self.scenario(name),
             _ => Err(Error::new(ErrorKind::InvalidEnv {
@@ -348,7 +354,10 @@ impl RawFault {
     fn compile(&self) -> Result<Fault, String> {
         let ms = Duration::from_millis;
         let (probability, effect) = match *self {
-            RawFault::Latency { ms: by, probability } => (probability, Effect::Latency(ms(by))),
+            RawFault::Latency {
+                ms: by,
+                probability,
+            } => (probability, Effect::Latency(ms(by))),
             RawFault::JitterUniform {
                 min_ms,
                 max_ms,
@@ -374,7 +383,13 @@ impl RawFault {
             } => {
                 check_status(status)?;
                 let retry_after = retry_after_s;
-                (probability, Effect::Status { status, retry_after })
+                (
+                    probability,
+                    Effect::Status {
+                        status,
+                        retry_after,
+                    },
+                )
             }
             RawFault::Reset { probability } => (probability, Effect::Reset),
             RawFault::Empty { probability } => (probability, Effect::Empty),
@@ -507,9 +522,9 @@ impl Compiler<'_> {
         raw.iter()
             .enumerate()
             .map(|(index, fault)| {
-                fault
-                    .compile()
-                    .map_err(|message| self.invalid(scenario, route, format!("faults[{index}]: {message}")))
+                fault.compile().map_err(|message| {
+                    self.invalid(scenario, route, format!("faults[{index}]: {message}"))
+                })
             })
             .collect()
     }
@@ -594,7 +609,9 @@ impl Compiler<'_> {
         }
         match (&raw.body_json, &raw.body_partial_json) {
             (Some(_), Some(_)) => {
-                return Err(invalid("give body_json or body_partial_json, not both".into()));
+                return Err(invalid(
+                    "give body_json or body_partial_json, not both".into(),
+                ));
             }
             (Some(body), None) => matchers.push(MatcherSpec::BodyJson(body.clone())),
             (None, Some(body)) => matchers.push(MatcherSpec::BodyPartialJson(body.clone())),
@@ -673,7 +690,9 @@ mod tests {
     }
 
     fn message(json: &str) -> String {
-        load(json).expect_err("catalog should be rejected").to_string()
+        load(json)
+            .expect_err("catalog should be rejected")
+            .to_string()
     }
 
     #[test]
@@ -723,9 +742,8 @@ mod tests {
 
     #[test]
     fn unknown_fault_field_is_rejected() {
-        let text = message(
-            r#"{"scenarios": {"s": {"faults": [{"kind": "reset", "chance": 0.5}]}}}"#,
-        );
+        let text =
+            message(r#"{"scenarios": {"s": {"faults": [{"kind": "reset", "chance": 0.5}]}}}"#);
         assert!(text.contains("chance"), "{text}");
     }
 
@@ -772,6 +790,8 @@ mod tests {
         let err = catalog
             .selected_from(Some(OsStr::new("c")), "a")
             .expect_err("unknown");
-        assert!(matches!(err.kind(), ErrorKind::UnknownScenario { known, .. } if known == &["a", "b"]));
+        assert!(
+            matches!(err.kind(), ErrorKind::UnknownScenario { known, .. } if known == &["a", "b"])
+        );
     }
 }

@@ -148,10 +148,7 @@ impl fmt::Display for Error {
                 wanted,
                 seen,
                 timeout,
-            } => write!(
-                f,
-                "waited {timeout:?} for {wanted} requests but saw {seen}"
-            ),
+            } => write!(f, "waited {timeout:?} for {wanted} requests but saw {seen}"),
         }
     }
 }

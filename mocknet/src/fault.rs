@@ -71,16 +71,30 @@ pub(crate) struct Fault {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Effect {
     Latency(Duration),
-    UniformJitter { min: Duration, max: Duration },
+    UniformJitter {
+        min: Duration,
+        max: Duration,
+    },
     /// `exp(mu + sigma * z)` milliseconds for a standard normal `z`.
-    LogNormalJitter { mu: f64, sigma: f64 },
-    Status { status: u16, retry_after: Option<u64> },
+    LogNormalJitter {
+        mu: f64,
+        sigma: f64,
+    },
+    Status {
+        status: u16,
+        retry_after: Option<u64>,
+    },
     Reset,
     Empty,
     Malformed,
     Truncated,
-    Dribble { chunk: usize, interval: Duration },
-    Bandwidth { bytes_per_second: u64 },
+    Dribble {
+        chunk: usize,
+        interval: Duration,
+    },
+    Bandwidth {
+        bytes_per_second: u64,
+    },
     Hang,
 }
 
@@ -150,7 +164,9 @@ pub(crate) fn plan<'a>(faults: impl IntoIterator<Item = &'a Fault>, rng: &mut De
             Effect::LogNormalJitter { mu, sigma } => {
                 let z = standard_normal(rng);
                 let ms = (mu + sigma * z).exp();
-                Some(Duration::try_from_secs_f64(ms / 1e3).map_or(MAX_JITTER, |d| d.min(MAX_JITTER)))
+                Some(
+                    Duration::try_from_secs_f64(ms / 1e3).map_or(MAX_JITTER, |d| d.min(MAX_JITTER)),
+                )
             }
             _ => None,
         };
@@ -209,8 +225,14 @@ mod tests {
         delays.sort_unstable();
         let p50 = delays[delays.len() / 2].as_secs_f64() * 1e3;
         let p99 = delays[delays.len() * 99 / 100].as_secs_f64() * 1e3;
-        assert!((72.0..88.0).contains(&p50), "median {p50} ms, wanted about 80");
-        assert!((1000.0..1450.0).contains(&p99), "p99 {p99} ms, wanted about 1200");
+        assert!(
+            (72.0..88.0).contains(&p50),
+            "median {p50} ms, wanted about 80"
+        );
+        assert!(
+            (1000.0..1450.0).contains(&p99),
+            "p99 {p99} ms, wanted about 1200"
+        );
     }
 
     #[test]

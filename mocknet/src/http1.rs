@@ -141,7 +141,8 @@ async fn read_chunked<S: AsyncRead + Unpin>(
     loop {
         let line = read_line(stream, buf).await?;
         let size = line.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size, 16).map_err(|_| ReadError::Bad("invalid chunk size"))?;
+        let size =
+            usize::from_str_radix(size, 16).map_err(|_| ReadError::Bad("invalid chunk size"))?;
         if size == 0 {
             // Trailers end with an empty line.
             while !read_line(stream, buf).await?.is_empty() {}
@@ -239,7 +240,10 @@ mod tests {
         )
         .expect("valid requests");
         assert_eq!(requests.len(), 2);
-        assert_eq!((requests[0].method.as_str(), requests[0].target.as_str()), ("POST", "/a?x=1"));
+        assert_eq!(
+            (requests[0].method.as_str(), requests[0].target.as_str()),
+            ("POST", "/a?x=1")
+        );
         assert_eq!(requests[0].body, b"abc");
         assert!(!requests[0].close);
         assert!(requests[1].close);

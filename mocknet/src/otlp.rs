@@ -243,8 +243,12 @@ fn text<'a>(object: &'a Map<String, Json>, field: &str, at: &str) -> Result<&'a 
 }
 
 fn object_of<'a>(json: &'a Json, at: &str) -> Result<&'a Map<String, Json>, String> {
-    json.as_object()
-        .ok_or_else(|| format!("{}: not an object", if at.is_empty() { "(root)" } else { at }))
+    json.as_object().ok_or_else(|| {
+        format!(
+            "{}: not an object",
+            if at.is_empty() { "(root)" } else { at }
+        )
+    })
 }
 
 fn array<'a>(json: &'a Json, field: &str, at: &str) -> Result<&'a [Json], String> {
@@ -321,8 +325,14 @@ mod tests {
 
         assert_eq!(spans.len(), 1);
         let span = &spans[0];
-        assert_eq!(span.trace_id.to_string(), "5b8efff798038103d269b633813fc60c");
-        assert_eq!(span.parent_span_id.map(|id| id.to_string()).as_deref(), Some("eee19b7ec3c1b173"));
+        assert_eq!(
+            span.trace_id.to_string(),
+            "5b8efff798038103d269b633813fc60c"
+        );
+        assert_eq!(
+            span.parent_span_id.map(|id| id.to_string()).as_deref(),
+            Some("eee19b7ec3c1b173")
+        );
         assert_eq!(span.kind, SpanKind::Server);
         assert_eq!(span.duration(), Duration::from_secs(1));
         assert_eq!(span.attribute("my.span.attr"), Some(&Value::Int(42)));
@@ -336,6 +346,9 @@ mod tests {
 
         let err = decode(json.as_bytes()).expect_err("bad id");
 
-        assert!(err.starts_with("resourceSpans[0].scopeSpans[0].spans[1].traceId: "), "{err}");
+        assert!(
+            err.starts_with("resourceSpans[0].scopeSpans[0].spans[1].traceId: "),
+            "{err}"
+        );
     }
 }

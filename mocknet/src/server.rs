@@ -17,7 +17,7 @@ use wiremock::{Match, Request};
 
 use crate::error::{Error, ErrorKind};
 use crate::fault::{self, Effect, Plan};
-use crate::http1::{self, ReadError, RawRequest};
+use crate::http1::{self, RawRequest, ReadError};
 use crate::journal::{self, JournalEntry};
 use crate::otlp;
 use crate::scenario::{Response, Scenario};
@@ -216,7 +216,11 @@ impl MockNet {
     pub fn assert_no_unmatched(&self) {
         self.check_fail_fast();
         let journal = self.journal();
-        let unmatched: Vec<_> = journal.iter().filter(|entry| entry.route.is_none()).cloned().collect();
+        let unmatched: Vec<_> = journal
+            .iter()
+            .filter(|entry| entry.route.is_none())
+            .cloned()
+            .collect();
         if !unmatched.is_empty() && !std::thread::panicking() {
             panic!(
                 "steadfast: {} requests matched no route of scenario `{}`:\n{}\njournal:\n{}",
@@ -269,7 +273,10 @@ fn trace_problem(journal: &[JournalEntry]) -> Result<(), String> {
     for entry in journal {
         let Some(parent) = &entry.traceparent else {
             return Err(match entry.header("traceparent") {
-                Some(value) => format!("request #{} has an invalid traceparent {value:?}", entry.index),
+                Some(value) => format!(
+                    "request #{} has an invalid traceparent {value:?}",
+                    entry.index
+                ),
                 None => format!("request #{} has no traceparent", entry.index),
             });
         };
@@ -526,7 +533,10 @@ async fn write_body(
         if chunks.peek().is_none() {
             break;
         }
-        let interval = plan.dribble.map(|(_, interval)| interval).unwrap_or_default();
+        let interval = plan
+            .dribble
+            .map(|(_, interval)| interval)
+            .unwrap_or_default();
         let paced = plan
             .bandwidth
             .map(|rate| Duration::from_secs_f64(piece.len() as f64 / rate as f64))
@@ -553,17 +563,23 @@ impl Shared {
         let mut state = self.lock();
         let index = state.journal.len();
         let mut rng = self.rng.fork(&format!("request {index}"));
-        let collected = (self.otlp_collector
-            && raw.method == "POST"
-            && request.url.path() == "/v1/traces")
-            .then(|| otlp::decode(&raw.body));
-        let matched = self.scenario.routes.iter().enumerate().position(|(i, route)| {
-            route
-                .when_state
-                .as_ref()
-                .is_none_or(|wanted| *wanted == state.current)
-                && self.matchers[i].iter().all(|matcher| matcher.matches(&request))
-        });
+        let collected =
+            (self.otlp_collector && raw.method == "POST" && request.url.path() == "/v1/traces")
+                .then(|| otlp::decode(&raw.body));
+        let matched = self
+            .scenario
+            .routes
+            .iter()
+            .enumerate()
+            .position(|(i, route)| {
+                route
+                    .when_state
+                    .as_ref()
+                    .is_none_or(|wanted| *wanted == state.current)
+                    && self.matchers[i]
+                        .iter()
+                        .all(|matcher| matcher.matches(&request))
+            });
         let (route_name, response, plan) = match (collected, matched) {
             (Some(decoded), _) => {
                 let response = match decoded {
@@ -577,7 +593,11 @@ impl Shared {
                         format!("invalid OTLP JSON export: {message}"),
                     ),
                 };
-                (Some(OTLP_COLLECTOR_ROUTE.to_string()), response, Plan::default())
+                (
+                    Some(OTLP_COLLECTOR_ROUTE.to_string()),
+                    response,
+                    Plan::default(),
+                )
             }
             (None, Some(i)) => {
                 let route = &self.scenario.routes[i];
@@ -667,7 +687,11 @@ impl Shared {
             if !differs.is_empty() {
                 let _ = write!(message, "; wants {}", differs.join(", "));
             }
-            if let Some(wanted) = route.when_state.as_ref().filter(|wanted| *wanted != current) {
+            if let Some(wanted) = route
+                .when_state
+                .as_ref()
+                .filter(|wanted| *wanted != current)
+            {
                 let _ = write!(message, "; only in state `{wanted}`");
             }
         }

@@ -24,7 +24,11 @@ async fn three_second_latency_resolves_at_exactly_three_virtual_seconds(_ctx: &T
 
     assert_eq!(body, "ok");
     assert_eq!(started.elapsed(), Duration::from_secs(3));
-    assert!(wall.elapsed() < Duration::from_secs(2), "took {:?} of wall time", wall.elapsed());
+    assert!(
+        wall.elapsed() < Duration::from_secs(2),
+        "took {:?} of wall time",
+        wall.elapsed()
+    );
 }
 
 #[deterministic_test]
@@ -62,9 +66,17 @@ async fn journal_records_virtual_arrival_times(_ctx: &TestContext) {
     let net = start(&one_route("ok", "[]")).await;
 
     tokio::time::sleep(Duration::from_secs(5)).await;
-    client().get(format!("{}/r", net.uri())).send().await.expect("first");
+    client()
+        .get(format!("{}/r", net.uri()))
+        .send()
+        .await
+        .expect("first");
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    client().get(format!("{}/r", net.uri())).send().await.expect("second");
+    client()
+        .get(format!("{}/r", net.uri()))
+        .send()
+        .await
+        .expect("second");
 
     let at: Vec<Duration> = net.journal().iter().map(|entry| entry.at).collect();
     assert_eq!(at, [Duration::from_secs(5), Duration::from_millis(6500)]);
@@ -91,7 +103,11 @@ async fn wait_for_requests_returns_once_enough_have_arrived(_ctx: &TestContext) 
     let caller = tokio::spawn(async move {
         for _ in 0..3 {
             tokio::time::sleep(Duration::from_secs(1)).await;
-            client().get(format!("{uri}/r")).send().await.expect("answered");
+            client()
+                .get(format!("{uri}/r"))
+                .send()
+                .await
+                .expect("answered");
         }
     });
 

@@ -22,7 +22,9 @@ async fn fault_sequence(seed: Option<Seed>) -> Vec<Vec<FaultKind>> {
         None => builder,
     };
     let net = builder.start().await.expect("starts");
-    let mut stream = tokio::net::TcpStream::connect(net.addr()).await.expect("connects");
+    let mut stream = tokio::net::TcpStream::connect(net.addr())
+        .await
+        .expect("connects");
     let mut buf = vec![0u8; 4096];
     for _ in 0..1000 {
         stream
@@ -47,7 +49,10 @@ async fn fault_sequence(seed: Option<Seed>) -> Vec<Vec<FaultKind>> {
             }
         }
     }
-    net.journal().into_iter().map(|entry| entry.faults).collect()
+    net.journal()
+        .into_iter()
+        .map(|entry| entry.faults)
+        .collect()
 }
 
 #[deterministic_test]
@@ -57,8 +62,14 @@ async fn same_seed_gives_identical_fault_sequences_over_1000_requests(_ctx: &Tes
 
     assert_eq!(first.len(), 1000);
     assert_eq!(first, second);
-    let statuses = first.iter().filter(|faults| faults.contains(&FaultKind::Status)).count();
-    assert!((150..250).contains(&statuses), "{statuses} of 1000 with p = 0.2");
+    let statuses = first
+        .iter()
+        .filter(|faults| faults.contains(&FaultKind::Status))
+        .count();
+    assert!(
+        (150..250).contains(&statuses),
+        "{statuses} of 1000 with p = 0.2"
+    );
 }
 
 #[deterministic_test]
@@ -89,5 +100,8 @@ fn starting_outside_a_test_without_a_seed_is_an_error() {
         .block_on(MockNet::start(scenario))
         .expect_err("no seed anywhere");
 
-    assert!(err.to_string().starts_with("no seed for fault draws"), "{err}");
+    assert!(
+        err.to_string().starts_with("no seed for fault draws"),
+        "{err}"
+    );
 }

@@ -22,7 +22,12 @@ async fn reset_reaches_the_client_as_connection_reset(_ctx: &TestContext) {
         .expect_err("reset");
     let raw = raw_exchange(&net, GET_R).await.expect_err("reset");
 
-    assert_eq!(io_kind(&err), Some(ErrorKind::ConnectionReset), "{}", chain(&err));
+    assert_eq!(
+        io_kind(&err),
+        Some(ErrorKind::ConnectionReset),
+        "{}",
+        chain(&err)
+    );
     assert_eq!(raw.kind(), ErrorKind::ConnectionReset);
     assert_eq!(net.journal()[0].faults, [FaultKind::Reset]);
     assert_eq!(net.journal()[0].status, None);
@@ -40,7 +45,11 @@ async fn empty_response_closes_without_a_byte(_ctx: &TestContext) {
         .expect_err("no response");
 
     assert!(raw.is_empty(), "received {raw:?}");
-    assert!(err.is_request() && err.status().is_none(), "{}", chain(&err));
+    assert!(
+        err.is_request() && err.status().is_none(),
+        "{}",
+        chain(&err)
+    );
 }
 
 #[deterministic_test]
@@ -63,7 +72,9 @@ async fn malformed_response_is_not_http(_ctx: &TestContext) {
 async fn truncated_body_ends_in_unexpected_eof(_ctx: &TestContext) {
     let net = start(&one_route("0123456789", r#"[{"kind": "truncated"}]"#)).await;
 
-    let raw = raw_exchange(&net, GET_R).await.expect("short body then close");
+    let raw = raw_exchange(&net, GET_R)
+        .await
+        .expect("short body then close");
     let response = client()
         .get(format!("{}/r", net.uri()))
         .send()
@@ -149,7 +160,11 @@ async fn dribble_sends_the_body_in_paced_chunks(_ctx: &TestContext) {
 #[deterministic_test]
 async fn bandwidth_limit_paces_the_body(_ctx: &TestContext) {
     let text = "x".repeat(1000);
-    let net = start(&one_route(&text, r#"[{"kind": "bandwidth", "bytes_per_second": 100}]"#)).await;
+    let net = start(&one_route(
+        &text,
+        r#"[{"kind": "bandwidth", "bytes_per_second": 100}]"#,
+    ))
+    .await;
 
     let started = Instant::now();
     let body = client()
@@ -187,5 +202,9 @@ async fn uniform_jitter_delays_within_its_bounds(_ctx: &TestContext) {
             "{elapsed:?}"
         );
     }
-    assert!(net.journal().iter().all(|entry| entry.faults == [FaultKind::Jitter]));
+    assert!(
+        net.journal()
+            .iter()
+            .all(|entry| entry.faults == [FaultKind::Jitter])
+    );
 }

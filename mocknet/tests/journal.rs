@@ -65,8 +65,14 @@ async fn unmatched_request_gets_404_naming_the_nearest_route(_ctx: &TestContext)
     let text = response.text().await.expect("body");
 
     assert_eq!(status, 404);
-    assert!(text.contains("GET /other matched no route of scenario `s`"), "{text}");
-    assert!(text.contains("r: 1 of 2 matchers hold; wants path /r"), "{text}");
+    assert!(
+        text.contains("GET /other matched no route of scenario `s`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("r: 1 of 2 matchers hold; wants path /r"),
+        "{text}"
+    );
     assert_eq!(net.journal()[0].route, None);
 }
 
@@ -112,7 +118,9 @@ async fn trace_is_propagated_when_each_request_has_its_own_parent(_ctx: &TestCon
 
     net.assert_trace_propagated();
     assert_eq!(
-        net.journal()[0].traceparent.map(|parent| parent.trace_id().to_string()),
+        net.journal()[0]
+            .traceparent
+            .map(|parent| parent.trace_id().to_string()),
         Some(TRACE.to_string())
     );
 }

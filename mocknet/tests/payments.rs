@@ -15,7 +15,8 @@ use client::{PaymentError, PaymentsClient};
 const CATALOG: &str = include_str!("../../examples/payments/catalog.json");
 
 fn catalog() -> Catalog {
-    Catalog::from_json("examples/payments/catalog.json", CATALOG).unwrap_or_else(|err| panic!("{err}"))
+    Catalog::from_json("examples/payments/catalog.json", CATALOG)
+        .unwrap_or_else(|err| panic!("{err}"))
 }
 
 async fn start(ctx: &TestContext, scenario: &str) -> (MockNet, PaymentsClient) {
@@ -64,15 +65,24 @@ async fn charge_failure_retries_after_retry_after_then_is_declined(ctx: &TestCon
     assert_eq!(started.elapsed(), Duration::from_secs(1));
     let journal = net.journal();
     assert_eq!(
-        journal.iter().map(|entry| (entry.at, entry.status)).collect::<Vec<_>>(),
-        [(Duration::ZERO, Some(503)), (Duration::from_secs(1), Some(402))]
+        journal
+            .iter()
+            .map(|entry| (entry.at, entry.status))
+            .collect::<Vec<_>>(),
+        [
+            (Duration::ZERO, Some(503)),
+            (Duration::from_secs(1), Some(402))
+        ]
     );
     net.assert_called("charge-declined", 2);
     net.assert_trace_propagated();
 }
 
 /// What the client saw for each of `n` charges (and the refund of each success).
-async fn run_degraded(ctx: &TestContext, n: usize) -> (Vec<String>, Vec<steadfast_mocknet::JournalEntry>) {
+async fn run_degraded(
+    ctx: &TestContext,
+    n: usize,
+) -> (Vec<String>, Vec<steadfast_mocknet::JournalEntry>) {
     let (net, mut client) = start(ctx, "degraded-network").await;
     let mut outcomes = Vec::new();
     for i in 0..n {
@@ -94,9 +104,16 @@ async fn degraded_network_gives_the_same_run_for_the_same_seed(ctx: &TestContext
 
     assert_eq!(first, second);
     let faults = |journal: &[steadfast_mocknet::JournalEntry]| {
-        journal.iter().map(|entry| entry.faults.clone()).collect::<Vec<_>>()
+        journal
+            .iter()
+            .map(|entry| entry.faults.clone())
+            .collect::<Vec<_>>()
     };
     assert_eq!(faults(&first_journal), faults(&second_journal));
     // Every request of the degraded network is delayed by its jitter.
-    assert!(first_journal.iter().all(|entry| entry.faults.contains(&FaultKind::Jitter)));
+    assert!(
+        first_journal
+            .iter()
+            .all(|entry| entry.faults.contains(&FaultKind::Jitter))
+    );
 }

@@ -18,7 +18,11 @@ async fn sequence_serves_responses_in_order_then_repeats_the_last(_ctx: &TestCon
 
     let mut statuses = Vec::new();
     for _ in 0..4 {
-        let response = client().get(format!("{}/r", net.uri())).send().await.expect("answered");
+        let response = client()
+            .get(format!("{}/r", net.uri()))
+            .send()
+            .await
+            .expect("answered");
         statuses.push(response.status().as_u16());
     }
 
@@ -49,10 +53,17 @@ async fn states_move_the_scenario_between_routes(_ctx: &TestContext) {
     };
 
     let before = get().await;
-    client().post(format!("{}/cart", net.uri())).send().await.expect("added");
+    client()
+        .post(format!("{}/cart", net.uri()))
+        .send()
+        .await
+        .expect("added");
     let after = get().await;
 
-    assert_eq!((before.as_str(), after.as_str()), (r#"{"items":0}"#, r#"{"items":1}"#));
+    assert_eq!(
+        (before.as_str(), after.as_str()),
+        (r#"{"items":0}"#, r#"{"items":1}"#)
+    );
     assert_eq!(net.current_state(), "full");
 }
 
@@ -66,7 +77,11 @@ async fn offline_overlay_resets_every_request(_ctx: &TestContext) {
     let net = MockNet::start(offline).await.expect("starts");
 
     for _ in 0..3 {
-        let err = client().get(format!("{}/r", net.uri())).send().await.expect_err("offline");
+        let err = client()
+            .get(format!("{}/r", net.uri()))
+            .send()
+            .await
+            .expect_err("offline");
         assert_eq!(io_kind(&err), Some(ErrorKind::ConnectionReset));
     }
     net.assert_called("r", 3);
@@ -98,12 +113,15 @@ fn catalog_file_errors_name_the_file() {
     std::fs::write(&file, r#"{"scenarios": {"s": {"routes": [{"name": 3}]}}}"#).expect("written");
 
     let err = steadfast_mocknet::Catalog::from_file(&file).expect_err("bad catalog");
-    let missing = steadfast_mocknet::Catalog::from_file(dir.join("missing.json")).expect_err("missing");
+    let missing =
+        steadfast_mocknet::Catalog::from_file(dir.join("missing.json")).expect_err("missing");
     std::fs::remove_dir_all(&dir).expect("cleaned up");
 
     assert!(
-        err.to_string()
-            .starts_with(&format!("invalid catalog {} at `scenarios.s.routes[0].name`", file.display())),
+        err.to_string().starts_with(&format!(
+            "invalid catalog {} at `scenarios.s.routes[0].name`",
+            file.display()
+        )),
         "{err}"
     );
     assert!(matches!(missing.kind(), MockErrorKind::ReadCatalog { .. }));
@@ -118,7 +136,12 @@ async fn mount_on_wiremock_serves_the_same_routes_and_sequences() {
     );
     let server = wiremock::MockServer::start().await;
 
-    catalog.scenario("s").expect("scenario").mount_on(&server).await.expect("mounts");
+    catalog
+        .scenario("s")
+        .expect("scenario")
+        .mount_on(&server)
+        .await
+        .expect("mounts");
     let mut seen = Vec::new();
     for _ in 0..3 {
         let response = reqwest::Client::new()
@@ -155,5 +178,11 @@ async fn mount_on_wiremock_refuses_faults_it_cannot_express() {
         err.to_string(),
         "route `r` cannot be mounted on wiremock: fault `reset` with probability 0.5"
     );
-    assert!(server.received_requests().await.expect("recording").is_empty());
+    assert!(
+        server
+            .received_requests()
+            .await
+            .expect("recording")
+            .is_empty()
+    );
 }
