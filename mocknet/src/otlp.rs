@@ -275,6 +275,7 @@ fn optional_array<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use std::time::Duration;
     use steadfast_tracing_core::otlp::{Resource, encode_request};
 
@@ -336,6 +337,45 @@ mod tests {
         assert_eq!(span.kind, SpanKind::Server);
         assert_eq!(span.duration(), Duration::from_secs(1));
         assert_eq!(span.attribute("my.span.attr"), Some(&Value::Int(42)));
+    }
+
+    fn arb_value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            any::<String>().prop_map(Value::String),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::Int),
+            (-1e12f64..1e12).prop_map(Value::Float),
+            proptest::collection::vec(any::<i64>().prop_map(Value::Int), 0..3).prop_map(Value::Array),
+        ]
+    }
+
+    prop_compose! {
+        fn arb_span()(trace in 1u128.., id in 1u64.., parent in proptest::option::of(1u64..),
+                      name in any::<String>(), kind in 1u8..=5, start in 0u64..4_000_000_000_000_000_000,
+                      length in 0u64..1_000_000_000_000,
+                      attributes in proptest::collection::vec((any::<String>(), arb_value()), 0..4),
+                      error in proptest::option::of(any::<String>())) -> Span {
+            let start_time = system_time_from_unix_nanos(start);
+            let mut span = Span::new(TraceId::from_u128(trace), SpanId::from_u64(id), name)
+                .with_kind(SpanKind::from_otlp_code(kind).unwrap_or_default())
+                .with_times(start_time, start_time + Duration::from_nanos(length));
+            span.parent_span_id = parent.map(SpanId::from_u64);
+            for (key, value) in attributes {
+                span = span.with_attribute(key, value);
+            }
+            if let Some(message) = error {
+                span = span.with_status(Status::error(message));
+            }
+            span
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn decoding_inverts_tracing_core_encoding(spans in proptest::collection::vec(arb_span(), 0..4)) {
+            let json = encode_request(&Resource::new("svc"), &spans);
+            prop_assert_eq!(decode(json.as_bytes()), Ok(spans));
+        }
     }
 
     #[test]
