@@ -20,6 +20,8 @@
 //! ```
 
 use std::collections::{BTreeMap, HashSet};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read as _};
 use std::path::Path;
 
 use quick_junit::{TestCaseStatus, TestRerun, XmlString};
@@ -53,13 +55,23 @@ pub const REPORT_SCHEMA: &str = "steadfast-flaky/report/v1";
 /// When the file cannot be read, is empty, not UTF-8, malformed or truncated, lists a test twice
 /// where that is not allowed, or is in no supported format. The error names the file.
 pub fn read_report(path: &Path) -> Result<Report, Error> {
+    let mut report = Report::new();
+    if starts_with_xml(path)? {
+        // JUnit files can be large: check UTF-8 and parse while streaming, feeding each test
+        // case into the report, so the file is never held in memory whole.
+        check_utf8(path)?;
+        let file = File::open(path).map_err(|err| Error::io(path, "read", err))?;
+        junit_observations(path, BufReader::new(file), &mut |observation| {
+            report.observe(observation)
+        })?;
+        return Ok(report);
+    }
     let bytes = std::fs::read(path).map_err(|err| Error::io(path, "read", err))?;
     let (format, text) = detect(path, &bytes)?;
-    let mut report = Report::new();
     match format {
-        Format::Junit => parse_junit(path, text.as_bytes())?
-            .into_iter()
-            .for_each(|observation| report.observe(observation)),
+        Format::Junit => junit_observations(path, text.as_bytes(), &mut |observation| {
+            report.observe(observation)
+        })?,
         Format::Libtest => parse_libtest(path, text)?
             .into_iter()
             .for_each(|observation| report.observe(observation)),
@@ -69,6 +81,57 @@ pub fn read_report(path: &Path) -> Result<Report, Error> {
         Format::Report => report = parse_report_json(path, text)?,
     }
     Ok(report)
+}
+
+/// Whether the file's first non-blank character (after a BOM) is `<`.
+fn starts_with_xml(path: &Path) -> Result<bool, Error> {
+    let file = File::open(path).map_err(|err| Error::io(path, "read", err))?;
+    let mut prefix = Vec::new();
+    file.take(4096)
+        .read_to_end(&mut prefix)
+        .map_err(|err| Error::io(path, "read", err))?;
+    let body = prefix.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&prefix);
+    Ok(body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<'))
+}
+
+/// Checks a file is UTF-8 in fixed-size blocks, carrying a split character over.
+fn check_utf8(path: &Path) -> Result<(), Error> {
+    let mut file = File::open(path).map_err(|err| Error::io(path, "read", err))?;
+    let mut block = vec![0u8; 64 * 1024];
+    let mut carry: Vec<u8> = Vec::new();
+    let mut offset = 0;
+    let invalid = |at: usize| {
+        Error::new(ErrorKind::NotUtf8 {
+            path: path.to_owned(),
+            offset: Some(at),
+        })
+    };
+    loop {
+        let read = file
+            .read(&mut block)
+            .map_err(|err| Error::io(path, "read", err))?;
+        if read == 0 {
+            return if carry.is_empty() {
+                Ok(())
+            } else {
+                Err(invalid(offset))
+            };
+        }
+        carry.extend_from_slice(&block[..read]);
+        match std::str::from_utf8(&carry) {
+            Ok(_) => {
+                offset += carry.len();
+                carry.clear();
+            }
+            Err(err) if err.error_len().is_none() => {
+                // A character split by the block boundary: keep its first bytes.
+                let valid = err.valid_up_to();
+                offset += valid;
+                carry.drain(..valid);
+            }
+            Err(err) => return Err(invalid(offset + err.valid_up_to())),
+        }
+    }
 }
 
 /// Detects the format of a file's content and checks it is UTF-8 and not empty.
@@ -122,6 +185,16 @@ pub fn detect<'a>(path: &Path, bytes: &'a [u8]) -> Result<(Format, &'a str), Err
 ///
 /// When the XML is malformed or truncated, or a suite lists a test twice.
 pub fn parse_junit(path: &Path, xml: &[u8]) -> Result<Vec<Observation>, Error> {
+    let mut observations = Vec::new();
+    junit_observations(path, xml, &mut |observation| observations.push(observation))?;
+    Ok(observations)
+}
+
+fn junit_observations(
+    path: &Path,
+    xml: impl BufRead,
+    sink: &mut dyn FnMut(Observation),
+) -> Result<(), Error> {
     let parsed = quick_junit::Report::deserialize(xml).map_err(|err| {
         let kind = match err.kind() {
             quick_junit::DeserializeErrorKind::Utf8Error(utf8) => ErrorKind::NotUtf8 {
@@ -135,21 +208,33 @@ pub fn parse_junit(path: &Path, xml: &[u8]) -> Result<Vec<Observation>, Error> {
         };
         Error::with_source(kind, err)
     })?;
-    let mut seen: HashSet<(String, String)> = HashSet::new();
-    let mut observations = Vec::new();
+    let mut suites: HashSet<String> = HashSet::new();
     for suite in parsed.test_suites {
         let binary = strip_stress(suite.name.as_str());
+        let duplicate = |name: &str| {
+            Error::new(ErrorKind::DuplicateTest {
+                path: path.to_owned(),
+                test: format!("{binary} {name}"),
+            })
+        };
+        // Test names are unique within a suite, and suite names within a file (stress
+        // iterations are suites of their own: `bin@stress-N`).
+        let mut names: HashSet<&str> = HashSet::with_capacity(suite.test_cases.len());
+        for case in &suite.test_cases {
+            if !names.insert(case.name.as_str()) {
+                return Err(duplicate(case.name.as_str()));
+            }
+        }
+        drop(names);
+        if !suites.insert(suite.name.as_str().to_owned()) {
+            let first = suite
+                .test_cases
+                .first()
+                .map_or("", |case| case.name.as_str());
+            return Err(duplicate(first));
+        }
         let suite_ms = suite.timestamp.map(|at| at.timestamp_millis());
         for case in suite.test_cases {
-            if !seen.insert((
-                suite.name.as_str().to_owned(),
-                case.name.as_str().to_owned(),
-            )) {
-                return Err(Error::new(ErrorKind::DuplicateTest {
-                    path: path.to_owned(),
-                    test: format!("{binary} {}", case.name.as_str()),
-                }));
-            }
             let at_ms = case.timestamp.map(|at| at.timestamp_millis()).or(suite_ms);
             let case_output = [case.system_err.as_ref(), case.system_out.as_ref()];
             let (outcome, failures) = match case.status {
@@ -178,7 +263,7 @@ pub fn parse_junit(path: &Path, xml: &[u8]) -> Result<Vec<Observation>, Error> {
             let same_seed_retry = outcome == Outcome::Passed
                 && !failures.is_empty()
                 && failures.iter().all(|failure| failure.seed.is_some());
-            observations.push(Observation {
+            sink(Observation {
                 test: format!("{binary} {}", case.name.as_str()),
                 outcome,
                 at_ms,
@@ -187,7 +272,7 @@ pub fn parse_junit(path: &Path, xml: &[u8]) -> Result<Vec<Observation>, Error> {
             });
         }
     }
-    Ok(observations)
+    Ok(())
 }
 
 /// `bin@stress-3` → `bin`: nextest names each stress iteration's suite this way.

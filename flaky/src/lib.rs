@@ -80,6 +80,11 @@ pub use retry::{FAIL_ON_FLAKY_ENV, RetryPolicy, SeedMode, fail_on_flaky_from_env
 /// A test body's return value: `()` passes; `Result` fails with `Err`.
 pub use steadfast_determinism::__macro_support::TestOutcome;
 
+/// The crate README's examples, run as doc-tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 #[doc(hidden)]
 pub mod __macro_support {
     //! Used by the code `#[deterministic_test(retries = N)]` expands to. **Not a stable API.**
