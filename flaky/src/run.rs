@@ -276,3 +276,68 @@ pub(crate) fn overlay(
     }
     observations
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Failure;
+
+    #[test]
+    fn the_junit_path_follows_the_profile_in_the_command() {
+        let with = |args: &[&str]| RunConfig::new(args.iter().copied()).junit_path();
+        assert_eq!(
+            with(&["cargo", "nextest", "run", "--profile", "ci"]),
+            Path::new("target/nextest/ci/junit.xml")
+        );
+        assert_eq!(
+            with(&["cargo", "nextest", "run", "--profile=nightly"]),
+            Path::new("target/nextest/nightly/junit.xml")
+        );
+        assert_eq!(
+            with(&["cargo", "nextest", "run", "-P", "x"]),
+            Path::new("target/nextest/x/junit.xml")
+        );
+        let explicit = RunConfig::new(["true"]).junit("out.xml").junit_path();
+        assert_eq!(explicit, Path::new("out.xml"));
+    }
+
+    #[test]
+    fn vary_mode_derives_run_seeds_and_same_mode_reuses_the_base() {
+        let base = Seed::new(9);
+        let same = RunConfig::new(["true"]);
+        let vary = RunConfig::new(["true"]).seed_mode(SeedMode::Vary);
+        assert_eq!(same.seed_of_run(base, 2), base);
+        assert_eq!(vary.seed_of_run(base, 2), base.derive("run 2"));
+    }
+
+    #[test]
+    fn in_process_retries_turn_a_junit_pass_into_a_pass_on_retry() {
+        let mut failed = Observation::new("b u", Outcome::Failed);
+        failed.failures.push(Failure::default());
+        let junit = vec![Observation::new("b t", Outcome::Passed), failed];
+        let mut retried = Observation::new("b t", Outcome::Passed);
+        retried.failures.push(Failure {
+            seed: Some("0x0000000000000005".into()),
+            ..Failure::default()
+        });
+        retried.same_seed_retry = true;
+        let only_recorded = Observation::new("b v", Outcome::Passed);
+
+        let merged = overlay(junit, vec![retried, only_recorded], Seed::new(1));
+
+        assert!(merged[0].is_pass_on_retry() && merged[0].same_seed_retry);
+        assert_eq!(
+            merged[0].failures[0].seed.as_deref(),
+            Some("0x0000000000000005")
+        );
+        // The JUnit failure had no seed of its own: it gets the run's seed.
+        assert_eq!(
+            merged[1].failures,
+            [Failure {
+                seed: Some("0x0000000000000001".into()),
+                ..Failure::default()
+            }]
+        );
+        assert_eq!(merged[2].test, "b v");
+    }
+}
