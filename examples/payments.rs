@@ -83,7 +83,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         let name = scenario.name().to_string();
         let net = MockNet::builder(scenario).seed(seed).start().await?;
         let mut ids = DetRng::from_seed(seed).fork("payments-client");
-        let mut client = PaymentsClient::new(net.uri(), move || ids.next_u64());
+        let mut client = PaymentsClient::new(net.uri(), move || ids.next_u64())?;
         let started = tokio::time::Instant::now();
         let (mut charged, mut refunded, mut failed) = (0u64, 0u64, 0u64);
         for i in 0..args.requests {

@@ -45,19 +45,23 @@ pub struct PaymentsClient {
 
 impl PaymentsClient {
     /// A client for `base` whose trace and span ids come from `next_u64`.
-    pub fn new(base: impl Into<String>, next_u64: impl FnMut() -> u64 + Send + 'static) -> Self {
+    ///
+    /// # Errors
+    ///
+    /// When reqwest cannot build its client.
+    pub fn new(
+        base: impl Into<String>,
+        next_u64: impl FnMut() -> u64 + Send + 'static,
+    ) -> Result<Self, reqwest::Error> {
         let mut ids: IdGenerator<Box<dyn FnMut() -> u64 + Send>> =
             IdGenerator::new(Box::new(next_u64));
-        let http = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
-        Self {
+        let http = reqwest::Client::builder().timeout(TIMEOUT).build()?;
+        Ok(Self {
             http,
             base: base.into(),
             trace_id: ids.trace_id(),
             ids,
-        }
+        })
     }
 
     /// Charges `amount_cents`; returns the charge id.

@@ -31,6 +31,30 @@
 //! # fn main() {}
 //! ```
 //!
+//! Outside a deterministic test, give the seed yourself; on a paused runtime the scenario's
+//! latency costs no wall time:
+//!
+//! ```
+//! use std::time::Duration;
+//! use steadfast_determinism::Seed;
+//! use steadfast_mocknet::{Catalog, MockNet};
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build()?.block_on(async {
+//! let catalog = Catalog::from_json("c.json", r#"{"scenarios": {"slow": {"routes": [
+//!     {"name": "quote", "path": "/quote", "response": {"json": {"eur": 1.08}},
+//!      "faults": [{"kind": "latency", "ms": 3000}]}]}}}"#)?;
+//! let net = MockNet::builder(catalog.scenario("slow")?).seed(Seed::new(7)).start().await?;
+//!
+//! let started = tokio::time::Instant::now();
+//! let body = reqwest::get(format!("{}/quote", net.uri())).await?.text().await?;
+//!
+//! assert_eq!(body, r#"{"eur":1.08}"#);
+//! assert_eq!(started.elapsed(), Duration::from_secs(3));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! ## What is here
 //!
 //! * [`Catalog`]: scenarios and overlays as JSON (the format is in [`catalog`]), validated at

@@ -345,7 +345,8 @@ mod tests {
             any::<bool>().prop_map(Value::Bool),
             any::<i64>().prop_map(Value::Int),
             (-1e12f64..1e12).prop_map(Value::Float),
-            proptest::collection::vec(any::<i64>().prop_map(Value::Int), 0..3).prop_map(Value::Array),
+            proptest::collection::vec(any::<i64>().prop_map(Value::Int), 0..3)
+                .prop_map(Value::Array),
         ]
     }
 

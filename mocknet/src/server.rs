@@ -162,6 +162,30 @@ impl MockNet {
     /// # Errors
     ///
     /// [`ErrorKind::WaitTimedOut`] when `timeout` passes first.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use steadfast_determinism::Seed;
+    /// use steadfast_mocknet::{Catalog, MockNet};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build()?.block_on(async {
+    /// let catalog = Catalog::from_json("c.json", r#"{"scenarios": {"up": {"routes": [
+    ///     {"name": "health", "path": "/health", "response": {"text": "ok"}}]}}}"#)?;
+    /// let net = MockNet::builder(catalog.scenario("up")?).seed(Seed::new(1)).start().await?;
+    /// let url = format!("{}/health", net.uri());
+    /// tokio::spawn(async move {
+    ///     tokio::time::sleep(Duration::from_secs(5)).await;
+    ///     reqwest::get(url).await
+    /// });
+    ///
+    /// let journal = net.wait_for_requests(1, Duration::from_secs(60)).await?;
+    /// assert_eq!(journal[0].at, Duration::from_secs(5));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub async fn wait_for_requests(
         &self,
         n: usize,
@@ -188,6 +212,26 @@ impl MockNet {
     /// # Panics
     ///
     /// When the count differs, printing the journal and the seed.
+    ///
+    /// # Example
+    ///
+    /// ```should_panic
+    /// use std::time::Duration;
+    /// use steadfast_determinism::Seed;
+    /// use steadfast_mocknet::{Catalog, MockNet};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build()?.block_on(async {
+    /// let catalog = Catalog::from_json("c.json", r#"{"scenarios": {"up": {"routes": [
+    ///     {"name": "health", "path": "/health", "response": {"text": "ok"}}]}}}"#)?;
+    /// let net = MockNet::builder(catalog.scenario("up")?).seed(Seed::new(1)).start().await?;
+    /// reqwest::get(format!("{}/health", net.uri())).await?;
+    ///
+    /// net.assert_called("health", 1);
+    /// net.assert_called("health", 2); // panics: called 1 times, expected 2
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[track_caller]
     pub fn assert_called(&self, route: &str, times: usize) {
         self.check_fail_fast();
@@ -239,6 +283,32 @@ impl MockNet {
     ///
     /// When there were no requests, a request had no valid `traceparent`, requests belong to
     /// different traces, or two requests share a parent id.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use steadfast_determinism::Seed;
+    /// use steadfast_mocknet::{Catalog, MockNet};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build()?.block_on(async {
+    /// let catalog = Catalog::from_json("c.json", r#"{"scenarios": {"up": {"routes": [
+    ///     {"name": "health", "path": "/health", "response": {"text": "ok"}}]}}}"#)?;
+    /// let net = MockNet::builder(catalog.scenario("up")?).seed(Seed::new(1)).start().await?;
+    /// let client = reqwest::Client::new();
+    /// for parent in ["00f067aa0ba902b7", "b7ad6b7169203331"] {
+    ///     client
+    ///         .get(format!("{}/health", net.uri()))
+    ///         .header("traceparent", format!("00-0af7651916cd43dd8448eb211c80319c-{parent}-01"))
+    ///         .send()
+    ///         .await?;
+    /// }
+    ///
+    /// net.assert_trace_propagated();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[track_caller]
     pub fn assert_trace_propagated(&self) {
         let journal = self.journal();
@@ -334,6 +404,29 @@ impl MockNetBuilder {
     /// Fail fast: an unmatched request gets a 404 and makes the next assertion (or dropping the
     /// server) panic with the request and the nearest routes. Off by default; without it,
     /// check with [`MockNet::assert_no_unmatched`].
+    ///
+    /// # Example
+    ///
+    /// ```should_panic
+    /// use std::time::Duration;
+    /// use steadfast_determinism::Seed;
+    /// use steadfast_mocknet::{Catalog, MockNet};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build()?.block_on(async {
+    /// let catalog = Catalog::from_json("c.json", r#"{"scenarios": {"up": {"routes": [
+    ///     {"name": "health", "path": "/health", "response": {"text": "ok"}}]}}}"#)?;
+    /// let net = MockNet::builder(catalog.scenario("up")?)
+    ///     .seed(Seed::new(1))
+    ///     .fail_on_unmatched(true)
+    ///     .start()
+    ///     .await?;
+    /// let response = reqwest::get(format!("{}/healthz", net.uri())).await?;
+    /// assert_eq!(response.status(), 404);
+    /// drop(net); // panics: GET /healthz matched no route …; nearest routes: health …
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn fail_on_unmatched(mut self, yes: bool) -> Self {
         self.fail_on_unmatched = yes;
         self
@@ -344,6 +437,38 @@ impl MockNetBuilder {
     /// [`MockNet::spans`], and answered with `200 {}` (or `400` saying what could not be
     /// decoded, and where). The collector is an observer: faults never apply to it. Its requests
     /// are journaled under the route name [`OTLP_COLLECTOR_ROUTE`]. Off by default.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use steadfast_determinism::Seed;
+    /// use steadfast_mocknet::{Catalog, MockNet};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build()?.block_on(async {
+    /// let catalog = Catalog::from_json("c.json", r#"{"scenarios": {"up": {"routes": [
+    ///     {"name": "health", "path": "/health", "response": {"text": "ok"}}]}}}"#)?;
+    /// let net = MockNet::builder(catalog.scenario("up")?)
+    ///     .seed(Seed::new(1))
+    ///     .otlp_collector(true)
+    ///     .start()
+    ///     .await?;
+    /// let export = r#"{"resourceSpans": [{"scopeSpans": [{"spans": [{
+    ///     "traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "b7ad6b7169203331",
+    ///     "name": "GET /health", "kind": 2}]}]}]}"#;
+    /// reqwest::Client::new()
+    ///     .post(format!("{}/v1/traces", net.uri()))
+    ///     .body(export)
+    ///     .send()
+    ///     .await?;
+    ///
+    /// let spans = net.spans();
+    /// assert_eq!(spans[0].name, "GET /health");
+    /// assert_eq!(spans[0].trace_id.to_string(), "0af7651916cd43dd8448eb211c80319c");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn otlp_collector(mut self, yes: bool) -> Self {
         self.otlp_collector = yes;
         self

@@ -121,3 +121,28 @@ async fn wait_for_requests_returns_once_enough_have_arrived(_ctx: &TestContext) 
     assert_eq!(started.elapsed(), Duration::from_secs(3));
     caller.await.expect("caller finished");
 }
+
+#[tokio::test]
+async fn outside_paused_time_latency_is_real_time() {
+    let scenario = one_route("ok", r#"[{"kind": "latency", "ms": 30}]"#)
+        .scenario("s")
+        .expect("scenario");
+    let net = steadfast_mocknet::MockNet::builder(scenario)
+        .seed(steadfast_determinism::Seed::new(9))
+        .start()
+        .await
+        .expect("starts");
+
+    let wall = std::time::Instant::now();
+    client()
+        .get(format!("{}/r", net.uri()))
+        .send()
+        .await
+        .expect("answered");
+
+    assert!(
+        wall.elapsed() >= Duration::from_millis(30),
+        "{:?}",
+        wall.elapsed()
+    );
+}

@@ -24,7 +24,7 @@ async fn start(ctx: &TestContext, scenario: &str) -> (MockNet, PaymentsClient) {
         .await
         .expect("starts");
     let mut ids = ctx.fork_rng("payments-client");
-    let client = PaymentsClient::new(net.uri(), move || ids.next_u64());
+    let client = PaymentsClient::new(net.uri(), move || ids.next_u64()).expect("client builds");
     (net, client)
 }
 
