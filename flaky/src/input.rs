@@ -155,8 +155,10 @@ pub fn detect<'a>(path: &Path, bytes: &'a [u8]) -> Result<(Format, &'a str), Err
     let format = if trimmed.starts_with('<') {
         Format::Junit
     } else if trimmed.starts_with('{') {
-        let first_line = trimmed.lines().next().unwrap_or("");
-        if first_line.contains("\"schema\"") {
+        // A report is one (usually pretty-printed) object with a `schema` key; attempts.jsonl
+        // has one single-line record per line.
+        let first_line = trimmed.lines().next().unwrap_or("").trim();
+        if first_line == "{" || first_line.contains("\"schema\"") {
             Format::Report
         } else {
             Format::Attempts

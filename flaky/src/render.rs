@@ -101,9 +101,10 @@ fn counts(report: &Report) -> [(Status, usize); 4] {
     counts
 }
 
-/// A Markdown summary: a headline, a table of failing and flaky tests (with failed runs, flake
-/// rate and its Wilson 95 % interval, failing seeds and the last failure), replay commands,
-/// and the stable passes in a collapsed list.
+/// A Markdown summary: a headline, a table of failing and flaky tests (with failed runs, passes
+/// on retry, flake rate and its Wilson 95 % interval, failing seeds, the last failure and when
+/// the test was first and last seen), replay commands, and the stable passes in a collapsed
+/// list.
 pub fn to_markdown(report: &Report) -> String {
     let [fail, flaky, pass, skipped] = counts(report).map(|(_, count)| count);
     let mut out = format!(
@@ -112,8 +113,8 @@ pub fn to_markdown(report: &Report) -> String {
         report.len()
     );
     out.push_str(
-        "| status | test | failed runs | passed on retry | flake rate (95% CI) | failing seeds | last failure |\n\
-         | --- | --- | --- | --- | --- | --- | --- |\n",
+        "| status | test | failed runs | passed on retry | flake rate (95% CI) | failing seeds | last failure | seen |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     let mut unstable: Vec<(&str, &TestStats)> = report
         .tests()
@@ -136,9 +137,16 @@ pub fn to_markdown(report: &Report) -> String {
         if stats.same_seed_retries > 0 {
             last.push_str(" (passed on retry with the same seed: nondeterminism outside the seed)");
         }
+        let seen = match (stats.first_seen_ms, stats.last_seen_ms) {
+            (Some(first), Some(last)) if first != last => {
+                format!("{} – {}", format_millis(first), format_millis(last))
+            }
+            (Some(at), _) | (None, Some(at)) => format_millis(at),
+            (None, None) => String::new(),
+        };
         let _ = writeln!(
             out,
-            "| {} | `{}` | {}/{} | {} | {} ({}–{}) | {} | {} |",
+            "| {} | `{}` | {}/{} | {} | {} ({}–{}) | {} | {} | {seen} |",
             stats.status().as_str(),
             cell(id),
             stats.failures,

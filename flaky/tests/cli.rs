@@ -175,6 +175,22 @@ fn the_whole_fixture_is_classified_exactly() {
     assert_eq!(in_process["same_seed_retries"], 2);
     // Each run kept its JUnit file for later merging.
     assert!(run.dir.join("flaky/runs/2/junit.xml").is_file());
+    // The gate reads the run's JSON report: always_fails fails it, quarantined it is flaky.
+    let report = run.dir.join("flaky/report.json");
+    let report = report.to_str().unwrap();
+    assert_eq!(flaky_cli(&["gate", report]).status.code(), Some(1));
+    let quarantine = run.dir.join("quarantine");
+    std::fs::write(&quarantine, "always_fails\n").unwrap();
+    let gated = flaky_cli(&["gate", report, "--quarantine", quarantine.to_str().unwrap()]);
+    assert_eq!(gated.status.code(), Some(3));
+    assert_eq!(
+        String::from_utf8_lossy(&gated.stdout),
+        format!(
+            "flaky: {BIN} fails_on_first_attempt\nflaky: {BIN} passes_on_in_process_retry\n\
+             quarantined (stable-fail): {BIN} always_fails\n\
+             gate failed: 2 flaky tests, at most 0 allowed\n"
+        )
+    );
 }
 
 #[test]

@@ -271,6 +271,15 @@ fn json_reports_read_back_to_the_same_report() {
 }
 
 #[test]
+fn a_json_report_file_is_read_as_a_report() {
+    let report = sample();
+    let dir = fresh_dir("json-file");
+    let path = write(&dir, "report.json", to_json(&report).as_bytes());
+
+    assert_eq!(read_report(&path).unwrap(), report);
+}
+
+#[test]
 fn json_with_another_schema_or_duplicate_ids_is_rejected() {
     let other = parse_report_json(Path::new("r.json"), r#"{"schema": "v0", "tests": []}"#);
     assert!(other.unwrap_err().to_string().contains("schema is \"v0\""));
