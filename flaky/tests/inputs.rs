@@ -192,6 +192,8 @@ fn broken_inputs_are_errors_naming_the_file() {
         "garbage.xml",
         b"<testsuites><testsuite name=\"x\"><oops",
     );
+    let libtest_bytes = b"running 1 test\ntest a ... ok\n\xc3\x28\n";
+    let libtest_not_utf8 = write(&dir, "libtest.txt", libtest_bytes);
 
     let cases = [
         (&truncated, "is not a valid JUnit report"),
@@ -203,6 +205,10 @@ fn broken_inputs_are_errors_naming_the_file() {
         ),
         (&unknown, "is neither JUnit XML"),
         (&not_xml, "is not a valid JUnit report"),
+        (
+            &libtest_not_utf8,
+            "is not valid UTF-8 (invalid byte at offset 29)",
+        ),
     ];
     for (path, expected) in cases {
         let err = read_report(path).unwrap_err();
@@ -216,6 +222,43 @@ fn broken_inputs_are_errors_naming_the_file() {
         missing.kind(),
         ErrorKind::Io { action: "read", .. }
     ));
+}
+
+// The JUnit elements nextest writes for errors (as opposed to failures), written by hand from
+// nextest's JUnit documentation since a Rust test cannot make nextest report an error.
+#[test]
+fn error_elements_count_like_failures() {
+    let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="nextest-run" tests="2" failures="0" errors="1">
+  <testsuite name="app" tests="2" skipped="0" errors="1" failures="0">
+    <testcase name="crashes" classname="app">
+      <error message="test aborted with signal 6" type="SIGABRT"/>
+      <rerunError message="test aborted with signal 6" type="SIGABRT"/>
+    </testcase>
+    <testcase name="timed_out_once" classname="app">
+      <flakyError message="test timed out" type="timeout"/>
+    </testcase>
+    <testcase name="not_run" classname="app"><skipped/></testcase>
+  </testsuite>
+</testsuites>"#;
+    let dir = fresh_dir("errors");
+    let path = write(&dir, "errors.xml", xml.as_bytes());
+
+    let report = read_report(&path).unwrap();
+
+    assert_eq!(
+        statuses(&report),
+        [
+            ("app crashes".to_owned(), Status::StableFail, 1, 1, 0),
+            ("app not_run".to_owned(), Status::Skipped, 0, 0, 0),
+            ("app timed_out_once".to_owned(), Status::Flaky, 1, 0, 1),
+        ]
+    );
+    let crashes = report.get("app crashes").unwrap();
+    assert_eq!(
+        crashes.last_failure.as_deref().unwrap().message.as_deref(),
+        Some("test aborted with signal 6")
+    );
 }
 
 #[test]
