@@ -432,10 +432,13 @@ impl RawFault {
 }
 
 fn check_status(status: u16) -> Result<(), String> {
-    if (100..=999).contains(&status) {
+    // 1xx responses are interim and cannot end an exchange.
+    if (200..=999).contains(&status) {
         Ok(())
     } else {
-        Err(format!("status {status} is not a three-digit HTTP status"))
+        Err(format!(
+            "status {status} is not a final HTTP status (200 to 999)"
+        ))
     }
 }
 
@@ -656,6 +659,9 @@ impl Compiler<'_> {
             (None, Some(text)) => (text.clone().into_bytes(), "text/plain; charset=utf-8"),
             (None, None) => (Vec::new(), ""),
         };
+        if matches!(raw.status, 204 | 304) && !body.is_empty() {
+            return Err(format!("a {} response cannot have a body", raw.status));
+        }
         let has_content_type = headers
             .iter()
             .any(|(name, _)| name == http::header::CONTENT_TYPE);
@@ -745,6 +751,25 @@ mod tests {
         let text =
             message(r#"{"scenarios": {"s": {"faults": [{"kind": "reset", "chance": 0.5}]}}}"#);
         assert!(text.contains("chance"), "{text}");
+    }
+
+    #[test]
+    fn interim_status_and_body_on_204_are_rejected() {
+        let interim = message(
+            r#"{"scenarios": {"s": {"routes": [{"name": "r", "response": {"status": 101}}]}}}"#,
+        );
+        let no_content = message(
+            r#"{"scenarios": {"s": {"routes": [{"name": "r", "response": {"status": 204, "text": "x"}}]}}}"#,
+        );
+
+        assert!(
+            interim.ends_with("responses[0]: status 101 is not a final HTTP status (200 to 999)"),
+            "{interim}"
+        );
+        assert!(
+            no_content.ends_with("responses[0]: a 204 response cannot have a body"),
+            "{no_content}"
+        );
     }
 
     #[test]

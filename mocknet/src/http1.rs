@@ -201,7 +201,10 @@ pub(crate) fn response_head<'a>(
         out.extend_from_slice(value);
         out.extend_from_slice(b"\r\n");
     }
-    out.extend_from_slice(format!("content-length: {content_length}\r\n").as_bytes());
+    // RFC 9110 §8.6: no Content-Length on a 204.
+    if status != 204 {
+        out.extend_from_slice(format!("content-length: {content_length}\r\n").as_bytes());
+    }
     if close {
         out.extend_from_slice(b"connection: close\r\n");
     }

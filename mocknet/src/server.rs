@@ -562,8 +562,10 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
             }
         };
         let close = raw.close;
+        // A response to HEAD has the head of the GET response and no body.
+        let head_only = raw.method == "HEAD";
         let reply = shared.handle(raw);
-        match send(&mut stream, reply, close).await {
+        match send(&mut stream, reply, close, head_only).await {
             Ok(true) if !close => {}
             _ => return,
         }
@@ -571,7 +573,12 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
 }
 
 /// Writes the reply; `Ok(true)` when the connection can serve another request.
-async fn send(stream: &mut TcpStream, reply: Reply, close: bool) -> std::io::Result<bool> {
+async fn send(
+    stream: &mut TcpStream,
+    reply: Reply,
+    close: bool,
+    head_only: bool,
+) -> std::io::Result<bool> {
     let Reply {
         plan,
         response,
@@ -628,7 +635,8 @@ async fn send(stream: &mut TcpStream, reply: Reply, close: bool) -> std::io::Res
         }
         _ => {
             let head = http1::response_head(response.status, headers(), response.body.len(), close);
-            write_body(stream, head, &response.body, &plan).await?;
+            let body = if head_only { &[][..] } else { &response.body };
+            write_body(stream, head, body, &plan).await?;
             Ok(true)
         }
     }
@@ -748,6 +756,8 @@ impl Shared {
         let status = match &plan.outcome {
             None => Some(response.status),
             Some(Effect::Status { status, .. }) => Some(*status),
+            // The truncated response has its status line; the others never get one.
+            Some(Effect::Truncated) => Some(response.status),
             Some(_) => None,
         };
         let (path, query) = match raw.target.split_once('?') {

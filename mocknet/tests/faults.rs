@@ -88,6 +88,8 @@ async fn truncated_body_ends_in_unexpected_eof(_ctx: &TestContext) {
     assert!(head.contains("content-length: 10"), "{head}");
     assert_eq!(body, "01234");
     assert_eq!(status, 200);
+    assert_eq!(net.journal()[1].status, Some(200));
+    assert_eq!(net.journal()[1].faults, [FaultKind::Truncated]);
     assert!(err.is_body() || err.is_decode(), "{}", chain(&err));
     assert!(
         io_kind(&err) == Some(ErrorKind::UnexpectedEof) || chain(&err).contains("end of file"),

@@ -159,3 +159,40 @@ async fn trace_propagation_rejects_a_second_trace(_ctx: &TestContext) {
 
     net.assert_trace_propagated();
 }
+
+#[deterministic_test]
+async fn head_request_gets_the_head_without_a_body(_ctx: &TestContext) {
+    let net = start(&catalog(
+        r#"{"scenarios": {"s": {"routes": [{"name": "r", "path": "/r", "response": {"text": "hello"}}]}}}"#,
+    ))
+    .await;
+
+    let received = crate::support::raw_exchange(
+        &net,
+        b"HEAD /r HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n",
+    )
+    .await
+    .expect("answered");
+
+    let text = String::from_utf8(received).expect("ascii");
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert!(text.contains("content-length: 5\r\n"), "{text}");
+    assert!(text.ends_with("\r\n\r\n"), "{text}");
+}
+
+#[deterministic_test]
+async fn no_content_response_has_no_content_length(_ctx: &TestContext) {
+    let net = start(&catalog(
+        r#"{"scenarios": {"s": {"routes": [{"name": "r", "path": "/r", "response": {"status": 204}}]}}}"#,
+    ))
+    .await;
+
+    let received =
+        crate::support::raw_exchange(&net, b"GET /r HTTP/1.1\r\nconnection: close\r\n\r\n")
+            .await
+            .expect("answered");
+
+    let text = String::from_utf8(received).expect("ascii");
+    assert!(text.starts_with("HTTP/1.1 204 No Content\r\n"), "{text}");
+    assert!(!text.contains("content-length"), "{text}");
+}
