@@ -7,7 +7,7 @@
 
 use std::io;
 
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Longest request head accepted.
 const MAX_HEAD: usize = 64 * 1024;
@@ -26,6 +26,9 @@ pub(crate) struct RawRequest {
     pub(crate) close: bool,
 }
 
+/// The interim response a client sending `Expect: 100-continue` waits for before its body.
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
 #[derive(Debug)]
 pub(crate) enum ReadError {
     /// The peer closed or failed before a request began.
@@ -43,11 +46,13 @@ impl From<io::Error> for ReadError {
 }
 
 /// Reads one request; `buf` carries bytes already read past the previous request.
-pub(crate) async fn read_request<S: AsyncRead + Unpin>(
+///
+/// Writes only the `100 Continue` a client asks for with `Expect: 100-continue`.
+pub(crate) async fn read_request<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     buf: &mut Vec<u8>,
 ) -> Result<RawRequest, ReadError> {
-    let (head_len, mut request, framing) = loop {
+    let (head_len, mut request, framing, expects_continue) = loop {
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let mut parsed = httparse::Request::new(&mut headers);
         match parsed.parse(buf) {
@@ -65,6 +70,10 @@ pub(crate) async fn read_request<S: AsyncRead + Unpin>(
         }
     };
     buf.drain(..head_len);
+    let has_body = !matches!(framing, Framing::Length(0));
+    if expects_continue && has_body && buf.is_empty() {
+        stream.write_all(CONTINUE).await?;
+    }
     request.body = match framing {
         Framing::Length(len) => {
             while buf.len() < len {
@@ -87,12 +96,13 @@ enum Framing {
 fn head(
     parsed: &httparse::Request<'_, '_>,
     len: usize,
-) -> Result<(usize, RawRequest, Framing), ReadError> {
+) -> Result<(usize, RawRequest, Framing, bool), ReadError> {
     let method = parsed.method.unwrap_or_default().to_string();
     let target = parsed.path.unwrap_or_default().to_string();
     let mut headers = Vec::with_capacity(parsed.headers.len());
     let mut framing = Framing::Length(0);
     let mut close = parsed.version == Some(0);
+    let mut expects_continue = false;
     for header in parsed.headers.iter() {
         let name = header.name.to_ascii_lowercase();
         let value = String::from_utf8_lossy(header.value).into_owned();
@@ -110,6 +120,7 @@ fn head(
             "transfer-encoding" if value.to_ascii_lowercase().contains("chunked") => {
                 framing = Framing::Chunked;
             }
+            "expect" if value.eq_ignore_ascii_case("100-continue") => expects_continue = true,
             "connection" => {
                 let value = value.to_ascii_lowercase();
                 if value.contains("close") {
@@ -129,11 +140,11 @@ fn head(
         body: Vec::new(),
         close,
     };
-    Ok((len, request, framing))
+    Ok((len, request, framing, expects_continue))
 }
 
 /// Decodes a chunked body (RFC 9112 §7.1), discarding extensions and trailers.
-async fn read_chunked<S: AsyncRead + Unpin>(
+async fn read_chunked<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     buf: &mut Vec<u8>,
 ) -> Result<Vec<u8>, ReadError> {
@@ -163,7 +174,7 @@ async fn read_chunked<S: AsyncRead + Unpin>(
     }
 }
 
-async fn read_line<S: AsyncRead + Unpin>(
+async fn read_line<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     buf: &mut Vec<u8>,
 ) -> Result<String, ReadError> {
@@ -222,7 +233,7 @@ mod tests {
             .build()
             .map_err(|err| err.to_string())?;
         runtime.block_on(async {
-            let mut stream = bytes;
+            let mut stream = tokio::io::join(bytes, tokio::io::sink());
             let mut buf = Vec::new();
             let mut out = Vec::new();
             loop {

@@ -196,3 +196,35 @@ async fn no_content_response_has_no_content_length(_ctx: &TestContext) {
     assert!(text.starts_with("HTTP/1.1 204 No Content\r\n"), "{text}");
     assert!(!text.contains("content-length"), "{text}");
 }
+
+#[deterministic_test]
+async fn expect_continue_gets_100_before_the_body_is_sent(_ctx: &TestContext) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let net = start(&catalog(
+        r#"{"scenarios": {"s": {"routes": [{"name": "r", "path": "/r", "response": {"status": 201}}]}}}"#,
+    ))
+    .await;
+    let mut stream = tokio::net::TcpStream::connect(net.addr())
+        .await
+        .expect("connects");
+
+    stream
+        .write_all(b"PUT /r HTTP/1.1\r\ncontent-length: 4\r\nexpect: 100-continue\r\nconnection: close\r\n\r\n")
+        .await
+        .expect("head sent");
+    let mut interim = [0u8; 25];
+    stream
+        .read_exact(&mut interim)
+        .await
+        .expect("interim response");
+    stream.write_all(b"body").await.expect("body sent");
+    let mut rest = String::new();
+    stream
+        .read_to_string(&mut rest)
+        .await
+        .expect("final response");
+
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    assert!(rest.starts_with("HTTP/1.1 201 Created\r\n"), "{rest}");
+    assert_eq!(net.journal()[0].body, b"body");
+}
