@@ -117,3 +117,33 @@ async fn degraded_network_gives_the_same_run_for_the_same_seed(ctx: &TestContext
             .all(|entry| entry.faults.contains(&FaultKind::Jitter))
     );
 }
+
+/// Runs under whichever scenario `STEADFAST_SCENARIO` names (`happy-path` when unset), so the
+/// suite runs as a matrix: `STEADFAST_SCENARIO=degraded-network cargo test …`.
+#[deterministic_test]
+async fn client_keeps_its_contract_under_the_selected_scenario(ctx: &TestContext) {
+    let scenario = catalog()
+        .selected("happy-path")
+        .unwrap_or_else(|err| panic!("{err}"));
+    let net = MockNet::start(scenario).await.expect("starts");
+    let mut ids = ctx.fork_rng("payments-client");
+    let mut client = PaymentsClient::new(net.uri(), move || ids.next_u64()).expect("client builds");
+
+    let mut operations = 0;
+    for amount in [100, 250, 999] {
+        operations += 1;
+        if let Ok(id) = client.charge(amount).await {
+            operations += 1;
+            let _ = client.refund(&id).await;
+        }
+    }
+
+    // Every operation made between one and ATTEMPTS requests, all in one trace.
+    let requests = net.journal().len();
+    assert!(
+        (operations..=operations * client::ATTEMPTS as usize).contains(&requests),
+        "{requests}"
+    );
+    net.assert_no_unmatched();
+    net.assert_trace_propagated();
+}
