@@ -11,7 +11,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use image::{Rgba, RgbaImage};
-use steadfast_visual::{Options, compare};
+use steadfast_visual::{Options, compare, compare_into};
 
 const W: u32 = 3840;
 const H: u32 = 2160;
@@ -158,12 +158,19 @@ fn bench(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("visual_4k_1pct");
     g.sample_size(20);
+    // Like blazediff and pixelmatch-js below, the diff buffer is allocated
+    // once and reused; `_fresh_buffer` allocates a new diff image per call.
+    let mut diff = RgbaImage::new(W, H);
     g.bench_function("steadfast_1_thread", |bn| {
-        bn.iter(|| compare(black_box(&a), black_box(&b), &Options::new()).expect("compare"))
+        let o = Options::new();
+        bn.iter(|| compare_into(black_box(&a), black_box(&b), &mut diff, &o).expect("compare"))
     });
     g.bench_function("steadfast_2_threads", |bn| {
         let o = Options::new().threads(2);
-        bn.iter(|| compare(black_box(&a), black_box(&b), &o).expect("compare"))
+        bn.iter(|| compare_into(black_box(&a), black_box(&b), &mut diff, &o).expect("compare"))
+    });
+    g.bench_function("steadfast_1_thread_fresh_buffer", |bn| {
+        bn.iter(|| compare(black_box(&a), black_box(&b), &Options::new()).expect("compare"))
     });
     g.bench_function("steadfast_1_thread_no_image", |bn| {
         let o = Options::new().diff_image(false);
@@ -213,7 +220,8 @@ fn bench(c: &mut Criterion) {
         bn.iter(|| compare(black_box(&a), black_box(&a2), &o).expect("compare"))
     });
     g.bench_function("steadfast_with_image", |bn| {
-        bn.iter(|| compare(black_box(&a), black_box(&a2), &Options::new()).expect("compare"))
+        let o = Options::new();
+        bn.iter(|| compare_into(black_box(&a), black_box(&a2), &mut diff, &o).expect("compare"))
     });
     g.finish();
 }

@@ -191,30 +191,83 @@ impl Comparison {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn compare(a: &RgbaImage, b: &RgbaImage, options: &Options) -> Result<Comparison, Error> {
+    with_canvas(a, b, options, |pa, pb, size, overlap| {
+        Ok(run(pa, pb, size, overlap, options, Target::Fresh))
+    })
+}
+
+/// Like [`compare`], but draws the diff into `diff`, a buffer the caller
+/// reuses across comparisons (no allocation, no page faults on a large
+/// fresh buffer). The returned [`Comparison`] holds no diff image, and
+/// [`Options::diff_image`] is not consulted.
+///
+/// # Errors
+///
+/// As for [`compare`], and [`ErrorKind::SizeMismatch`] when `diff` is not
+/// the size of the compared canvas.
+///
+/// # Example
+///
+/// ```
+/// use image::{Rgba, RgbaImage};
+/// use steadfast_visual::{Options, compare_into};
+///
+/// let a = RgbaImage::from_pixel(4, 4, Rgba([255, 255, 255, 255]));
+/// let mut diff = RgbaImage::new(4, 4);
+/// for shade in [0u8, 100] {
+///     let mut b = a.clone();
+///     b.put_pixel(2, 2, Rgba([shade, shade, shade, 255]));
+///     let result = compare_into(&a, &b, &mut diff, &Options::new().include_aa(true))?;
+///     assert_eq!(result.diff_pixels(), 1);
+///     assert_eq!(diff.get_pixel(2, 2).0, [255, 0, 0, 255]);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn compare_into(
+    a: &RgbaImage,
+    b: &RgbaImage,
+    diff: &mut RgbaImage,
+    options: &Options,
+) -> Result<Comparison, Error> {
+    with_canvas(a, b, options, |pa, pb, size, overlap| {
+        if diff.dimensions() != size {
+            return Err(Error::new(
+                ErrorKind::SizeMismatch,
+                format!(
+                    "diff image is {}x{} but the compared canvas is {}x{}",
+                    diff.width(),
+                    diff.height(),
+                    size.0,
+                    size.1
+                ),
+            ));
+        }
+        let len = byte_len(size.0, size.1);
+        let target = Target::Into(&mut diff.as_mut()[..len]);
+        Ok(run(pa, pb, size, overlap, options, target))
+    })
+}
+
+/// Validate, settle the canvas (padding to the union if asked) and hand
+/// the two equally sized buffers to `f`.
+fn with_canvas<T>(
+    a: &RgbaImage,
+    b: &RgbaImage,
+    options: &Options,
+    f: impl FnOnce(&[u8], &[u8], (u32, u32), (u32, u32)) -> Result<T, Error>,
+) -> Result<T, Error> {
     options.validate()?;
     let (aw, ah) = a.dimensions();
     let (bw, bh) = b.dimensions();
     if (aw, ah) == (bw, bh) {
         let len = byte_len(aw, ah);
-        return Ok(run(
-            &a.as_raw()[..len],
-            &b.as_raw()[..len],
-            (aw, ah),
-            (aw, ah),
-            options,
-        ));
+        return f(&a.as_raw()[..len], &b.as_raw()[..len], (aw, ah), (aw, ah));
     }
     match options.size_mismatch {
         SizeMismatch::Union => {
             let (w, h) = (aw.max(bw), ah.max(bh));
             let (pa, pb) = (pad(a, w, h), pad(b, w, h));
-            Ok(run(
-                pa.as_raw(),
-                pb.as_raw(),
-                (w, h),
-                (aw.min(bw), ah.min(bh)),
-                options,
-            ))
+            f(pa.as_raw(), pb.as_raw(), (w, h), (aw.min(bw), ah.min(bh)))
         }
         _ => Err(Error::new(
             ErrorKind::SizeMismatch,
@@ -273,7 +326,14 @@ pub fn compare_raw(
             ),
         ));
     }
-    Ok(run(a, b, (width, height), (width, height), options))
+    Ok(run(
+        a,
+        b,
+        (width, height),
+        (width, height),
+        options,
+        Target::Fresh,
+    ))
 }
 
 fn byte_len(w: u32, h: u32) -> usize {
@@ -292,9 +352,32 @@ fn pad(img: &RgbaImage, w: u32, h: u32) -> RgbaImage {
     out
 }
 
+/// Where the diff image goes.
+enum Target<'a> {
+    /// A new buffer, if the options ask for a diff image.
+    Fresh,
+    /// The caller's buffer of exactly the canvas size.
+    Into(&'a mut [u8]),
+}
+
+/// View initialised bytes as bytes that are about to be overwritten.
+fn as_uninit(buf: &mut [u8]) -> &mut Out {
+    // SAFETY: `MaybeUninit<u8>` has the layout of `u8`, and the kernel only
+    // ever writes initialised values through the view, so `buf` stays
+    // initialised.
+    unsafe { &mut *(buf as *mut [u8] as *mut Out) }
+}
+
 /// Compare `a` and `b` (both `size`); pixels outside `overlap` (from the
 /// top-left) are different by definition.
-fn run(a: &[u8], b: &[u8], size: (u32, u32), overlap: (u32, u32), options: &Options) -> Comparison {
+fn run(
+    a: &[u8],
+    b: &[u8],
+    size: (u32, u32),
+    overlap: (u32, u32),
+    options: &Options,
+    target: Target<'_>,
+) -> Comparison {
     let (width, height) = size;
     let ctx = Kernel {
         a,
@@ -315,10 +398,16 @@ fn run(a: &[u8], b: &[u8], size: (u32, u32), overlap: (u32, u32), options: &Opti
     };
     // The diff image starts uninitialised: every byte is written exactly
     // once below, which saves a memset of the whole buffer.
-    let mut out = options
-        .diff_image
-        .then(|| Vec::<u8>::with_capacity(a.len()));
-    let spare = out.as_mut().map(|v| &mut v.spare_capacity_mut()[..a.len()]);
+    let mut fresh = match target {
+        Target::Fresh if options.diff_image => Some(Vec::<u8>::with_capacity(a.len())),
+        _ => None,
+    };
+    let spare: Option<&mut Out> = match target {
+        Target::Into(buf) => Some(as_uninit(buf)),
+        Target::Fresh => fresh
+            .as_mut()
+            .map(|v| &mut v.spare_capacity_mut()[..a.len()]),
+    };
     let threads = match options.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
@@ -330,7 +419,7 @@ fn run(a: &[u8], b: &[u8], size: (u32, u32), overlap: (u32, u32), options: &Opti
     } else {
         ctx.parallel(threads, spare)
     };
-    if let Some(buf) = out.as_mut() {
+    if let Some(buf) = fresh.as_mut() {
         // SAFETY: the bands together cover every row of the capacity taken
         // above, and `row_draw` initialises every byte of its row: it zeroes
         // the row first in mask mode, and otherwise draws each pixel exactly
@@ -344,7 +433,7 @@ fn run(a: &[u8], b: &[u8], size: (u32, u32), overlap: (u32, u32), options: &Opti
         diff_pixels,
         passed: options.passes(diff_pixels, total),
         // OK because the buffer has exactly width · height · 4 bytes.
-        diff_image: out.map(|buf| RgbaImage::from_raw(width, height, buf).expect("sized buffer")),
+        diff_image: fresh.map(|buf| RgbaImage::from_raw(width, height, buf).expect("sized buffer")),
     }
 }
 
@@ -370,22 +459,23 @@ struct Kernel<'a> {
 /// at once so flat areas are filled 16 bytes per step.
 struct GrayMemo {
     alpha: f64,
-    pixel: [u8; 4],
-    value: u8,
+    pixel: u32,
+    out: [u8; 4],
     quad_in: u128,
     quad_out: [u8; 16],
-    block_out: [u8; 64],
 }
+
+/// Repeats a 4-byte pattern four times in a `u128` (any endianness).
+const SPREAD: u128 = 1 | 1 << 32 | 1 << 64 | 1 << 96;
 
 impl GrayMemo {
     fn new(alpha: f64) -> Self {
         let mut memo = Self {
             alpha,
-            pixel: [0; 4],
-            value: 0,
+            pixel: 0,
+            out: [0; 4],
             quad_in: 0,
             quad_out: [0; 16],
-            block_out: [0; 64],
         };
         memo.remember([0; 4]);
         memo
@@ -393,27 +483,19 @@ impl GrayMemo {
 
     fn remember(&mut self, px: [u8; 4]) {
         let v = gray(px, self.alpha);
-        self.pixel = px;
-        self.value = v;
-        let mut quad_in = [0u8; 16];
-        for i in 0..4 {
-            quad_in[i * 4..i * 4 + 4].copy_from_slice(&px);
-            self.quad_out[i * 4..i * 4 + 4].copy_from_slice(&[v, v, v, 255]);
-        }
-        self.quad_in = u128::from_ne_bytes(quad_in);
-        for i in 0..4 {
-            self.block_out[i * 16..i * 16 + 16].copy_from_slice(&self.quad_out);
-        }
+        self.pixel = u32::from_ne_bytes(px);
+        self.out = [v, v, v, 255];
+        self.quad_in = u128::from(self.pixel) * SPREAD;
+        self.quad_out = (u128::from(u32::from_ne_bytes(self.out)) * SPREAD).to_ne_bytes();
     }
 
     #[inline(always)]
     fn draw(&mut self, src: &[u8], dst: &mut Out) {
         let px = [src[0], src[1], src[2], src[3]];
-        if px != self.pixel {
+        if u32::from_ne_bytes(px) != self.pixel {
             self.remember(px);
         }
-        let v = self.value;
-        put(dst, [v, v, v, 255]);
+        put(dst, self.out);
     }
 
     /// Draw four equal-in-both-images pixels `src` into `dst` (16 bytes).
@@ -525,7 +607,6 @@ impl Kernel<'_> {
     /// Count and draw row `y` in one pass, four pixels per step.
     fn row_draw(&self, y: usize, orow: &mut Out, memo: &mut GrayMemo) -> u64 {
         let (ra, rb, limit) = self.row(y);
-        let gray_bg = !self.mask;
         if self.mask {
             // A mask leaves untouched pixels transparent black.
             for byte in orow.iter_mut() {
@@ -533,56 +614,79 @@ impl Kernel<'_> {
             }
         }
         let mut diff = 0;
-        let quads = limit / 4;
+        let inside = limit / 4 * 16;
+        let (in_a, in_b) = (&ra[..inside], &rb[..inside]);
+        let (in_out, rest_out) = orow.split_at_mut(inside);
         // Four quads (16 pixels) per step where both images repeat the
         // remembered pixel: the common case in screenshots.
-        let blocks = if gray_bg { quads / 4 } else { 0 };
-        for block in 0..blocks {
-            let at = block * 64;
+        let mut blocks_a = in_a.chunks_exact(64);
+        let mut blocks_b = in_b.chunks_exact(64);
+        let mut blocks_out = in_out.chunks_exact_mut(64);
+        let mut x = 0;
+        for ((ca, cb), co) in (&mut blocks_a).zip(&mut blocks_b).zip(&mut blocks_out) {
             let m = memo.quad_in;
             let mut differs = 0;
             for o in [0, 16, 32, 48] {
-                differs |= (quad_at(ra, at + o) ^ m) | (quad_at(rb, at + o) ^ m);
+                differs |= (quad_at(ca, o) ^ m) | (quad_at(cb, o) ^ m);
             }
-            if differs == 0 {
-                put(&mut orow[at..at + 64], memo.block_out);
+            if differs == 0 && !self.mask {
+                for o in [0, 16, 32, 48] {
+                    put(&mut co[o..], memo.quad_out);
+                }
             } else {
-                for q in block * 4..block * 4 + 4 {
-                    diff += self.quad(q, y, ra, rb, orow, memo);
+                for o in [0, 16, 32, 48] {
+                    let q = o..o + 16;
+                    diff += self.quad(
+                        x + o / 4,
+                        y,
+                        &ca[q.clone()],
+                        &cb[q.clone()],
+                        &mut co[q],
+                        memo,
+                    );
                 }
             }
+            x += 16;
         }
-        for q in blocks * 4..quads {
-            diff += self.quad(q, y, ra, rb, orow, memo);
+        let tail = blocks_a.remainder().chunks_exact(16);
+        let tail_b = blocks_b.remainder().chunks_exact(16);
+        for ((ca, cb), co) in tail
+            .zip(tail_b)
+            .zip(blocks_out.into_remainder().chunks_exact_mut(16))
+        {
+            diff += self.quad(x, y, ca, cb, co, memo);
+            x += 4;
         }
-        for x in quads * 4..limit {
-            diff += self.pixel(x, y, Some(&mut *orow), memo);
+        for (i, o) in rest_out.chunks_exact_mut(4).take(limit - x).enumerate() {
+            diff += self.pixel(x + i, y, Some(o), memo);
         }
         diff + self.outside(y, limit, Some(orow), memo)
     }
 
-    /// Count and draw the four pixels of quad `q` of row `y`.
+    /// Count and draw the four pixels from `x` of row `y`: `qa`/`qb` are
+    /// their 16 bytes in each image, `out` their 16 diff bytes.
     #[inline(always)]
     fn quad(
         &self,
-        q: usize,
+        x: usize,
         y: usize,
-        ra: &[u8],
-        rb: &[u8],
-        orow: &mut Out,
+        qa: &[u8],
+        qb: &[u8],
+        out: &mut Out,
         memo: &mut GrayMemo,
     ) -> u64 {
-        let byte = q * 16;
-        let qa = quad_at(ra, byte);
-        if qa == quad_at(rb, byte) {
+        let a = quad_at(qa, 0);
+        if a == quad_at(qb, 0) {
             if !self.mask {
-                memo.draw_quad(qa, &ra[byte..byte + 16], &mut orow[byte..byte + 16]);
+                memo.draw_quad(a, qa, out);
             }
             0
         } else {
-            (q * 4..q * 4 + 4)
-                .map(|x| self.pixel(x, y, Some(&mut *orow), memo))
-                .sum()
+            let mut diff = 0;
+            for (i, o) in out.chunks_exact_mut(4).enumerate() {
+                diff += self.pixel(x + i, y, Some(o), memo);
+            }
+            diff
         }
     }
 
@@ -613,13 +717,13 @@ impl Kernel<'_> {
         diff
     }
 
-    /// Classify one pixel inside the overlap; returns 1 if it counts.
+    /// Classify one pixel inside the overlap, drawing it into `out` (its
+    /// four diff bytes); returns 1 if it counts.
     #[inline]
     fn pixel(&self, x: usize, y: usize, out: Option<&mut Out>, memo: &mut GrayMemo) -> u64 {
         let pos = (y * self.w + x) * 4;
         let pa = &self.a[pos..pos + 4];
         let pb = &self.b[pos..pos + 4];
-        let p = x * 4;
         let delta = if pa == pb {
             0.0
         } else {
@@ -648,7 +752,7 @@ impl Kernel<'_> {
                 ));
             if is_aa {
                 if let (Some(o), false) = (out, self.mask) {
-                    draw(&mut o[p..p + 4], self.aa_color);
+                    draw(o, self.aa_color);
                 }
                 0
             } else {
@@ -658,13 +762,13 @@ impl Kernel<'_> {
                     } else {
                         self.diff_color
                     };
-                    draw(&mut o[p..p + 4], color);
+                    draw(o, color);
                 }
                 1
             }
         } else {
             if let (Some(o), false) = (out, self.mask) {
-                memo.draw(pa, &mut o[p..p + 4]);
+                memo.draw(pa, o);
             }
             0
         }
@@ -681,12 +785,15 @@ fn draw(dst: &mut Out, [r, g, b]: [u8; 3]) {
     put(dst, [r, g, b, 255]);
 }
 
-/// Initialise the first `N` bytes of `dst`.
+/// Initialise the first `N` bytes of `dst` with one store.
 #[inline(always)]
 fn put<const N: usize>(dst: &mut Out, bytes: [u8; N]) {
-    for (d, s) in dst[..N].iter_mut().zip(bytes) {
-        d.write(s);
-    }
+    let dst = &mut dst[..N];
+    // SAFETY: `dst` is exactly N writable bytes (checked by the slice
+    // above), `MaybeUninit<u8>` has the layout of `u8`, and the source is a
+    // distinct local array. A plain array assignment to `MaybeUninit`s
+    // compiles to byte-wise stores; this is one vector store.
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), dst.as_mut_ptr().cast::<u8>(), N) }
 }
 
 /// pixelmatch's `drawGrayPixel`: luma blended with white by `alpha · a`.

@@ -16,7 +16,7 @@ mod options;
 mod snapshot;
 
 pub use config::UpdateMode;
-pub use diff::{Comparison, compare, compare_raw};
+pub use diff::{Comparison, compare, compare_into, compare_raw};
 pub use error::{Error, ErrorKind};
 #[cfg(feature = "insta")]
 #[cfg_attr(docsrs, doc(cfg(feature = "insta")))]

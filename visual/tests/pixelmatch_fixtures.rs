@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use steadfast_visual::{Background, ErrorKind, Options, compare, compare_raw, open};
+use steadfast_visual::{Background, ErrorKind, Options, compare, compare_into, compare_raw, open};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pixelmatch")
@@ -79,6 +79,15 @@ fn check_case(case: &Value, diff_dir: &Path, background: Background, expected: u
         "{label}: count without output"
     );
     assert!(without_output.diff_image().is_none());
+
+    // A reused, dirty buffer ends up with the same bytes.
+    let mut reused = image::RgbaImage::from_pixel(a.width(), a.height(), image::Rgba([0xAB; 4]));
+    let into = compare_into(&a, &b, &mut reused, &options).unwrap();
+    assert_eq!(into.diff_pixels(), expected, "{label}: count into a buffer");
+    assert!(
+        reused == *actual_diff,
+        "{label}: diff bytes into a reused buffer"
+    );
 
     for threads in [2, 3, 7] {
         let parallel = compare(&a, &b, &options.clone().threads(threads)).unwrap();
