@@ -10,6 +10,24 @@ use std::time::Duration;
 ///
 /// [`kind`](Error::kind) says what went wrong; [`Display`](fmt::Display) says it in one lowercase
 /// line naming the file, scenario, route and serde path where they apply.
+///
+/// # Example
+///
+/// ```
+/// use steadfast_mocknet::{Catalog, ErrorKind};
+///
+/// let err = Catalog::from_json("payments.json", r#"{"scenarios": {"s": {"routes": [
+///     {"name": "charge", "response": {}, "faults": [{"kind": "reset", "probability": 2}]}
+/// ]}}}"#)
+/// .unwrap_err();
+/// assert!(matches!(err.kind(), ErrorKind::InvalidRoute { route, .. } if route == "charge"));
+/// assert_eq!(
+///     err.to_string(),
+///     "invalid catalog payments.json: scenario `s`, route `charge`: \
+///      faults[0]: reset fault: probability 2 is outside 0..=1"
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct Error {
     kind: ErrorKind,

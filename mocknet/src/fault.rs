@@ -12,6 +12,16 @@ use std::time::Duration;
 use steadfast_determinism::DetRng;
 
 /// The kind of a fault, as recorded in the [journal](crate::JournalEntry).
+///
+/// # Example
+///
+/// ```
+/// use steadfast_mocknet::FaultKind;
+///
+/// assert_eq!(FaultKind::Reset.as_str(), "reset");
+/// assert_eq!(FaultKind::Truncated.to_string(), "truncated");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FaultKind {
