@@ -64,6 +64,7 @@ pub fn serve(listener: TcpListener) {
 }
 
 /// An HTTP/1.1 request: method, target, headers in order, body.
+#[derive(Debug)]
 pub struct Request {
     /// `GET`, `POST`, ...
     pub method: String,

@@ -220,24 +220,7 @@ impl OtlpHttpExporter {
     /// [`ErrorKind::Env`] naming the variable when it is set but not a valid
     /// `http://HOST:PORT[/PATH]` endpoint or not UTF-8.
     pub fn from_env() -> Result<Option<OtlpHttpExporterBuilder>, Error> {
-        let value = match std::env::var(ENDPOINT_ENV) {
-            Ok(v) => v,
-            Err(std::env::VarError::NotPresent) => return Ok(None),
-            Err(std::env::VarError::NotUnicode(_)) => {
-                return Err(Error::new(
-                    ErrorKind::Env,
-                    "STEADFAST_OTLP_ENDPOINT is not utf-8",
-                ));
-            }
-        };
-        parse_endpoint(&value).map_err(|e| {
-            Error::new(
-                ErrorKind::Env,
-                "STEADFAST_OTLP_ENDPOINT is not an http://HOST:PORT endpoint",
-            )
-            .detail(e.to_string())
-        })?;
-        Ok(Some(Self::builder(value)))
+        builder_from_env_value(std::env::var(ENDPOINT_ENV))
     }
 
     /// Exports `spans` now, in batches of `batch_size`, stopping at the first
@@ -389,6 +372,29 @@ impl OtlpHttpExporter {
     }
 }
 
+fn builder_from_env_value(
+    value: Result<String, std::env::VarError>,
+) -> Result<Option<OtlpHttpExporterBuilder>, Error> {
+    let value = match value {
+        Ok(v) => v,
+        Err(std::env::VarError::NotPresent) => return Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            return Err(Error::new(
+                ErrorKind::Env,
+                "STEADFAST_OTLP_ENDPOINT is not utf-8",
+            ));
+        }
+    };
+    parse_endpoint(&value).map_err(|e| {
+        Error::new(
+            ErrorKind::Env,
+            "STEADFAST_OTLP_ENDPOINT is not an http://HOST:PORT endpoint",
+        )
+        .detail(e.to_string())
+    })?;
+    Ok(Some(OtlpHttpExporter::builder(value)))
+}
+
 fn parse_status_line(line: &str) -> Result<u16, Error> {
     let mut parts = line.split_whitespace();
     let version = parts.next().unwrap_or("");
@@ -438,6 +444,23 @@ mod tests {
         assert!(parse_endpoint("https://127.0.0.1:4318").is_err());
         assert!(parse_endpoint("http://127.0.0.1").is_err());
         assert!(parse_endpoint("http://127.0.0.1:99999").is_err());
+    }
+
+    #[test]
+    fn malformed_env_value_is_an_error_naming_the_variable() {
+        assert!(
+            builder_from_env_value(Err(std::env::VarError::NotPresent))
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            builder_from_env_value(Ok("http://127.0.0.1:4318".into()))
+                .unwrap()
+                .is_some()
+        );
+        let err = builder_from_env_value(Ok("localhost:4318".into())).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Env);
+        assert!(err.to_string().contains("STEADFAST_OTLP_ENDPOINT"), "{err}");
     }
 
     #[test]

@@ -21,24 +21,51 @@ use crate::error::{Error, ErrorKind};
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-/// Decodes one lowercase hex digit; uppercase is rejected on purpose (W3C
-/// Trace Context only allows lowercase).
+/// Lowercase hex digit values; 0xff marks every other byte (uppercase is
+/// rejected on purpose: W3C Trace Context only allows lowercase).
+const HEX_DECODE: [u8; 256] = {
+    let mut table = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
+
+/// Decodes one lowercase hex digit.
 #[inline]
 pub(crate) const fn hex_val(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
+    match HEX_DECODE[c as usize] {
+        0xff => None,
+        v => Some(v),
     }
 }
 
-/// Decodes lowercase hex into `out`; on error returns the offset of the bad byte.
+/// Decodes lowercase hex into `out`; on error returns the offset of the bad
+/// byte. `input` must hold at least `2 * out.len()` bytes.
 #[inline]
 pub(crate) fn decode_hex(input: &[u8], out: &mut [u8]) -> Result<(), usize> {
-    for (i, byte) in out.iter_mut().enumerate() {
-        let hi = hex_val(input[2 * i]).ok_or(2 * i)?;
-        let lo = hex_val(input[2 * i + 1]).ok_or(2 * i + 1)?;
-        *byte = (hi << 4) | lo;
+    let input = &input[..2 * out.len()];
+    let mut bad = 0u8;
+    for (byte, pair) in out.iter_mut().zip(input.chunks_exact(2)) {
+        let hi = HEX_DECODE[usize::from(pair[0])];
+        let lo = HEX_DECODE[usize::from(pair[1])];
+        bad |= hi | lo;
+        *byte = (hi << 4) | (lo & 0x0f);
+    }
+    // Any invalid digit sets the high bits; only then look for where.
+    if bad & 0xf0 != 0 {
+        let at = input
+            .iter()
+            .position(|&c| HEX_DECODE[usize::from(c)] == 0xff)
+            .unwrap_or(0);
+        return Err(at);
     }
     Ok(())
 }

@@ -29,19 +29,33 @@
 //! # Overview
 //!
 //! - [`ids`]: [`TraceId`], [`SpanId`], [`TraceFlags`] and id generation from a
-//!   caller-supplied [`IdSource`].
+//!   caller-supplied [`IdSource`] (any `FnMut() -> u64`, e.g. a seeded RNG).
 //! - [`traceparent`] and [`tracestate`]: strict W3C Trace Context Level 2
-//!   headers, with Level 1 behaviour as an option ([`Level`], [`KeyGrammar`]).
+//!   headers, with Level 1 behaviour as an option ([`Level`], [`KeyGrammar`]);
+//!   parsing and formatting a `traceparent` never allocates.
 //! - [`propagation`]: [`SpanContext`], [`extract`] and [`inject`] over the
 //!   [`Extractor`] and [`Injector`] carrier traits.
+//! - [`baggage`]: the W3C `baggage` header.
+//! - [`span`] and [`tracer`]: plain-data [`span::Span`]s and a minimal
+//!   [`tracer::Tracer`] driven by an id source and a [`tracer::Clock`].
+//! - [`sink`]: an in-memory sink whose assertions (one trace, one root,
+//!   every parent present, expected names and kinds) draw the tree on failure.
+//! - [`sampling`]: always on/off, trace-id ratio, parent-based, per-route
+//!   rules, OpenTelemetry consistent probability sampling (`th`/`rv`) and an
+//!   error-keeping tail decision.
+//! - [`scrub`]: PII scrubbing before export.
+//! - [`otlp`] and [`export`]: OTLP/HTTP JSON encoding and a `std::net`
+//!   exporter with batching and retries.
 //!
 //! # Crate features
 //!
-//! None: the crate is small and always complete.
+//! None: the crate depends on nothing but `std` and is always complete.
 //!
 //! # Environment variables
 //!
-//! None are read by this crate.
+//! | variable | read by | meaning |
+//! | --- | --- | --- |
+//! | `STEADFAST_OTLP_ENDPOINT` | [`export::OtlpHttpExporter::from_env`] | collector endpoint, `http://HOST:PORT[/PATH]`; a malformed value is an error naming the variable |
 //!
 //! # Minimum supported Rust version
 //!
@@ -51,13 +65,19 @@
 #![deny(missing_docs)]
 // Public types must be printable in test failure output.
 #![warn(missing_debug_implementations)]
-// Show feature requirements on docs.rs.
-#![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod baggage;
 mod error;
+pub mod export;
 pub mod ids;
+pub mod otlp;
 pub mod propagation;
+pub mod sampling;
+pub mod scrub;
+pub mod sink;
+pub mod span;
 pub mod traceparent;
+pub mod tracer;
 pub mod tracestate;
 
 pub use error::{Error, ErrorKind};
@@ -65,11 +85,8 @@ pub use ids::{IdGenerator, IdSource, SpanId, TraceFlags, TraceId};
 pub use propagation::{Extractor, Injector, Level, Propagator, SpanContext, extract, inject};
 pub use traceparent::TraceParent;
 pub use tracestate::{KeyGrammar, TraceState};
-pub mod baggage;
-pub mod export;
-pub mod otlp;
-pub mod sampling;
-pub mod scrub;
-pub mod sink;
-pub mod span;
-pub mod tracer;
+
+// Doc-test the README's example.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

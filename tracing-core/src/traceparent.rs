@@ -97,7 +97,13 @@ impl TraceParent {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn parse(value: &str) -> Result<Self, Error> {
-        let s = value.trim_matches([' ', '\t']).as_bytes();
+        let mut s = value.as_bytes();
+        while let [b' ' | b'\t', rest @ ..] = s {
+            s = rest;
+        }
+        while let [rest @ .., b' ' | b'\t'] = s {
+            s = rest;
+        }
         if s.len() < TRACEPARENT_LEN {
             return Err(
                 Error::new(ErrorKind::TraceParent, "expected at least 55 characters")

@@ -1,0 +1,250 @@
+//! steadfast-tracing-core against opentelemetry_sdk 0.33's
+//! `TraceContextPropagator` on the same work, plus OTLP JSON encoding.
+//!
+//! Target: propagation at least 10× faster than opentelemetry_sdk.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::hint::black_box;
+use std::time::{Duration, UNIX_EPOCH};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use opentelemetry::propagation::TextMapPropagator;
+use opentelemetry::trace::{
+    SpanContext as OtelSpanContext, SpanId as OtelSpanId, TraceContextExt as _,
+};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use steadfast_tracing_core::ids::{IdGenerator, SplitMix64};
+use steadfast_tracing_core::otlp::{Resource, encode_request_into};
+use steadfast_tracing_core::span::{Span, SpanKind, Status};
+use steadfast_tracing_core::{SpanId, TraceFlags, TraceId, TraceParent, extract, inject};
+
+const HEADER: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+/// A fixed buffer to format into, so formatting is measured without a heap.
+struct StackString {
+    buf: [u8; 64],
+    len: usize,
+}
+
+impl std::fmt::Write for StackString {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.buf[self.len..self.len + s.len()].copy_from_slice(s.as_bytes());
+        self.len += s.len();
+        Ok(())
+    }
+}
+
+/// Preallocated headers (names are matched ignoring ASCII case), used as the
+/// carrier by both propagators so the comparison measures the propagators,
+/// not a map.
+struct Headers {
+    names: [&'static str; 4],
+    values: [[u8; 96]; 4],
+    lens: [usize; 4],
+    count: usize,
+}
+
+impl Headers {
+    fn new() -> Self {
+        Headers {
+            names: [""; 4],
+            values: [[0; 96]; 4],
+            lens: [0; 4],
+            count: 0,
+        }
+    }
+
+    fn with(mut self, name: &'static str, value: &str) -> Self {
+        self.put(name, value);
+        self
+    }
+
+    fn put(&mut self, name: &str, value: &str) {
+        let name: &'static str = if name.eq_ignore_ascii_case("traceparent") {
+            "traceparent"
+        } else {
+            "tracestate"
+        };
+        let i = (0..self.count)
+            .find(|&i| self.names[i] == name)
+            .unwrap_or_else(|| {
+                self.count += 1;
+                self.count - 1
+            });
+        self.names[i] = name;
+        self.values[i][..value.len()].copy_from_slice(value.as_bytes());
+        self.lens[i] = value.len();
+    }
+
+    fn value(&self, i: usize) -> &str {
+        std::str::from_utf8(&self.values[i][..self.lens[i]]).unwrap()
+    }
+}
+
+impl steadfast_tracing_core::Extractor for Headers {
+    fn for_each(&self, name: &str, f: &mut dyn FnMut(&str)) {
+        for i in 0..self.count {
+            if self.names[i].eq_ignore_ascii_case(name) {
+                f(self.value(i));
+            }
+        }
+    }
+}
+
+impl steadfast_tracing_core::Injector for Headers {
+    fn set(&mut self, name: &str, value: &str) {
+        self.put(name, value);
+    }
+}
+
+impl opentelemetry::propagation::Extractor for Headers {
+    fn get(&self, key: &str) -> Option<&str> {
+        (0..self.count)
+            .find(|&i| self.names[i].eq_ignore_ascii_case(key))
+            .map(|i| self.value(i))
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.names[..self.count].to_vec()
+    }
+}
+
+impl opentelemetry::propagation::Injector for Headers {
+    fn set(&mut self, key: &str, value: String) {
+        self.put(key, &value);
+    }
+}
+
+fn carrier() -> HashMap<String, String> {
+    HashMap::from([("traceparent".to_string(), HEADER.to_string())])
+}
+
+fn parse(c: &mut Criterion) {
+    let mut g = c.benchmark_group("traceparent_parse");
+    g.bench_function("steadfast", |b| {
+        b.iter(|| black_box(black_box(HEADER).parse::<TraceParent>()))
+    });
+    let otel = TraceContextPropagator::new();
+    let headers = Headers::new().with("traceparent", HEADER);
+    g.bench_function("opentelemetry_sdk", |b| {
+        b.iter(|| {
+            let cx = otel.extract(black_box(&headers));
+            black_box(cx.span().span_context().trace_id());
+        })
+    });
+    g.finish();
+}
+
+fn format(c: &mut Criterion) {
+    let mut g = c.benchmark_group("traceparent_format");
+    let tp: TraceParent = HEADER.parse().unwrap();
+    g.bench_function("steadfast", |b| {
+        b.iter(|| {
+            let mut out = StackString {
+                buf: [0; 64],
+                len: 0,
+            };
+            write!(out, "{}", black_box(&tp)).unwrap();
+            black_box(out.len)
+        })
+    });
+    // opentelemetry has no public traceparent formatter; its inject is the
+    // formatting step, so both sides inject into the same carriers.
+    let otel = TraceContextPropagator::new();
+    let otel_cx = otel.extract(&carrier());
+    let ours = extract(&carrier()).unwrap();
+    g.bench_function("steadfast_inject", |b| {
+        let mut out = Headers::new();
+        b.iter(|| inject(black_box(&ours), &mut out))
+    });
+    g.bench_function("opentelemetry_sdk_inject", |b| {
+        let mut out = Headers::new();
+        b.iter(|| otel.inject_context(black_box(&otel_cx), &mut out))
+    });
+    g.bench_function("steadfast_inject_hashmap", |b| {
+        let mut out = HashMap::new();
+        b.iter(|| inject(black_box(&ours), &mut out))
+    });
+    g.bench_function("opentelemetry_sdk_inject_hashmap", |b| {
+        let mut out = HashMap::new();
+        b.iter(|| otel.inject_context(black_box(&otel_cx), &mut out))
+    });
+    g.finish();
+}
+
+fn round_trip(c: &mut Criterion) {
+    let mut g = c.benchmark_group("extract_inject_round_trip");
+    let incoming = Headers::new()
+        .with("traceparent", HEADER)
+        .with("tracestate", "congo=t61rcWkgMzE");
+    let incoming_no_state = Headers::new().with("traceparent", HEADER);
+    for (label, headers) in [("", &incoming_no_state), ("_with_tracestate", &incoming)] {
+        let mut ids = IdGenerator::new(SplitMix64::new(1));
+        g.bench_function(format!("steadfast{label}"), |b| {
+            let mut out = Headers::new();
+            b.iter(|| {
+                let parent = extract(black_box(headers)).unwrap();
+                inject(&parent.child(&mut ids), &mut out);
+            })
+        });
+        let otel = TraceContextPropagator::new();
+        let mut next = SplitMix64::new(1);
+        g.bench_function(format!("opentelemetry_sdk{label}"), |b| {
+            let mut out = Headers::new();
+            b.iter(|| {
+                let cx = otel.extract(black_box(headers));
+                let parent = cx.span().span_context().clone();
+                let child = OtelSpanContext::new(
+                    parent.trace_id(),
+                    OtelSpanId::from(next.next_u64()),
+                    parent.trace_flags(),
+                    false,
+                    parent.trace_state().clone(),
+                );
+                otel.inject_context(&cx.with_remote_span_context(child), &mut out);
+            })
+        });
+    }
+    g.finish();
+}
+
+fn otlp_encode(c: &mut Criterion) {
+    let start = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let spans: Vec<Span> = (1..=10_000u64)
+        .map(|i| {
+            Span::new(
+                TraceId::from_u128(u128::from(i / 10 + 1)),
+                SpanId::from_u64(i),
+                "GET /orders/{id}",
+            )
+            .with_parent(SpanId::from_u64(i.max(2) - 1))
+            .with_kind(SpanKind::Server)
+            .with_flags(TraceFlags::SAMPLED)
+            .with_times(start, start + Duration::from_micros(i))
+            .with_attribute("http.request.method", "GET")
+            .with_attribute("http.response.status_code", 200)
+            .with_attribute("user_agent.original", "curl/8.5 \"quoted\"")
+            .with_status(if i % 100 == 0 {
+                Status::error("boom")
+            } else {
+                Status::Unset
+            })
+        })
+        .collect();
+    let resource = Resource::new("bench");
+    let mut g = c.benchmark_group("otlp_encode");
+    g.sample_size(20);
+    g.bench_function("10000_spans", |b| {
+        let mut out = String::new();
+        b.iter(|| {
+            out.clear();
+            encode_request_into(&resource, black_box(&spans), &mut out);
+            black_box(out.len())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, parse, format, round_trip, otlp_encode);
+criterion_main!(benches);
