@@ -241,10 +241,21 @@ impl MockNet {
             .filter(|entry| entry.route.as_deref() == Some(route))
             .count();
         if actual != times && !std::thread::panicking() {
+            let scenario = &self.shared.scenario;
+            let known = scenario.route_names().any(|name| name == route)
+                || (self.shared.otlp_collector && route == OTLP_COLLECTOR_ROUTE);
+            let hint = if known {
+                String::new()
+            } else {
+                format!(
+                    "; the scenario has no such route, only: {}",
+                    scenario.route_names().collect::<Vec<_>>().join(", ")
+                )
+            };
             panic!(
                 "steadfast: route `{route}` of scenario `{}` was called {actual} times, expected {times} \
-                 (seed {})\njournal:\n{}",
-                self.shared.scenario.name,
+                 (seed {}){hint}\njournal:\n{}",
+                scenario.name,
                 self.seed(),
                 journal::render(&journal)
             );

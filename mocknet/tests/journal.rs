@@ -228,3 +228,17 @@ async fn expect_continue_gets_100_before_the_body_is_sent(_ctx: &TestContext) {
     assert!(rest.starts_with("HTTP/1.1 201 Created\r\n"), "{rest}");
     assert_eq!(net.journal()[0].body, b"body");
 }
+
+#[deterministic_test]
+#[should_panic(
+    expected = "called 0 times, expected 1 (seed 0x0000000000000003); the scenario has no such route, only: r"
+)]
+async fn assert_called_on_an_unknown_route_lists_the_routes(_ctx: &TestContext) {
+    let net = MockNet::builder(one_route("ok", "[]").scenario("s").expect("scenario"))
+        .seed(Seed::new(3))
+        .start()
+        .await
+        .expect("starts");
+
+    net.assert_called("charge", 1);
+}
