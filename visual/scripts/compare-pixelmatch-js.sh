@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side timing of steadfast-visual against pixelmatch 7.2.0 on Node,
 # on the same 4K pair the criterion bench draws (decode excluded on both
-# sides, diff image on). Needs node and npm; installs pixelmatch@7.2.0 and
+# sides, diff image on, the diff buffer reused across runs on both sides). Needs node and npm; installs pixelmatch@7.2.0 and
 # pngjs into a temporary folder, never into the repository.
 #
 # Usage: visual/scripts/compare-pixelmatch-js.sh  (from anywhere in the repo)
@@ -28,8 +28,9 @@ const b = PNG.sync.read(fs.readFileSync(`${dir}/b.png`));
 const times = [];
 const cpu = [];
 let count = 0;
+// One output buffer for all runs, as the Rust side reuses its diff image.
+const out = new Uint8Array(a.data.length);
 for (let i = 0; i < runs + 2; i++) {
-  const out = new Uint8Array(a.data.length);
   const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   count = pixelmatch(a.data, b.data, out, a.width, a.height, {});
@@ -53,8 +54,8 @@ ratio() { node -e 'console.log((process.argv[1]/process.argv[2]).toFixed(2))' "$
 js_ms=$(node -e 'console.log(JSON.parse(process.argv[1]).median_ms.toFixed(3))' "$js")
 echo "pixelmatch 7.2.0 (node $(node --version)): $js"
 one=$(median_ms visual_4k_1pct/steadfast_1_thread)
-for bench in steadfast_1_thread steadfast_2_threads steadfast_1_thread_no_image blazediff \
-    pixelmatch_rs_with_png_decode; do
+for bench in steadfast_1_thread steadfast_2_threads steadfast_1_thread_fresh_buffer \
+    steadfast_1_thread_no_image blazediff pixelmatch_rs_with_png_decode; do
   ms=$(median_ms "visual_4k_1pct/$bench")
   echo "1%: $bench median ${ms} ms; pixelmatch-js / this = $(ratio "$js_ms" "$ms")x;" \
     "this / steadfast_1_thread = $(ratio "$ms" "$one")x"

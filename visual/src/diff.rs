@@ -455,54 +455,66 @@ struct Kernel<'a> {
     ignore: &'a [Rect],
 }
 
-/// Remembers the grey value of the last pixel drawn, also as four pixels
-/// at once so flat areas are filled 16 bytes per step.
+/// Remembers the grey value of the last pixel drawn.
+///
+/// Both values are kept as `u32`s (never assembled from bytes in memory),
+/// so reading them right after an update does not stall on store
+/// forwarding.
 struct GrayMemo {
     alpha: f64,
+    /// The last source pixel, as its four bytes in native order.
     pixel: u32,
-    out: [u8; 4],
-    quad_in: u128,
-    quad_out: [u8; 16],
+    /// Its diff pixel `[v, v, v, 255]`, in native order.
+    out: u32,
 }
 
 /// Repeats a 4-byte pattern four times in a `u128` (any endianness).
-const SPREAD: u128 = 1 | 1 << 32 | 1 << 64 | 1 << 96;
+const SPREAD: u128 = 1 | (1 << 32) | (1 << 64) | (1 << 96);
 
 impl GrayMemo {
     fn new(alpha: f64) -> Self {
         let mut memo = Self {
             alpha,
             pixel: 0,
-            out: [0; 4],
-            quad_in: 0,
-            quad_out: [0; 16],
+            out: 0,
         };
-        memo.remember([0; 4]);
+        memo.remember(0);
         memo
     }
 
-    fn remember(&mut self, px: [u8; 4]) {
-        let v = gray(px, self.alpha);
-        self.pixel = u32::from_ne_bytes(px);
-        self.out = [v, v, v, 255];
-        self.quad_in = u128::from(self.pixel) * SPREAD;
-        self.quad_out = (u128::from(u32::from_ne_bytes(self.out)) * SPREAD).to_ne_bytes();
+    fn remember(&mut self, pixel: u32) {
+        let v = gray(pixel.to_ne_bytes(), self.alpha);
+        self.pixel = pixel;
+        // Little-endian [v, v, v, 255], converted to native order.
+        self.out = u32::from_le((u32::from(v) * 0x0001_0101) | 0xFF00_0000);
+    }
+
+    /// Four copies of the remembered pixel, as they appear in a row.
+    #[inline(always)]
+    fn quad_in(&self) -> u128 {
+        u128::from(self.pixel) * SPREAD
+    }
+
+    /// Four copies of the remembered diff pixel.
+    #[inline(always)]
+    fn quad_out(&self) -> [u8; 16] {
+        (u128::from(self.out) * SPREAD).to_ne_bytes()
     }
 
     #[inline(always)]
     fn draw(&mut self, src: &[u8], dst: &mut Out) {
-        let px = [src[0], src[1], src[2], src[3]];
-        if u32::from_ne_bytes(px) != self.pixel {
-            self.remember(px);
+        let pixel = u32::from_ne_bytes([src[0], src[1], src[2], src[3]]);
+        if pixel != self.pixel {
+            self.remember(pixel);
         }
-        put(dst, self.out);
+        put(dst, self.out.to_ne_bytes());
     }
 
     /// Draw four equal-in-both-images pixels `src` into `dst` (16 bytes).
     #[inline(always)]
     fn draw_quad(&mut self, quad: u128, src: &[u8], dst: &mut Out) {
-        if quad == self.quad_in {
-            put(dst, self.quad_out);
+        if quad == self.quad_in() {
+            put(dst, self.quad_out());
         } else {
             for i in 0..4 {
                 self.draw(&src[i * 4..i * 4 + 4], &mut dst[i * 4..i * 4 + 4]);
@@ -624,14 +636,14 @@ impl Kernel<'_> {
         let mut blocks_out = in_out.chunks_exact_mut(64);
         let mut x = 0;
         for ((ca, cb), co) in (&mut blocks_a).zip(&mut blocks_b).zip(&mut blocks_out) {
-            let m = memo.quad_in;
+            let m = memo.quad_in();
             let mut differs = 0;
             for o in [0, 16, 32, 48] {
                 differs |= (quad_at(ca, o) ^ m) | (quad_at(cb, o) ^ m);
             }
             if differs == 0 && !self.mask {
                 for o in [0, 16, 32, 48] {
-                    put(&mut co[o..], memo.quad_out);
+                    put(&mut co[o..], memo.quad_out());
                 }
             } else {
                 for o in [0, 16, 32, 48] {
