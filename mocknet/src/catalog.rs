@@ -100,12 +100,15 @@ impl Catalog {
         let file = file.into();
         let deserializer = &mut serde_json::Deserializer::from_str(json);
         let raw: RawCatalog = serde_path_to_error::deserialize(deserializer).map_err(|err| {
+            let (scenario, route) = locate(json, err.path());
             let path = err.path().to_string();
             let inner = err.into_inner();
             let message = inner.to_string();
             Error::with_source(
                 ErrorKind::InvalidCatalog {
                     file: file.clone(),
+                    scenario,
+                    route,
                     path,
                     message,
                 },
@@ -216,6 +219,41 @@ impl Catalog {
             })),
         }
     }
+}
+
+/// The scenario (or overlay) and route name a serde error path points into, read from the
+/// catalog as plain JSON (when it is JSON at all) so the error can name them.
+fn locate(json: &str, path: &serde_path_to_error::Path) -> (Option<String>, Option<String>) {
+    use serde_path_to_error::Segment;
+    let segments: Vec<&Segment> = path.iter().collect();
+    let (section, scenario) = match segments.as_slice() {
+        [
+            Segment::Map { key: section },
+            Segment::Map { key: name },
+            ..,
+        ] if section == "scenarios" || section == "overlays" => (section.as_str(), name.clone()),
+        _ => return (None, None),
+    };
+    let route = match segments.as_slice() {
+        [
+            _,
+            _,
+            Segment::Map { key: routes },
+            Segment::Seq { index },
+            ..,
+        ] if routes == "routes" => serde_json::from_str::<Value>(json).ok().and_then(|value| {
+            value
+                .get(section)?
+                .get(&scenario)?
+                .get("routes")?
+                .get(*index)?
+                .get("name")?
+                .as_str()
+                .map(str::to_string)
+        }),
+        _ => None,
+    };
+    (Some(scenario), route)
 }
 
 #[derive(Debug, Deserialize)]
@@ -709,7 +747,8 @@ mod tests {
         );
         assert!(
             text.starts_with(
-                "invalid catalog test.json at `scenarios.happy-path.routes[0].response.status`"
+                "invalid catalog test.json: scenario `happy-path`, route `charge` \
+                 at `scenarios.happy-path.routes[0].response.status`: invalid type"
             ),
             "{text}"
         );

@@ -30,6 +30,12 @@ use std::time::Duration;
 /// ```
 #[derive(Debug)]
 pub struct Error {
+    // Boxed so `Result<_, Error>` stays one pointer wide.
+    inner: Box<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
     kind: ErrorKind,
     source: Option<Box<dyn StdError + Send + Sync + 'static>>,
 }
@@ -45,8 +51,12 @@ pub enum ErrorKind {
     },
     /// A catalog is not valid JSON or does not have the catalog's shape.
     InvalidCatalog {
-        /// The file (or `<inline>` for a catalog given as a string).
+        /// The file, as named when loading.
         file: String,
+        /// The scenario (or overlay) the offending value is in, if it is in one.
+        scenario: Option<String>,
+        /// The name of the route the offending value is in, if it is in one and has a name.
+        route: Option<String>,
         /// The serde path of the offending value, such as `scenarios.happy-path.routes[0].status`.
         path: String,
         /// What is wrong there.
@@ -54,7 +64,7 @@ pub enum ErrorKind {
     },
     /// A route (or the scenario around it) parsed but holds a value that cannot be used.
     InvalidRoute {
-        /// The file (or `<inline>`).
+        /// The file, as named when loading.
         file: String,
         /// The scenario or overlay holding the route.
         scenario: String,
@@ -103,7 +113,9 @@ pub enum ErrorKind {
 
 impl Error {
     pub(crate) fn new(kind: ErrorKind) -> Self {
-        Self { kind, source: None }
+        Self {
+            inner: Box::new(Inner { kind, source: None }),
+        }
     }
 
     pub(crate) fn with_source(
@@ -111,8 +123,10 @@ impl Error {
         source: impl StdError + Send + Sync + 'static,
     ) -> Self {
         Self {
-            kind,
-            source: Some(Box::new(source)),
+            inner: Box::new(Inner {
+                kind,
+                source: Some(Box::new(source)),
+            }),
         }
     }
 
@@ -122,19 +136,30 @@ impl Error {
 
     /// What went wrong.
     pub fn kind(&self) -> &ErrorKind {
-        &self.kind
+        &self.inner.kind
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.kind {
+        match &self.inner.kind {
             ErrorKind::ReadCatalog { file } => write!(f, "could not read catalog {file}"),
             ErrorKind::InvalidCatalog {
                 file,
+                scenario,
+                route,
                 path,
                 message,
-            } => write!(f, "invalid catalog {file} at `{path}`: {message}"),
+            } => {
+                write!(f, "invalid catalog {file}")?;
+                if let Some(scenario) = scenario {
+                    write!(f, ": scenario `{scenario}`")?;
+                }
+                if let Some(route) = route {
+                    write!(f, ", route `{route}`")?;
+                }
+                write!(f, " at `{path}`: {message}")
+            }
             ErrorKind::InvalidRoute {
                 file,
                 scenario,
@@ -173,7 +198,8 @@ impl fmt::Display for Error {
 
 impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source
+        self.inner
+            .source
             .as_deref()
             .map(|source| source as &(dyn StdError + 'static))
     }

@@ -119,7 +119,7 @@ fn catalog_file_errors_name_the_file() {
 
     assert!(
         err.to_string().starts_with(&format!(
-            "invalid catalog {} at `scenarios.s.routes[0].name`",
+            "invalid catalog {}: scenario `s` at `scenarios.s.routes[0].name`",
             file.display()
         )),
         "{err}"
