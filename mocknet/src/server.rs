@@ -34,6 +34,11 @@ use crate::scenario::{Response, Scenario};
 /// stream `fork("request i")`, so the faults of a request depend only on the seed and its
 /// position, never on how requests interleave.
 ///
+/// Connections are HTTP/1.1 with keep-alive, `Content-Length` or chunked request bodies and
+/// `Expect: 100-continue`. A request that is not valid HTTP/1.1 gets `400` with the reason and a
+/// close, and is not journaled. Matching is wiremock's: a `HEAD` request matches a route only
+/// if the route allows `HEAD` (its answer then has no body).
+///
 /// # Example
 ///
 /// ```
