@@ -242,7 +242,10 @@ fn junit_observations(
             let (outcome, failures) = match case.status {
                 TestCaseStatus::Success { flaky_runs } => (
                     Outcome::Passed,
-                    flaky_runs.iter().map(rerun_failure).collect::<Vec<_>>(),
+                    flaky_runs
+                        .iter()
+                        .map(|rerun| rerun_failure(case.name.as_str(), rerun))
+                        .collect::<Vec<_>>(),
                 ),
                 TestCaseStatus::NonSuccess {
                     message,
@@ -250,9 +253,13 @@ fn junit_observations(
                     reruns,
                     ..
                 } => {
-                    let mut failures: Vec<Failure> =
-                        reruns.runs.iter().map(rerun_failure).collect();
+                    let mut failures: Vec<Failure> = reruns
+                        .runs
+                        .iter()
+                        .map(|rerun| rerun_failure(case.name.as_str(), rerun))
+                        .collect();
                     let mut last = failure_from_text(
+                        case.name.as_str(),
                         message.as_ref(),
                         &[description.as_ref(), case_output[0], case_output[1]],
                     );
@@ -287,8 +294,9 @@ fn strip_stress(suite: &str) -> &str {
     }
 }
 
-fn rerun_failure(rerun: &TestRerun) -> Failure {
+fn rerun_failure(test: &str, rerun: &TestRerun) -> Failure {
     let mut failure = failure_from_text(
+        test,
         rerun.message.as_ref(),
         &[
             rerun.description.as_ref(),
@@ -303,11 +311,15 @@ fn rerun_failure(rerun: &TestRerun) -> Failure {
 
 /// Builds a failure from a JUnit message and the texts that may hold the panic and the
 /// `steadfast: test … failed … with seed 0x…; replay: …` line.
-fn failure_from_text(message: Option<&XmlString>, texts: &[Option<&XmlString>]) -> Failure {
+fn failure_from_text(
+    test: &str,
+    message: Option<&XmlString>,
+    texts: &[Option<&XmlString>],
+) -> Failure {
     let texts: Vec<&str> = texts.iter().flatten().map(|text| text.as_str()).collect();
     let mut failure = Failure::default();
     for text in &texts {
-        scan_output(text, &mut failure);
+        scan_output(text, test, &mut failure);
     }
     if failure.message.is_none() {
         failure.message = texts
@@ -321,34 +333,66 @@ fn failure_from_text(message: Option<&XmlString>, texts: &[Option<&XmlString>]) 
     failure
 }
 
-/// Fills the seed, replay command and panic message of `failure` from test output.
-pub(crate) fn scan_output(text: &str, failure: &mut Failure) {
+/// Fills the seed, replay command and panic message of `failure` from the output of `test`.
+///
+/// The seed and replay command come only from steadfast's own line about this test
+/// (`steadfast: test <name> failed … with seed 0x…; replay: …`): a test that runs other tests
+/// in child processes prints their lines too. The message is the panic of the thread named
+/// after the test (libtest and nextest name it so), else the first panic.
+pub(crate) fn scan_output(text: &str, test: &str, failure: &mut Failure) {
+    let mut first_panic = None;
     let mut lines = text.lines();
     while let Some(line) = lines.next() {
-        if let Some(at) = line.find("with seed 0x") {
-            let digits = &line[at + "with seed ".len()..];
-            if failure.seed.is_none()
-                && digits.len() >= 18
-                && digits.as_bytes()[2..18].iter().all(u8::is_ascii_hexdigit)
-            {
-                failure.seed = Some(digits[..18].to_owned());
+        if is_steadfast_line_about(line, test) {
+            if let Some(at) = line.find("with seed 0x") {
+                let digits = &line[at + "with seed ".len()..];
+                if failure.seed.is_none()
+                    && digits.len() >= 18
+                    && digits.as_bytes()[2..18].iter().all(u8::is_ascii_hexdigit)
+                {
+                    failure.seed = Some(digits[..18].to_owned());
+                }
             }
-        }
-        if let Some(at) = line.find("; replay: ")
-            && failure.replay.is_none()
-        {
-            failure.replay = Some(line[at + "; replay: ".len()..].trim().to_owned());
+            if let Some(at) = line.find("; replay: ")
+                && failure.replay.is_none()
+            {
+                failure.replay = Some(line[at + "; replay: ".len()..].trim().to_owned());
+            }
         }
         // Rust 1.73+ prints `thread '…' panicked at file:line:col:` (newer versions add the
         // thread id: `thread '…' (42) panicked at`) and the message on the next line.
-        if line.trim_start().starts_with("thread '")
-            && line.contains(" panicked at ")
-            && failure.message.is_none()
+        let trimmed = line.trim_start();
+        if failure.message.is_none()
+            && trimmed.starts_with("thread '")
+            && trimmed.contains(" panicked at ")
             && let Some(next) = lines.next()
         {
-            failure.message = Some(next.trim().to_owned());
+            if trimmed.starts_with(&format!("thread '{test}'")) {
+                failure.message = Some(next.trim().to_owned());
+            } else if first_panic.is_none() {
+                first_panic = Some(next.trim().to_owned());
+            }
         }
     }
+    if failure.message.is_none() {
+        failure.message = first_panic;
+    }
+}
+
+/// Whether `line` is steadfast's report about `test` (named alone or after its binary id).
+fn is_steadfast_line_about(line: &str, test: &str) -> bool {
+    let Some(at) = line.find("steadfast: test ") else {
+        return false;
+    };
+    let rest = &line[at + "steadfast: test ".len()..];
+    let Some(subject) = [" failed", " passed"]
+        .iter()
+        .filter_map(|verb| rest.find(verb).map(|end| &rest[..end]))
+        .min_by_key(|subject| subject.len())
+    else {
+        return false;
+    };
+    subject == test || subject.rsplit(' ').next() == Some(test)
 }
 
 /// `test a::b ... ok` → (`a::b`, outcome).
@@ -436,9 +480,19 @@ pub fn parse_libtest(path: &Path, text: &str) -> Result<Vec<Observation>, Error>
 
 fn flush_section(section: &mut Option<(usize, String)>, observations: &mut [Observation]) {
     if let Some((index, text)) = section.take()
-        && let Some(failure) = observations[index].failures.last_mut()
+        && let Some(observation) = observations.get_mut(index)
     {
-        scan_output(&text, failure);
+        // Test names never contain spaces; the id may start with the binary.
+        let test = observation
+            .test
+            .rsplit(' ')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let Some(failure) = observation.failures.last_mut() else {
+            return;
+        };
+        scan_output(&text, &test, failure);
         if failure.message.is_none() {
             failure.message = text
                 .lines()
@@ -552,11 +606,14 @@ mod tests {
     }
 
     #[test]
-    fn steadfast_failure_lines_give_seed_and_replay() {
+    fn only_the_tests_own_steadfast_line_and_panic_count() {
         let mut failure = Failure::default();
         scan_output(
-            "steadfast: test a::b failed with seed 0x000000000000002a: boom; replay: STEADFAST_SEED=0x0000000000000001 cargo test -p x --lib -- a::b --exact\n\
+            "steadfast: test other::test failed with seed 0x0000000000000001: no; replay: no\n\
+             steadfast: test a::b failed with seed 0x000000000000002a: boom; replay: STEADFAST_SEED=0x0000000000000001 cargo test -p x --lib -- a::b --exact\n\
+             thread 'main' panicked at src/other.rs:1:1:\nnot this one\n\
              thread 'a::b' panicked at src/lib.rs:3:5:\nboom\n",
+            "a::b",
             &mut failure,
         );
         assert_eq!(failure.seed.as_deref(), Some("0x000000000000002a"));
