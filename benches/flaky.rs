@@ -99,9 +99,7 @@ fn junit() -> String {
 }
 
 fn bench(c: &mut Criterion) {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/steadfast/bench-flaky");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("junit-100k.xml");
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("flaky-junit-100k.xml");
     let xml = junit();
     std::fs::write(&path, &xml).unwrap();
     let file_size = xml.len();
@@ -128,7 +126,9 @@ fn bench(c: &mut Criterion) {
         b.iter(|| read_report(black_box(&path)).unwrap())
     });
     let report = read_report(&path).unwrap();
-    group.bench_function("markdown_100k", |b| b.iter(|| to_markdown(black_box(&report))));
+    group.bench_function("markdown_100k", |b| {
+        b.iter(|| to_markdown(black_box(&report)))
+    });
     group.bench_function("json_100k", |b| b.iter(|| to_json(black_box(&report))));
     group.finish();
 }
