@@ -238,7 +238,8 @@ fn remove_if_present(path: &Path) -> Result<(), Error> {
 
 /// Combines one run's JUnit observations with its in-process attempts: a test that JUnit saw
 /// pass but that failed an in-process attempt passed on retry; failures gain the seeds and
-/// replay commands the attempts recorded; failures with no seed get the run's seed.
+/// replay commands the attempts recorded; failures with no seed get the run's seed, and those
+/// with no replay command a nextest command selecting the test.
 pub(crate) fn overlay(
     junit: Vec<Observation>,
     recorded: Vec<Observation>,
@@ -270,11 +271,24 @@ pub(crate) fn overlay(
     }
     let seed = run_seed.to_string();
     for observation in &mut observations {
+        let replay = nextest_replay(&observation.test, &seed);
         for failure in &mut observation.failures {
             failure.seed.get_or_insert_with(|| seed.clone());
+            if failure.replay.is_none() {
+                failure.replay.clone_from(&replay);
+            }
         }
     }
     observations
+}
+
+/// `STEADFAST_SEED=… cargo nextest run -E 'binary_id(…) & test(=…)'` for a test id
+/// `<binary id> <name>`.
+fn nextest_replay(test: &str, seed: &str) -> Option<String> {
+    let (binary, name) = test.split_once(' ')?;
+    Some(format!(
+        "STEADFAST_SEED={seed} cargo nextest run -E 'binary_id({binary}) & test(={name})'"
+    ))
 }
 
 #[cfg(test)]
@@ -335,6 +349,10 @@ mod tests {
             merged[1].failures,
             [Failure {
                 seed: Some("0x0000000000000001".into()),
+                replay: Some(
+                    "STEADFAST_SEED=0x0000000000000001 cargo nextest run -E 'binary_id(b) & test(=u)'"
+                        .into()
+                ),
                 ..Failure::default()
             }]
         );

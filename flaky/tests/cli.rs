@@ -223,6 +223,14 @@ fn a_test_failing_every_run_exits_1_with_message_and_seed() {
         test["failing_seeds"],
         serde_json::json!(["0x0000000000000007"])
     );
+    // A plain test prints no replay line; run names the nextest command that selects it.
+    assert_eq!(
+        test["last_failure"]["replay"],
+        format!(
+            "STEADFAST_SEED=0x0000000000000007 cargo nextest run \
+             -E 'binary_id({BIN}) & test(=always_fails)'"
+        )
+    );
 }
 
 #[test]
