@@ -47,34 +47,92 @@ pub(crate) const fn hex_val(c: u8) -> Option<u8> {
     }
 }
 
-/// Decodes lowercase hex into `out`; on error returns the offset of the bad
-/// byte. `input` must hold at least `2 * out.len()` bytes.
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Decodes 8 lowercase hex digits (little-endian load) into 4 bytes, or
+/// `None` if any is not a lowercase hex digit. Branch-free SWAR: each byte
+/// below 0x80 is range-checked with additions that cannot carry across bytes.
 #[inline]
-pub(crate) fn decode_hex(input: &[u8], out: &mut [u8]) -> Result<(), usize> {
-    let input = &input[..2 * out.len()];
-    let mut bad = 0u8;
-    for (byte, pair) in out.iter_mut().zip(input.chunks_exact(2)) {
-        let hi = HEX_DECODE[usize::from(pair[0])];
-        let lo = HEX_DECODE[usize::from(pair[1])];
-        bad |= hi | lo;
-        *byte = (hi << 4) | (lo & 0x0f);
+fn decode8(chunk: [u8; 8]) -> Option<[u8; 4]> {
+    let x = u64::from_le_bytes(chunk);
+    if x & HIGHS != 0 {
+        return None;
     }
-    // Any invalid digit sets the high bits; only then look for where.
-    if bad & 0xf0 != 0 {
-        let at = input
-            .iter()
-            .position(|&c| HEX_DECODE[usize::from(c)] == 0xff)
-            .unwrap_or(0);
-        return Err(at);
+    let ge = |lo: u64| (x + (0x80 - lo) * ONES) & HIGHS;
+    let gt = |hi: u64| (x + (0x7f - hi) * ONES) & HIGHS;
+    let digit = ge(0x30) & !gt(0x39);
+    let letter = ge(0x61) & !gt(0x66);
+    if (digit | letter) != HIGHS {
+        return None;
     }
-    Ok(())
+    let nibbles = (x & (0x0f * ONES)) + (letter >> 7) * 9;
+    let mut t = ((nibbles << 4) | (nibbles >> 8)) & 0x00ff_00ff_00ff_00ff;
+    t = (t | (t >> 8)) & 0x0000_ffff_0000_ffff;
+    t = (t | (t >> 16)) & 0xffff_ffff;
+    // OK to truncate: the four packed bytes are in the low 32 bits.
+    Some((t as u32).to_le_bytes())
 }
 
+/// Decodes `2 * N` lowercase hex digits from the start of `input` (which must
+/// hold that many) into `N` bytes; on error returns the offset of the first
+/// bad digit. `N` is a constant, so the chunk loop unrolls.
 #[inline]
-pub(crate) fn encode_hex(bytes: &[u8], out: &mut [u8]) {
-    for (i, b) in bytes.iter().enumerate() {
-        out[2 * i] = HEX[usize::from(b >> 4)];
-        out[2 * i + 1] = HEX[usize::from(b & 0x0f)];
+pub(crate) fn decode_hex<const N: usize>(input: &[u8]) -> Result<[u8; N], usize> {
+    let input = &input[..2 * N];
+    let mut out = [0u8; N];
+    let mut ok = true;
+    let whole = N / 4;
+    for i in 0..whole {
+        let mut chunk = [0u8; 8];
+        chunk.copy_from_slice(&input[8 * i..8 * i + 8]);
+        match decode8(chunk) {
+            Some(bytes) => out[4 * i..4 * i + 4].copy_from_slice(&bytes),
+            None => ok = false,
+        }
+    }
+    for i in 4 * whole..N {
+        let hi = HEX_DECODE[usize::from(input[2 * i])];
+        let lo = HEX_DECODE[usize::from(input[2 * i + 1])];
+        ok &= (hi | lo) & 0xf0 == 0;
+        out[i] = (hi << 4) | (lo & 0x0f);
+    }
+    if ok {
+        return Ok(out);
+    }
+    // Only on failure: find where.
+    Err(input
+        .iter()
+        .position(|&c| HEX_DECODE[usize::from(c)] == 0xff)
+        .unwrap_or(0))
+}
+
+/// Encodes 4 bytes as 8 lowercase hex digits with SWAR: spread the nibbles
+/// into bytes, then add '0', or 'a' - 10 for nibbles above 9.
+#[inline]
+fn encode4(bytes: [u8; 4]) -> [u8; 8] {
+    let mut x = u64::from(u32::from_be_bytes(bytes));
+    x = (x | (x << 16)) & 0x0000_ffff_0000_ffff;
+    x = (x | (x << 8)) & 0x00ff_00ff_00ff_00ff;
+    x = (x | (x << 4)) & (0x0f * ONES);
+    let letters = ((x + 6 * ONES) >> 4) & ONES;
+    (x + 0x30 * ONES + letters * 0x27).to_be_bytes()
+}
+
+/// Encodes `bytes` as lowercase hex into the first `2 * N` bytes of `out`.
+/// `N` is a constant, so the chunk loop unrolls.
+#[inline]
+pub(crate) fn encode_hex<const N: usize>(bytes: &[u8; N], out: &mut [u8]) {
+    let out = &mut out[..2 * N];
+    let whole = N / 4;
+    for i in 0..whole {
+        let mut four = [0u8; 4];
+        four.copy_from_slice(&bytes[4 * i..4 * i + 4]);
+        out[8 * i..8 * i + 8].copy_from_slice(&encode4(four));
+    }
+    for i in 4 * whole..N {
+        out[2 * i] = HEX[usize::from(bytes[i] >> 4)];
+        out[2 * i + 1] = HEX[usize::from(bytes[i] & 0x0f)];
     }
 }
 
@@ -82,8 +140,7 @@ fn parse_id<const N: usize>(s: &str) -> Result<[u8; N], Error> {
     if s.len() != 2 * N {
         return Err(Error::new(ErrorKind::Id, "wrong number of hex digits").found(s.len()));
     }
-    let mut bytes = [0u8; N];
-    decode_hex(s.as_bytes(), &mut bytes)
+    let bytes: [u8; N] = decode_hex(s.as_bytes())
         .map_err(|at| Error::new(ErrorKind::Id, "expected a lowercase hex digit").at(at))?;
     if bytes == [0u8; N] {
         return Err(Error::new(ErrorKind::Id, "an all-zero id is invalid"));
@@ -521,6 +578,40 @@ mod tests {
         let mut g = SplitMix64::new(1234567);
         assert_eq!(g.next_u64(), 6457827717110365317);
         assert_eq!(g.next_u64(), 3203168211198807973);
+    }
+
+    #[test]
+    fn swar_hex_decoding_agrees_with_the_table_for_every_byte_at_every_position() {
+        for pos in 0..16 {
+            for b in 0..=255u8 {
+                let mut input = *b"0123456789abcdef";
+                input[pos] = b;
+                let expected: Option<Vec<u8>> = input
+                    .chunks(2)
+                    .map(|p| Some(hex_val(p[0])? << 4 | hex_val(p[1])?))
+                    .collect();
+                let got = decode_hex::<8>(&input);
+                assert_eq!(
+                    got.ok().map(|a| a.to_vec()),
+                    expected,
+                    "byte {b:#04x} at {pos}"
+                );
+                if expected.is_none() {
+                    assert_eq!(decode_hex::<8>(&input), Err(pos));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn swar_hex_encoding_matches_format_for_every_byte_value() {
+        for b in 0..=255u8 {
+            let bytes = [b, 0x0f, b.wrapping_mul(7), 0xa0, b, 1, 2, 0xff, b];
+            let mut out = [0u8; 18];
+            encode_hex(&bytes, &mut out);
+            let expected: String = bytes.iter().map(|x| format!("{x:02x}")).collect();
+            assert_eq!(std::str::from_utf8(&out).unwrap(), expected);
+        }
     }
 
     #[test]

@@ -79,7 +79,7 @@ fn span(s: &Span, out: &mut String) {
     out.push_str(r#"","spanId":""#);
     push_ascii(&s.span_id.to_hex(), out);
     out.push_str(r#"","traceState":"#);
-    string(&s.trace_state.to_string(), out);
+    string(s.trace_state.as_str(), out);
     out.push_str(r#","parentSpanId":""#);
     if let Some(p) = s.parent_span_id {
         push_ascii(&p.to_hex(), out);
@@ -116,7 +116,7 @@ fn span(s: &Span, out: &mut String) {
         out.push_str(r#"","spanId":""#);
         push_ascii(&l.span_id.to_hex(), out);
         out.push_str(r#"","traceState":"#);
-        string(&l.trace_state.to_string(), out);
+        string(l.trace_state.as_str(), out);
         out.push_str(r#","attributes":"#);
         attributes(&l.attributes, out);
         out.push('}');

@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use crate::error::Error;
 use crate::ids::{IdGenerator, IdSource, SpanId, TraceFlags, TraceId};
 use crate::traceparent::TraceParent;
-use crate::tracestate::{KeyGrammar, MAX_HEADER_LEN, TraceState};
+use crate::tracestate::{Builder, KeyGrammar, MAX_HEADER_LEN, TraceState};
 
 /// Header name of the trace parent.
 pub const TRACEPARENT: &str = "traceparent";
@@ -303,16 +303,18 @@ impl Propagator {
             (1, Some(tp)) => tp,
             _ => return None,
         };
-        let mut state = TraceState::new();
+        let mut builder = Builder::default();
         let mut ok = true;
         carrier.for_each(TRACESTATE, &mut |value| {
-            if ok && state.append_header(value, self.grammar).is_err() {
+            if ok && builder.push(value, self.grammar).is_err() {
                 ok = false;
             }
         });
-        if !ok {
-            state = TraceState::new();
-        }
+        let state = if ok {
+            builder.finish()
+        } else {
+            TraceState::new()
+        };
         let mut flags = parent.flags();
         if self.level == Level::One {
             flags = flags.with_random(false);
@@ -344,12 +346,12 @@ impl Propagator {
             return;
         }
         if cx.trace_state.header_len() <= MAX_HEADER_LEN {
-            carrier.set(TRACESTATE, &cx.trace_state.to_string());
+            carrier.set(TRACESTATE, cx.trace_state.as_str());
         } else {
             let mut state = cx.trace_state.clone();
             state.truncate_to(MAX_HEADER_LEN);
             if !state.is_empty() {
-                carrier.set(TRACESTATE, &state.to_string());
+                carrier.set(TRACESTATE, state.as_str());
             }
         }
     }

@@ -129,15 +129,12 @@ impl TraceParent {
                 return Err(err("expected '-'", at));
             }
         }
-        let mut trace = [0u8; 16];
-        decode_hex(&s[3..35], &mut trace)
-            .map_err(|i| err("trace id is not lowercase hex", 3 + i))?;
-        let mut parent = [0u8; 8];
-        decode_hex(&s[36..52], &mut parent)
-            .map_err(|i| err("parent id is not lowercase hex", 36 + i))?;
-        let mut flags = [0u8; 1];
-        decode_hex(&s[53..55], &mut flags)
-            .map_err(|i| err("flags are not lowercase hex", 53 + i))?;
+        let trace: [u8; 16] =
+            decode_hex(&s[3..35]).map_err(|i| err("trace id is not lowercase hex", 3 + i))?;
+        let parent: [u8; 8] =
+            decode_hex(&s[36..52]).map_err(|i| err("parent id is not lowercase hex", 36 + i))?;
+        let flags: [u8; 1] =
+            decode_hex(&s[53..55]).map_err(|i| err("flags are not lowercase hex", 53 + i))?;
         let trace_id = TraceId::from_bytes(trace);
         if !trace_id.is_valid() {
             return Err(err("trace id is all zeros", 3));

@@ -10,6 +10,7 @@
 //! ```
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::error::{Error, ErrorKind};
 
@@ -128,15 +129,95 @@ pub(crate) fn check_value(value: &str) -> Result<(), &'static str> {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct TraceState {
-    members: Vec<(String, String)>,
+    // The canonical header text (`k=v,k=v`), shared so that the clones made
+    // for child spans and outgoing calls never allocate; `None` when empty.
+    text: Option<Arc<str>>,
+}
+
+/// Validates header values member by member into canonical text.
+#[derive(Debug, Default)]
+pub(crate) struct Builder {
+    buf: String,
+    count: usize,
+}
+
+impl Builder {
+    /// Appends the members of one more header value. On error the builder
+    /// may hold part of the header; callers drop it.
+    pub(crate) fn push(&mut self, value: &str, grammar: KeyGrammar) -> Result<(), Error> {
+        // One allocation per header at most: canonical text is never longer.
+        self.buf.reserve(value.len() + 1);
+        let mut start = 0;
+        for raw in value.split(',') {
+            let offset = start;
+            start += raw.len() + 1;
+            let member = raw.trim_matches([' ', '\t']);
+            if member.is_empty() {
+                continue;
+            }
+            let at = offset + (raw.len() - raw.trim_start_matches([' ', '\t']).len());
+            let Some((key, val)) = member.split_once('=') else {
+                return Err(Error::new(ErrorKind::TraceState, "member has no '='").at(at));
+            };
+            check_key(key, grammar)
+                .map_err(|what| Error::new(ErrorKind::TraceState, what).at(at))?;
+            check_value(val)
+                .map_err(|what| Error::new(ErrorKind::TraceState, what).at(at + key.len() + 1))?;
+            if members_of(&self.buf).any(|(k, _)| k == key) {
+                return Err(Error::new(ErrorKind::TraceState, "duplicate key").at(at));
+            }
+            if self.count == MAX_MEMBERS {
+                return Err(Error::new(ErrorKind::TraceState, "more than 32 members").at(at));
+            }
+            if self.count > 0 {
+                self.buf.push(',');
+            }
+            self.buf.push_str(member);
+            self.count += 1;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn finish(self) -> TraceState {
+        TraceState::from_text(&self.buf)
+    }
+}
+
+/// The members of canonical text (keys and values never hold `,` or `=`).
+fn members_of(text: &str) -> impl Iterator<Item = (&str, &str)> {
+    text.split(',')
+        .filter(|m| !m.is_empty())
+        .map(|m| m.split_once('=').unwrap_or((m, "")))
 }
 
 impl TraceState {
     /// An empty state.
     pub const fn new() -> Self {
+        TraceState { text: None }
+    }
+
+    fn from_text(text: &str) -> Self {
         TraceState {
-            members: Vec::new(),
+            text: (!text.is_empty()).then(|| Arc::from(text)),
         }
+    }
+
+    fn from_members<'a>(members: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut text = String::new();
+        for (i, (k, v)) in members.into_iter().enumerate() {
+            if i > 0 {
+                text.push(',');
+            }
+            text.push_str(k);
+            text.push('=');
+            text.push_str(v);
+        }
+        Self::from_text(&text)
+    }
+
+    /// The header value, `""` when empty.
+    pub fn as_str(&self) -> &str {
+        self.text.as_deref().unwrap_or("")
     }
 
     /// Parses one header value with the Level 2 key grammar.
@@ -199,66 +280,31 @@ impl TraceState {
         values: impl IntoIterator<Item = &'a str>,
         grammar: KeyGrammar,
     ) -> Result<Self, Error> {
-        let mut state = TraceState::new();
+        let mut builder = Builder::default();
         for value in values {
-            state.append_header(value, grammar)?;
+            builder.push(value, grammar)?;
         }
-        Ok(state)
-    }
-
-    /// Appends the members of one more header value, validating as
-    /// [`TraceState::parse_headers_with`] does. On error the state may hold
-    /// part of the header; callers drop it.
-    pub(crate) fn append_header(&mut self, value: &str, grammar: KeyGrammar) -> Result<(), Error> {
-        let members = &mut self.members;
-        let mut start = 0;
-        for raw in value.split(',') {
-            let offset = start;
-            start += raw.len() + 1;
-            let member = raw.trim_matches([' ', '\t']);
-            if member.is_empty() {
-                continue;
-            }
-            let at = offset + (raw.len() - raw.trim_start_matches([' ', '\t']).len());
-            let Some((key, val)) = member.split_once('=') else {
-                return Err(Error::new(ErrorKind::TraceState, "member has no '='").at(at));
-            };
-            check_key(key, grammar)
-                .map_err(|what| Error::new(ErrorKind::TraceState, what).at(at))?;
-            check_value(val)
-                .map_err(|what| Error::new(ErrorKind::TraceState, what).at(at + key.len() + 1))?;
-            if members.iter().any(|(k, _)| k == key) {
-                return Err(Error::new(ErrorKind::TraceState, "duplicate key").at(at));
-            }
-            if members.len() == MAX_MEMBERS {
-                return Err(Error::new(ErrorKind::TraceState, "more than 32 members").at(at));
-            }
-            members.push((key.to_owned(), val.to_owned()));
-        }
-        Ok(())
+        Ok(builder.finish())
     }
 
     /// The value for `key`, if present.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.members
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 
     /// Number of members.
     pub fn len(&self) -> usize {
-        self.members.len()
+        self.iter().count()
     }
 
     /// Whether there are no members.
     pub fn is_empty(&self) -> bool {
-        self.members.is_empty()
+        self.text.is_none()
     }
 
     /// The members in order, leftmost first.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.members.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        members_of(self.as_str())
     }
 
     /// Inserts or updates `key` and moves it to the front; at 32 members the
@@ -310,26 +356,21 @@ impl TraceState {
         check_value(value).map_err(|what| {
             Error::new(ErrorKind::TraceState, what).detail(format!("value for key {key:?}"))
         })?;
-        self.members.retain(|(k, _)| k != key);
-        self.members.insert(0, (key.to_owned(), value.to_owned()));
-        self.members.truncate(MAX_MEMBERS);
+        let rest = self.iter().filter(|(k, _)| *k != key).take(MAX_MEMBERS - 1);
+        *self = Self::from_members(std::iter::once((key, value)).chain(rest));
         Ok(())
     }
 
     /// Removes `key`, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<String> {
-        let i = self.members.iter().position(|(k, _)| k == key)?;
-        Some(self.members.remove(i).1)
+        let value = self.get(key)?.to_string();
+        *self = Self::from_members(self.iter().filter(|(k, _)| *k != key));
+        Some(value)
     }
 
     /// Length of the header value this state formats to.
     pub fn header_len(&self) -> usize {
-        let content: usize = self
-            .members
-            .iter()
-            .map(|(k, v)| k.len() + 1 + v.len())
-            .sum();
-        content + self.members.len().saturating_sub(1)
+        self.as_str().len()
     }
 
     /// Drops members until the header fits in `max_len` characters: first
@@ -348,34 +389,33 @@ impl TraceState {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn truncate_to(&mut self, max_len: usize) {
-        while self.header_len() > max_len {
-            let long = self
-                .members
+        if self.header_len() <= max_len {
+            return;
+        }
+        let mut members: Vec<(&str, &str)> = self.iter().collect();
+        let len = |m: &[(&str, &str)]| {
+            m.iter().map(|(k, v)| k.len() + 1 + v.len()).sum::<usize>() + m.len().saturating_sub(1)
+        };
+        while len(&members) > max_len {
+            let long = members
                 .iter()
                 .rposition(|(k, v)| k.len() + 1 + v.len() > LONG_MEMBER_LEN);
             match long {
                 Some(i) => {
-                    self.members.remove(i);
+                    members.remove(i);
                 }
                 None => {
-                    self.members.pop();
+                    members.pop();
                 }
             }
         }
+        *self = Self::from_members(members);
     }
 }
 
 impl fmt::Display for TraceState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, (k, v)) in self.members.iter().enumerate() {
-            if i > 0 {
-                f.write_str(",")?;
-            }
-            f.write_str(k)?;
-            f.write_str("=")?;
-            f.write_str(v)?;
-        }
-        Ok(())
+        f.write_str(self.as_str())
     }
 }
 

@@ -149,6 +149,26 @@ fn hot_path_does_not_allocate() {
     let back = extract(&outgoing).unwrap();
     assert_eq!(back.trace_id(), tp.trace_id());
 
+    // With a tracestate: its text is copied once while validating and once
+    // into the shared buffer; the child's clone and the inject allocate nothing.
+    let with_state = [
+        ("traceparent", header),
+        ("tracestate", "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"),
+    ];
+    let mut outgoing = FixedHeaders {
+        names: [""; 4],
+        values: [[0; 64]; 4],
+        lens: [0; 4],
+        count: 0,
+    };
+    let n = allocations(|| {
+        let parent = extract(&with_state[..]).unwrap();
+        let call = parent.child(&mut ids);
+        inject(&call, &mut outgoing);
+    });
+    assert_eq!(n, 2, "extract + inject with a tracestate");
+    assert_eq!(outgoing.count, 2);
+
     // The counter itself works: a Vec allocates.
     assert_eq!(allocations(|| drop(std::hint::black_box(vec![1u8; 8]))), 1);
 }
