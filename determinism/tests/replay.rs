@@ -30,11 +30,21 @@ struct ChildRun {
 }
 
 fn run_probe(seed: Option<&str>) -> ChildRun {
+    run_probe_under(seed, None)
+}
+
+/// Runs the probe in a child; `nextest` says whether the child believes nextest started it
+/// (nextest sets `NEXTEST=1`, and the replay command follows the runner).
+fn run_probe_under(seed: Option<&str>, nextest: Option<&str>) -> ChildRun {
     let mut command = Command::new(std::env::current_exe().unwrap());
     command
         .args([PROBE, "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD, "1")
-        .env_remove("STEADFAST_SEED");
+        .env_remove("STEADFAST_SEED")
+        .env_remove("NEXTEST");
+    if let Some(value) = nextest {
+        command.env("NEXTEST", value);
+    }
     if let Some(seed) = seed {
         command.env("STEADFAST_SEED", seed);
     }
@@ -93,5 +103,17 @@ fn a_malformed_seed_variable_fails_naming_the_variable() {
             .contains("environment variable STEADFAST_SEED has invalid value \"0xnot-a-seed\""),
         "{}",
         run.stderr
+    );
+}
+
+#[test]
+fn under_nextest_the_replay_command_is_a_nextest_command() {
+    let run = run_probe_under(Some("7"), Some("1"));
+    let report = line_with(&run.stderr, "steadfast: test");
+    assert!(
+        report.contains(&format!(
+            "replay: STEADFAST_SEED=0x0000000000000007 cargo nextest run -p steadfast-determinism --test integration -E 'test(={PROBE})'"
+        )),
+        "{report}"
     );
 }
