@@ -22,9 +22,9 @@ fn blend(img: &mut RgbaImage, x: i64, y: i64, color: [u8; 3], cov: f64) {
         return;
     }
     let px = img.get_pixel_mut(x as u32, y as u32);
-    for c in 0..3 {
-        let under = f64::from(px.0[c]);
-        px.0[c] = (under + (f64::from(color[c]) - under) * cov.min(1.0)).round() as u8;
+    for (channel, over) in px.0.iter_mut().zip(color) {
+        let under = f64::from(*channel);
+        *channel = (under + (f64::from(over) - under) * cov.min(1.0)).round() as u8;
     }
 }
 

@@ -3,12 +3,16 @@
 //! Implementation notes: every floating-point expression below is evaluated
 //! in `f64` in the same order as pixelmatch's JavaScript, so that counts and
 //! diff bytes match it exactly (Rust never contracts `a * b + c` into a fused
-//! multiply-add, and integer-valued products are exact in `f64`). Speed comes
-//! from skipping equal rows with `memcmp` and comparing four pixels
-//! (16 bytes) per step, from memoising
-//! the grey value of the last drawn pixel (screenshots are mostly runs of one
-//! colour) and from optional row bands on several threads; none of these
-//! changes a result.
+//! multiply-add, and integer-valued products are exact in `f64`).
+//!
+//! Speed, none of which changes a result: rows are compared and drawn in
+//! one pass, 16 pixels per step while both images repeat one colour; the
+//! grey value of the last drawn pixel is memoised (screenshots are mostly
+//! runs of one colour) and kept in `u32`s so reading it never stalls on
+//! store forwarding; a fresh diff image is written once without being
+//! zeroed first; count-only rows that are equal cost one `memcmp`; and row
+//! bands can run on several threads. The work is memory-bound: on a 4K pair
+//! it reads 66 MB and writes 33 MB.
 
 use std::mem::MaybeUninit;
 
