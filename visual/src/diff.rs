@@ -472,8 +472,15 @@ struct GrayMemo {
     out: u32,
 }
 
-/// Repeats a 4-byte pattern four times in a `u128` (any endianness).
-const SPREAD: u128 = 1 | (1 << 32) | (1 << 64) | (1 << 96);
+/// Four copies of the native-order bytes of `v` (one vector splat).
+#[inline(always)]
+fn splat(v: u32) -> [u8; 16] {
+    let mut q = [0u8; 16];
+    for c in q.chunks_exact_mut(4) {
+        c.copy_from_slice(&v.to_ne_bytes());
+    }
+    q
+}
 
 impl GrayMemo {
     fn new(alpha: f64) -> Self {
@@ -496,13 +503,13 @@ impl GrayMemo {
     /// Four copies of the remembered pixel, as they appear in a row.
     #[inline(always)]
     fn quad_in(&self) -> u128 {
-        u128::from(self.pixel) * SPREAD
+        u128::from_ne_bytes(splat(self.pixel))
     }
 
     /// Four copies of the remembered diff pixel.
     #[inline(always)]
     fn quad_out(&self) -> [u8; 16] {
-        (u128::from(self.out) * SPREAD).to_ne_bytes()
+        splat(self.out)
     }
 
     #[inline(always)]
@@ -991,6 +998,34 @@ mod tests {
         // Black vs white is pure luma: 0.5053 · 255² (i and q cancel out).
         let delta = color_delta(&black, &white, 0, true);
         assert!((delta - 0.5053 * 255.0 * 255.0).abs() < 0.01, "{delta}");
+    }
+
+    #[test]
+    fn empty_images_compare_without_panicking() {
+        for (w, h) in [(0, 0), (0, 5), (5, 0)] {
+            let img = RgbaImage::new(w, h);
+            for threads in [1, 3] {
+                let o = Options::new().threads(threads);
+                let r = compare(&img, &img, &o).unwrap();
+                assert_eq!((r.diff_pixels(), r.total_pixels(), r.ratio()), (0, 0, 0.0));
+            }
+        }
+        let union = Options::new().size_mismatch(SizeMismatch::Union);
+        let r = compare(&RgbaImage::new(0, 0), &RgbaImage::new(3, 3), &union).unwrap();
+        assert_eq!(r.diff_pixels(), 9);
+        assert_eq!(r.diff_image().unwrap().get_pixel(2, 2).0, [255, 0, 0, 255]);
+    }
+
+    #[test]
+    fn compare_into_rejects_a_wrongly_sized_buffer() {
+        let img = RgbaImage::new(4, 4);
+        let mut small = RgbaImage::new(3, 4);
+        let err = compare_into(&img, &img, &mut small, &Options::new()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::SizeMismatch);
+        assert_eq!(
+            err.to_string(),
+            "diff image is 3x4 but the compared canvas is 4x4"
+        );
     }
 
     #[test]
