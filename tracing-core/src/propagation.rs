@@ -174,10 +174,17 @@ pub trait Injector {
     fn set(&mut self, name: &str, value: &str);
 }
 
+/// Header names match ignoring ASCII case; the exact (usually lowercase)
+/// spelling is tried first because it is a plain memory compare.
+#[inline]
+fn name_matches(candidate: &str, name: &str) -> bool {
+    candidate.len() == name.len() && (candidate == name || candidate.eq_ignore_ascii_case(name))
+}
+
 impl<K: AsRef<str>, V: AsRef<str>> Extractor for [(K, V)] {
     fn for_each(&self, name: &str, f: &mut dyn FnMut(&str)) {
         for (k, v) in self {
-            if k.as_ref().eq_ignore_ascii_case(name) {
+            if name_matches(k.as_ref(), name) {
                 f(v.as_ref());
             }
         }
@@ -199,7 +206,7 @@ impl<K: AsRef<str>, V: AsRef<str>> Extractor for Vec<(K, V)> {
 impl<S: std::hash::BuildHasher> Extractor for HashMap<String, String, S> {
     fn for_each(&self, name: &str, f: &mut dyn FnMut(&str)) {
         for (k, v) in self {
-            if k.eq_ignore_ascii_case(name) {
+            if name_matches(k, name) {
                 f(v);
             }
         }
@@ -208,14 +215,14 @@ impl<S: std::hash::BuildHasher> Extractor for HashMap<String, String, S> {
 
 impl Injector for Vec<(String, String)> {
     fn set(&mut self, name: &str, value: &str) {
-        self.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+        self.retain(|(k, _)| !name_matches(k, name));
         self.push((name.to_owned(), value.to_owned()));
     }
 }
 
 impl<S: std::hash::BuildHasher> Injector for HashMap<String, String, S> {
     fn set(&mut self, name: &str, value: &str) {
-        self.retain(|k, _| !k.eq_ignore_ascii_case(name));
+        self.retain(|k, _| !name_matches(k, name));
         self.insert(name.to_owned(), value.to_owned());
     }
 }
@@ -296,7 +303,7 @@ impl Propagator {
         carrier.for_each(TRACEPARENT, &mut |value| {
             count += 1;
             if count == 1 {
-                parsed = TraceParent::parse(value).ok();
+                parsed = TraceParent::parse_lean(value).ok();
             }
         });
         let parent = match (count, parsed) {
@@ -340,8 +347,11 @@ impl Propagator {
             return;
         };
         let bytes = tp.encode();
-        // OK because encode writes only ASCII hex digits and dashes.
-        carrier.set(TRACEPARENT, std::str::from_utf8(&bytes).expect("ascii"));
+        // SAFETY: `encode` starts from all '-' and writes only ASCII hex
+        // digits, and ASCII is valid UTF-8.
+        carrier.set(TRACEPARENT, unsafe {
+            std::str::from_utf8_unchecked(&bytes)
+        });
         if cx.trace_state.is_empty() {
             return;
         }

@@ -178,7 +178,12 @@ impl Builder {
         Ok(())
     }
 
-    pub(crate) fn finish(self) -> TraceState {
+    /// The state built so far. Empty (and free) when no member was pushed.
+    #[inline]
+    pub(crate) fn finish(&self) -> TraceState {
+        if self.count == 0 {
+            return TraceState::new();
+        }
         TraceState::from_text(&self.buf)
     }
 }
