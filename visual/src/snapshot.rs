@@ -13,6 +13,9 @@ use crate::options::{Background, Options, Rect};
 
 type Lookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
+/// The files written on a failure.
+const ARTIFACTS: [&str; 3] = ["expected.png", "actual.png", "diff.png"];
+
 /// Assert that an image matches the baseline `tests/snapshots/<name>.png`
 /// of the crate that calls the macro.
 ///
@@ -437,7 +440,7 @@ impl Snapshot {
         let same_size = expected.dimensions() == image.dimensions();
         if quick.is_passed() && same_size {
             // Stale artifacts from an earlier failure would mislead.
-            let _ = std::fs::remove_dir_all(&artifacts);
+            remove_artifacts(&artifacts);
             if env.update == UpdateMode::All && expected != *image {
                 save_png(&baseline, image)?;
                 return Ok(outcome(Status::Updated, Some(quick), Ok(None)));
@@ -492,7 +495,7 @@ fn write_artifacts(
     diff: Option<&RgbaImage>,
 ) -> Result<Option<PathBuf>, String> {
     let write = || -> Result<(), Error> {
-        let _ = std::fs::remove_dir_all(dir);
+        remove_artifacts(dir);
         if let Some(e) = expected {
             save_png(&dir.join("expected.png"), e)?;
         }
@@ -505,6 +508,14 @@ fn write_artifacts(
     write()
         .map(|()| Some(dir.to_path_buf()))
         .map_err(|e| e.to_string())
+}
+
+/// Remove the artifact files (only those: the folder may be shared).
+fn remove_artifacts(dir: &Path) {
+    for file in ARTIFACTS {
+        // Best effort: a missing file is the common case.
+        let _ = std::fs::remove_file(dir.join(file));
+    }
 }
 
 /// Reject names that are empty, absolute, or contain `.`/`..` segments or

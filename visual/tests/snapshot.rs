@@ -256,3 +256,21 @@ fn the_macro_uses_this_crates_tests_snapshots() {
     let img = open(fixtures().join("1a.png")).unwrap();
     assert_snapshot!("pixelmatch-1a", &img);
 }
+
+#[test]
+fn stale_artifacts_go_once_the_snapshot_passes_but_other_files_stay() {
+    let dir = scratch("snap-stale");
+    snap(&dir, "square", &[]).assert(&square([0, 0, 0, 255]));
+    let failed = snap(&dir, "square", &[])
+        .check(&square([255, 0, 0, 255]))
+        .unwrap();
+    let artifacts = failed.artifacts().unwrap().to_path_buf();
+    std::fs::write(artifacts.join("notes.txt"), "mine").unwrap();
+    let passed = snap(&dir, "square", &[])
+        .check(&square([0, 0, 0, 255]))
+        .unwrap();
+    assert_eq!(passed.status(), Status::Matched);
+    assert!(!artifacts.join("diff.png").exists());
+    assert!(!artifacts.join("expected.png").exists());
+    assert!(artifacts.join("notes.txt").exists());
+}
