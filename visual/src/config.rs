@@ -119,7 +119,11 @@ pub(crate) struct EnvConfig {
 }
 
 impl EnvConfig {
+    /// Read the configuration; an empty (or blank) variable counts as
+    /// unset.
     pub fn read(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let lookup = &get;
         let ci = lookup("CI").is_some_and(|v| !matches!(v.trim(), "" | "0" | "false"));
         let update = match lookup(ENV_UPDATE) {
             Some(v) => v.trim().parse()?,
@@ -142,7 +146,7 @@ impl EnvConfig {
     }
 }
 
-fn env_unit(lookup: &dyn Fn(&str) -> Option<String>, name: &str) -> Result<Option<f64>, Error> {
+fn env_unit(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Result<Option<f64>, Error> {
     lookup(name)
         .map(|v| {
             v.trim()
@@ -255,6 +259,14 @@ mod tests {
         );
         let explicit = EnvConfig::read(&env(&[("CI", "1"), (ENV_UPDATE, "all")])).unwrap();
         assert_eq!(explicit.update, UpdateMode::All);
+    }
+
+    #[test]
+    fn blank_values_count_as_unset() {
+        let c =
+            EnvConfig::read(&env(&[(ENV_UPDATE, ""), (ENV_THRESHOLD, " "), ("CI", "")])).unwrap();
+        assert_eq!(c.update, UpdateMode::Missing);
+        assert_eq!(c.settings.threshold, None);
     }
 
     #[test]
