@@ -400,8 +400,8 @@ fn run(
         mask: options.diff_mask,
         ignore: &options.ignore,
     };
-    // The diff image starts uninitialised: every byte is written exactly
-    // once below, which saves a memset of the whole buffer.
+    // A fresh diff image starts uninitialised: the kernel writes every byte
+    // (see the SAFETY note below), which saves a memset of the whole buffer.
     let mut fresh = match target {
         Target::Fresh if options.diff_image => Some(Vec::<u8>::with_capacity(a.len())),
         _ => None,
