@@ -22,7 +22,7 @@ use std::collections::HashMap;
 
 use crate::error::Error;
 use crate::ids::{IdGenerator, IdSource, SpanId, TraceFlags, TraceId};
-use crate::traceparent::TraceParent;
+use crate::traceparent::{TraceParent, encode_parts};
 use crate::tracestate::{Builder, KeyGrammar, MAX_HEADER_LEN, TraceState};
 
 /// Header name of the trace parent.
@@ -343,10 +343,10 @@ impl Propagator {
         if self.level == Level::One {
             flags = flags.with_random(false);
         }
-        let Ok(tp) = TraceParent::new(cx.trace_id, cx.span_id, flags) else {
+        if !cx.is_valid() {
             return;
-        };
-        let bytes = tp.encode();
+        }
+        let bytes = encode_parts(cx.trace_id, cx.span_id, flags);
         // SAFETY: `encode` starts from all '-' and writes only ASCII hex
         // digits, and ASCII is valid UTF-8.
         carrier.set(TRACEPARENT, unsafe {

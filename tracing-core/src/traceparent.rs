@@ -204,14 +204,24 @@ impl TraceParent {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn encode(&self) -> [u8; TRACEPARENT_LEN] {
-        let mut out = [b'-'; TRACEPARENT_LEN];
-        out[0] = b'0';
-        out[1] = b'0';
-        encode_hex(&self.trace_id.to_bytes(), &mut out[3..35]);
-        encode_hex(&self.parent_id.to_bytes(), &mut out[36..52]);
-        encode_hex(&[self.flags.bits()], &mut out[53..55]);
-        out
+        encode_parts(self.trace_id, self.parent_id, self.flags)
     }
+}
+
+/// The version-00 value for these parts; callers check the ids are valid.
+#[inline]
+pub(crate) fn encode_parts(
+    trace_id: TraceId,
+    parent_id: SpanId,
+    flags: TraceFlags,
+) -> [u8; TRACEPARENT_LEN] {
+    let mut out = [b'-'; TRACEPARENT_LEN];
+    out[0] = b'0';
+    out[1] = b'0';
+    encode_hex(&trace_id.to_bytes(), &mut out[3..35]);
+    encode_hex(&parent_id.to_bytes(), &mut out[36..52]);
+    encode_hex(&[flags.bits()], &mut out[53..55]);
+    out
 }
 
 impl fmt::Display for TraceParent {
