@@ -297,6 +297,18 @@ impl Propagator {
     /// invalid or repeated; the `tracestate` is then ignored. With a valid
     /// `traceparent` and an invalid `tracestate` the parent is kept and the
     /// trace state is empty. Without a `tracestate`, nothing is allocated.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use steadfast_tracing_core::Propagator;
+    ///
+    /// let headers = [("TRACEPARENT", "00-12345678901234567890123456789012-1234567890123456-01")];
+    /// let cx = Propagator::new().extract(&headers).expect("valid");
+    /// assert!(cx.is_remote() && cx.flags().is_sampled());
+    /// assert!(Propagator::new().extract(&[("traceparent", "00-xyz")]).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn extract<E: Extractor + ?Sized>(&self, carrier: &E) -> Option<SpanContext> {
         let mut count = 0usize;
         let mut parsed = None;
@@ -338,6 +350,20 @@ impl Propagator {
     /// Writes `cx` into `carrier`: a version-00 `traceparent` and, when not
     /// empty, the `tracestate` truncated to 512 characters. A context with an
     /// all-zero id is not injected.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use steadfast_tracing_core::{Level, Propagator, SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+    ///
+    /// let flags = TraceFlags::SAMPLED.with_random(true);
+    /// let cx = SpanContext::new(TraceId::from_u128(1), SpanId::from_u64(2), flags, TraceState::parse("a=1")?);
+    /// let mut headers: Vec<(String, String)> = Vec::new();
+    /// Propagator::new().level(Level::One).inject(&cx, &mut headers);
+    /// assert_eq!(headers[0].1, "00-00000000000000000000000000000001-0000000000000002-01");
+    /// assert_eq!(headers[1].1, "a=1");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn inject<I: Injector + ?Sized>(&self, cx: &SpanContext, carrier: &mut I) {
         let mut flags = cx.flags;
         if self.level == Level::One {
@@ -368,6 +394,19 @@ impl Propagator {
 
     /// The context for work done on behalf of a request: a child of the
     /// extracted parent, or a new sampled root when there is none.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use steadfast_tracing_core::ids::{IdGenerator, SplitMix64};
+    /// use steadfast_tracing_core::Propagator;
+    ///
+    /// let mut ids = IdGenerator::new(SplitMix64::new(9));
+    /// let none: [(&str, &str); 0] = [];
+    /// let root = Propagator::new().extract_or_start(&none, &mut ids);
+    /// assert!(root.flags().is_sampled() && root.flags().is_random());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn extract_or_start<E: Extractor + ?Sized, S: IdSource>(
         &self,
         carrier: &E,

@@ -213,6 +213,21 @@ impl Scrubber {
 
     /// Scrubs a span in place; returns the number of redactions. Ids, times,
     /// kinds and keys are left alone.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use steadfast_tracing_core::scrub::{Replacement, Scrubber};
+    /// use steadfast_tracing_core::span::{Span, Status};
+    /// use steadfast_tracing_core::{SpanId, TraceId};
+    ///
+    /// let mut span = Span::new(TraceId::from_u128(1), SpanId::from_u64(1), "charge")
+    ///     .with_status(Status::error("card 4111 1111 1111 1111 declined"));
+    /// let scrubber = Scrubber::new().replacement(Replacement::Text("***".into()));
+    /// assert_eq!(scrubber.scrub_span(&mut span), 1);
+    /// assert_eq!(span.status, Status::error("card *** declined"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn scrub_span(&self, span: &mut Span) -> usize {
         let mut n = self.scrub_str(&mut span.name);
         n += self.scrub_attributes(&mut span.attributes);

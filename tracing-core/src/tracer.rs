@@ -169,6 +169,21 @@ impl Tracer {
     }
 
     /// Starts a span under `parent`, or a root span when there is none.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use steadfast_tracing_core::ids::SplitMix64;
+    /// use steadfast_tracing_core::sampling::AlwaysOff;
+    /// use steadfast_tracing_core::span::SpanKind;
+    /// use steadfast_tracing_core::tracer::Tracer;
+    ///
+    /// let tracer = Tracer::builder().ids(SplitMix64::new(1)).sampler(AlwaysOff).build();
+    /// let span = tracer.start(None, "dropped", SpanKind::Internal);
+    /// assert!(!span.is_recording());
+    /// assert!(!span.context().flags().is_sampled(), "still propagated, as not sampled");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn start(
         &self,
         parent: Option<&SpanContext>,

@@ -293,6 +293,17 @@ impl TraceState {
     }
 
     /// The value for `key`, if present.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use steadfast_tracing_core::TraceState;
+    ///
+    /// let ts = TraceState::parse("rojo=00f067aa0ba902b7,congo=t61rcWkgMzE")?;
+    /// assert_eq!(ts.get("congo"), Some("t61rcWkgMzE"));
+    /// assert_eq!(ts.get("verde"), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get(&self, key: &str) -> Option<&str> {
         self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
@@ -367,6 +378,17 @@ impl TraceState {
     }
 
     /// Removes `key`, returning its value.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use steadfast_tracing_core::TraceState;
+    ///
+    /// let mut ts = TraceState::parse("a=1,b=2")?;
+    /// assert_eq!(ts.remove("a").as_deref(), Some("1"));
+    /// assert_eq!(ts.to_string(), "b=2");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn remove(&mut self, key: &str) -> Option<String> {
         let value = self.get(key)?.to_string();
         *self = Self::from_members(self.iter().filter(|(k, _)| *k != key));
