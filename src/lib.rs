@@ -75,3 +75,8 @@ pub use steadfast_tracing_core as tracing_core;
 #[cfg(feature = "tracing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
 pub mod tracing_bridge;
+
+// The README's examples are doc-tests too (they use every member, so only with `full`).
+#[cfg(all(doctest, feature = "full"))]
+#[doc = include_str!("../README.md")]
+mod readme {}
