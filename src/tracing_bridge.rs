@@ -139,7 +139,7 @@ where
         let now = self.clock.now();
         span.start = now;
         span.end = now;
-        attrs.record(&mut SpanFields(&mut span));
+        attrs.record(&mut Visitor(&mut SpanFields(&mut span)));
         span_ref.extensions_mut().insert(OpenSpan(span));
     }
 
@@ -147,7 +147,7 @@ where
         if let Some(span_ref) = ctx.span(id)
             && let Some(open) = span_ref.extensions_mut().get_mut::<OpenSpan>()
         {
-            values.record(&mut SpanFields(&mut open.0));
+            values.record(&mut Visitor(&mut SpanFields(&mut open.0)));
         }
     }
 
@@ -160,7 +160,7 @@ where
             return;
         };
         let mut fields = EventFields::default();
-        event.record(&mut fields);
+        event.record(&mut Visitor(&mut fields));
         let name = fields
             .message
             .clone()
@@ -188,7 +188,7 @@ where
 /// Records span fields as attributes, and `otel.*` fields as name, kind and status.
 struct SpanFields<'a>(&'a mut Span);
 
-impl SpanFields<'_> {
+impl FieldSink for SpanFields<'_> {
     fn set(&mut self, field: &Field, value: Value) {
         let span = &mut *self.0;
         match (field.name(), &value) {
@@ -225,27 +225,6 @@ fn parse_kind(kind: &str) -> Option<SpanKind> {
     })
 }
 
-impl Visit for SpanFields<'_> {
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.set(field, Value::String(format!("{value:?}")));
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.set(field, Value::String(value.to_owned()));
-    }
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.set(field, Value::Bool(value));
-    }
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.set(field, Value::Int(value));
-    }
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.set(field, unsigned(value));
-    }
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.set(field, Value::Float(value));
-    }
-}
-
 /// OTLP integers are signed; larger values keep their digits as a string.
 fn unsigned(value: u64) -> Value {
     i64::try_from(value).map_or_else(|_| Value::String(value.to_string()), Value::Int)
@@ -258,7 +237,7 @@ struct EventFields {
     attributes: Vec<KeyValue>,
 }
 
-impl EventFields {
+impl FieldSink for EventFields {
     fn set(&mut self, field: &Field, value: Value) {
         match (field.name(), value) {
             ("message", Value::String(message)) => self.message = Some(message),
@@ -267,24 +246,32 @@ impl EventFields {
     }
 }
 
-impl Visit for EventFields {
+/// Where visited fields go: a span's attributes or an event's.
+trait FieldSink {
+    fn set(&mut self, field: &Field, value: Value);
+}
+
+/// Converts `tracing` field values into steadfast attribute values for a [`FieldSink`].
+struct Visitor<'a, S>(&'a mut S);
+
+impl<S: FieldSink> Visit for Visitor<'_, S> {
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.set(field, Value::String(format!("{value:?}")));
+        self.0.set(field, Value::String(format!("{value:?}")));
     }
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.set(field, Value::String(value.to_owned()));
+        self.0.set(field, Value::String(value.to_owned()));
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.set(field, Value::Bool(value));
+        self.0.set(field, Value::Bool(value));
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.set(field, Value::Int(value));
+        self.0.set(field, Value::Int(value));
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.set(field, unsigned(value));
+        self.0.set(field, unsigned(value));
     }
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.set(field, Value::Float(value));
+        self.0.set(field, Value::Float(value));
     }
 }
 

@@ -53,41 +53,25 @@ pub trait Clock: Send + Sync + fmt::Debug {
     }
 }
 
-impl<C: Clock + ?Sized> Clock for &C {
-    fn read(&self) -> Reading {
-        (**self).read()
-    }
-    fn now(&self) -> SystemTime {
-        (**self).now()
-    }
-    fn monotonic(&self) -> Duration {
-        (**self).monotonic()
-    }
+/// Pointers to clocks are clocks, so `&dyn Clock`, `Arc<ManualClock>` and the like can be passed
+/// wherever an `impl Clock` is expected.
+macro_rules! forward_clock {
+    ($($pointer:ty),*) => {$(
+        impl<C: Clock + ?Sized> Clock for $pointer {
+            fn read(&self) -> Reading {
+                (**self).read()
+            }
+            fn now(&self) -> SystemTime {
+                (**self).now()
+            }
+            fn monotonic(&self) -> Duration {
+                (**self).monotonic()
+            }
+        }
+    )*};
 }
 
-impl<C: Clock + ?Sized> Clock for Arc<C> {
-    fn read(&self) -> Reading {
-        (**self).read()
-    }
-    fn now(&self) -> SystemTime {
-        (**self).now()
-    }
-    fn monotonic(&self) -> Duration {
-        (**self).monotonic()
-    }
-}
-
-impl<C: Clock + ?Sized> Clock for Box<C> {
-    fn read(&self) -> Reading {
-        (**self).read()
-    }
-    fn now(&self) -> SystemTime {
-        (**self).now()
-    }
-    fn monotonic(&self) -> Duration {
-        (**self).monotonic()
-    }
-}
+forward_clock!(&C, Arc<C>, Box<C>);
 
 /// The real clocks: `SystemTime::now()` and `Instant::now()` (measured from the first use of any
 /// `SystemClock` in the process).
