@@ -29,7 +29,14 @@
 //! A **route** has a `name`; matchers `method`, one of `path` / `path_prefix` / `path_regex`,
 //! `headers` and `query` (exact values), `body_json` (exact) or `body_partial_json`;
 //! `when_state` (only matches in that state) and `set_state` (moves the scenario on); one
-//! `response` or a sequence of `responses` (the last repeats); and `faults`.
+//! `response` or a sequence of `responses` (the last repeats); `faults`; and a `callback`.
+//!
+//! A **callback** is a webhook the server sends after answering the route (see
+//! [the `callback` module](crate::callback)): `url` (a loopback `http://` URL, or a path
+//! starting with `/` resolved against
+//! [`MockNetBuilder::callback_base`](crate::MockNetBuilder::callback_base)), `method` (default
+//! `POST`), `headers`, a `json` or `text` body, and `delay_ms` (default 0). A URL that is not
+//! loopback HTTP is an error at load time.
 //!
 //! A **response** has `status` (default 200), `headers`, and a `json` or `text` body.
 //!
@@ -52,6 +59,7 @@ use http::{HeaderName, HeaderValue, Method};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::callback::{self, Callback};
 use crate::error::{Error, ErrorKind};
 use crate::fault::{Effect, Fault};
 use crate::scenario::{MatcherSpec, Overlay, Response, Route, Scenario};
@@ -308,6 +316,20 @@ struct RawRoute {
     responses: Option<Vec<RawResponse>>,
     #[serde(default)]
     faults: Vec<RawFault>,
+    callback: Option<RawCallback>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCallback {
+    method: Option<String>,
+    url: String,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    json: Option<Value>,
+    text: Option<String>,
+    #[serde(default)]
+    delay_ms: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -675,6 +697,13 @@ impl Compiler<'_> {
                     .map_err(|message| invalid(format!("responses[{index}]: {message}")))
             })
             .collect::<Result<_, _>>()?;
+        let callback = match &raw.callback {
+            Some(callback) => Some(
+                Self::callback(callback)
+                    .map_err(|message| invalid(format!("callback: {message}")))?,
+            ),
+            None => None,
+        };
         Ok(Route {
             name: raw.name.clone(),
             matchers,
@@ -682,6 +711,29 @@ impl Compiler<'_> {
             set_state: raw.set_state.clone(),
             responses,
             faults: self.faults(scenario, &raw.name, &raw.faults)?,
+            callback,
+        })
+    }
+
+    fn callback(raw: &RawCallback) -> Result<Callback, String> {
+        let method = match &raw.method {
+            Some(method) => Method::from_bytes(method.as_bytes())
+                .map_err(|_| format!("`{method}` is not an HTTP method"))?,
+            None => Method::POST,
+        };
+        let target = callback::target(&raw.url)?;
+        let mut headers = Vec::new();
+        for (name, value) in &raw.headers {
+            headers.push(header(name, value)?);
+        }
+        let (body, content_type) = body(raw.json.as_ref(), raw.text.as_ref())?;
+        add_content_type(&mut headers, content_type);
+        Ok(Callback {
+            method,
+            target,
+            headers,
+            body,
+            delay: Duration::from_millis(raw.delay_ms),
         })
     }
 
@@ -691,29 +743,39 @@ impl Compiler<'_> {
         for (name, value) in &raw.headers {
             headers.push(header(name, value)?);
         }
-        let (body, content_type) = match (&raw.json, &raw.text) {
-            (Some(_), Some(_)) => return Err("give a json or a text body, not both".into()),
-            (Some(json), None) => (json.to_string().into_bytes(), "application/json"),
-            (None, Some(text)) => (text.clone().into_bytes(), "text/plain; charset=utf-8"),
-            (None, None) => (Vec::new(), ""),
-        };
+        let (body, content_type) = body(raw.json.as_ref(), raw.text.as_ref())?;
         if matches!(raw.status, 204 | 304) && !body.is_empty() {
             return Err(format!("a {} response cannot have a body", raw.status));
         }
-        let has_content_type = headers
-            .iter()
-            .any(|(name, _)| name == http::header::CONTENT_TYPE);
-        if !content_type.is_empty() && !has_content_type {
-            headers.push((
-                http::header::CONTENT_TYPE,
-                HeaderValue::from_static(content_type),
-            ));
-        }
+        add_content_type(&mut headers, content_type);
         Ok(Response {
             status: raw.status,
             headers,
             body,
         })
+    }
+}
+
+/// The bytes of a `json` or `text` body and the content type it implies (empty for none).
+fn body(json: Option<&Value>, text: Option<&String>) -> Result<(Vec<u8>, &'static str), String> {
+    match (json, text) {
+        (Some(_), Some(_)) => Err("give a json or a text body, not both".into()),
+        (Some(json), None) => Ok((json.to_string().into_bytes(), "application/json")),
+        (None, Some(text)) => Ok((text.clone().into_bytes(), "text/plain; charset=utf-8")),
+        (None, None) => Ok((Vec::new(), "")),
+    }
+}
+
+/// Adds `content-type` unless the headers already have one or there is no body.
+fn add_content_type(headers: &mut Vec<(HeaderName, HeaderValue)>, content_type: &'static str) {
+    let has_content_type = headers
+        .iter()
+        .any(|(name, _)| name == http::header::CONTENT_TYPE);
+    if !content_type.is_empty() && !has_content_type {
+        headers.push((
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static(content_type),
+        ));
     }
 }
 

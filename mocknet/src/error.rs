@@ -100,11 +100,23 @@ pub enum ErrorKind {
         /// What cannot be expressed.
         what: String,
     },
-    /// [`MockNet::wait_for_requests`](crate::MockNet::wait_for_requests) ran out of time.
+    /// The callback base given to
+    /// [`MockNetBuilder::callback_base`](crate::MockNetBuilder::callback_base) is not a loopback
+    /// `http://` URL, or a route has a relative callback URL and no base was given.
+    CallbackBase {
+        /// The base, or `None` when none was given.
+        base: Option<String>,
+        /// What is wrong.
+        message: String,
+    },
+    /// [`MockNet::wait_for_requests`](crate::MockNet::wait_for_requests) or
+    /// [`wait_for_callbacks`](crate::MockNet::wait_for_callbacks) ran out of time.
     WaitTimedOut {
-        /// How many requests were awaited.
+        /// What was awaited: `requests` or `callbacks`.
+        what: &'static str,
+        /// How many were awaited.
         wanted: usize,
-        /// How many had arrived.
+        /// How many had arrived (or, for callbacks, finished).
         seen: usize,
         /// How long the wait lasted (virtual time under a paused clock).
         timeout: Duration,
@@ -187,11 +199,20 @@ impl fmt::Display for Error {
             ErrorKind::Unsupported { route, what } => {
                 write!(f, "route `{route}` cannot be mounted on wiremock: {what}")
             }
+            ErrorKind::CallbackBase {
+                base: Some(base),
+                message,
+            } => write!(f, "invalid callback base {base:?}: {message}"),
+            ErrorKind::CallbackBase {
+                base: None,
+                message,
+            } => write!(f, "no callback base: {message}"),
             ErrorKind::WaitTimedOut {
+                what,
                 wanted,
                 seen,
                 timeout,
-            } => write!(f, "waited {timeout:?} for {wanted} requests but saw {seen}"),
+            } => write!(f, "waited {timeout:?} for {wanted} {what} but saw {seen}"),
         }
     }
 }

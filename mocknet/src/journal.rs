@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use steadfast_tracing_core::TraceParent;
 
+use crate::callback::CallbackRecord;
 use crate::fault::FaultKind;
 
 /// One request as the server saw it, with what it did about it.
@@ -57,6 +58,9 @@ pub struct JournalEntry {
     pub status: Option<u16>,
     /// The `traceparent` header, when present and valid.
     pub traceparent: Option<TraceParent>,
+    /// The route's callback, once it has been sent and has a status or an error (see
+    /// [`MockNet::wait_for_callbacks`](crate::MockNet::wait_for_callbacks)).
+    pub callback: Option<CallbackRecord>,
 }
 
 impl JournalEntry {
@@ -98,6 +102,9 @@ impl fmt::Display for JournalEntry {
         if !self.faults.is_empty() {
             let names: Vec<&str> = self.faults.iter().map(|kind| kind.as_str()).collect();
             write!(f, " [{}]", names.join(", "))?;
+        }
+        if let Some(callback) = &self.callback {
+            write!(f, "; callback {callback}")?;
         }
         Ok(())
     }

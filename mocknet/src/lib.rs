@@ -66,6 +66,9 @@
 //!   ([`assert_called`](MockNet::assert_called), [`assert_no_unmatched`](MockNet::assert_no_unmatched),
 //!   [`assert_trace_propagated`](MockNet::assert_trace_propagated)) and
 //!   [`wait_for_requests`](MockNet::wait_for_requests).
+//! * [Webhook callbacks](callback): a route's `callback` is sent after its response, on the
+//!   same runtime, continuing the request's trace, and recorded as a [`CallbackRecord`] in the
+//!   journal ([`MockNetBuilder::callback_base`], [`MockNet::wait_for_callbacks`]).
 //! * An OTLP/HTTP JSON collector at `/v1/traces` ([`MockNetBuilder::otlp_collector`]) that
 //!   decodes exported spans into `steadfast_tracing_core::span::Span`s, so a test can check
 //!   that the service under test exported a whole trace ([`MockNet::spans`]).
@@ -94,6 +97,7 @@
 //!
 //! The workspace's `rust-version` (1.88) and newer.
 
+pub mod callback;
 pub mod catalog;
 mod error;
 pub mod fault;
@@ -103,6 +107,7 @@ mod otlp;
 mod scenario;
 mod server;
 
+pub use callback::CallbackRecord;
 pub use catalog::{Catalog, SCENARIO_ENV};
 pub use error::{Error, ErrorKind};
 pub use fault::FaultKind;

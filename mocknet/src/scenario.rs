@@ -10,6 +10,7 @@ use serde_json::Value;
 use wiremock::matchers;
 use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
 
+use crate::callback::Callback;
 use crate::error::{Error, ErrorKind};
 use crate::fault::{Effect, Fault};
 
@@ -64,6 +65,8 @@ pub(crate) struct Route {
     /// Served in order; the last one repeats.
     pub(crate) responses: Vec<Response>,
     pub(crate) faults: Vec<Fault>,
+    /// The webhook sent after the route's response, if any.
+    pub(crate) callback: Option<Callback>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -168,7 +171,7 @@ impl Scenario {
     /// # Errors
     ///
     /// [`ErrorKind::Unsupported`] when a route uses something wiremock cannot express: states,
-    /// faults other than an always-on latency, or any scenario-wide fault. Nothing is mounted
+    /// callbacks, faults other than an always-on latency, or any scenario-wide fault. Nothing is mounted
     /// then.
     ///
     /// # Example
@@ -211,6 +214,9 @@ impl Scenario {
             };
             if route.when_state.is_some() || route.set_state.is_some() {
                 return Err(unsupported("scenario states".into()));
+            }
+            if route.callback.is_some() {
+                return Err(unsupported("callbacks".into()));
             }
             let mut delay = Duration::ZERO;
             for fault in &route.faults {

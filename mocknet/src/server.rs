@@ -7,14 +7,15 @@ use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use steadfast_determinism::{DetRng, Seed, TestContext};
-use steadfast_tracing_core::TraceParent;
 use steadfast_tracing_core::span::Span;
+use steadfast_tracing_core::{IdGenerator, TraceParent};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 use wiremock::{Match, Request};
 
+use crate::callback::{self, Callback, CallbackRecord};
 use crate::error::{Error, ErrorKind};
 use crate::fault::{self, Effect, Plan};
 use crate::http1::{self, RawRequest, ReadError};
@@ -80,6 +81,7 @@ pub struct MockNetBuilder {
     seed: Option<Seed>,
     fail_on_unmatched: bool,
     otlp_collector: bool,
+    callback_base: Option<String>,
 }
 
 /// The route name the OTLP collector's requests are journaled under.
@@ -92,8 +94,11 @@ struct Shared {
     started: tokio::time::Instant,
     fail_on_unmatched: bool,
     otlp_collector: bool,
+    callback_base: Option<url::Url>,
     state: Mutex<State>,
     arrived: watch::Sender<usize>,
+    /// How many callbacks have finished (with a status or an error).
+    called_back: watch::Sender<usize>,
 }
 
 struct State {
@@ -102,6 +107,9 @@ struct State {
     journal: Vec<JournalEntry>,
     unmatched_failures: Vec<String>,
     spans: Vec<Span>,
+    /// Callbacks waiting or in flight; dropping the set (with the server) aborts them.
+    callbacks: JoinSet<()>,
+    callbacks_done: usize,
 }
 
 /// What to send back for one request, decided under the lock and carried out after it.
@@ -109,6 +117,16 @@ struct Reply {
     plan: Plan,
     response: Response,
     rng: DetRng,
+    callback: Option<PendingCallback>,
+}
+
+/// A route's callback, to be sent once its response is out.
+struct PendingCallback {
+    /// The journal entry of the request it answers.
+    index: usize,
+    callback: Callback,
+    url: url::Url,
+    traceparent: Option<TraceParent>,
 }
 
 impl MockNet {
@@ -128,6 +146,7 @@ impl MockNet {
             seed: None,
             fail_on_unmatched: false,
             otlp_collector: false,
+            callback_base: None,
         }
     }
 
@@ -205,8 +224,41 @@ impl MockNet {
             // The sender lives in `shared`, which `self` holds, so it cannot be closed here;
             // treat it like a timeout all the same.
             Ok(false) | Err(_) => Err(Error::new(ErrorKind::WaitTimedOut {
+                what: "requests",
                 wanted: n,
                 seen: self.shared.lock().journal.len(),
+                timeout,
+            })),
+        }
+    }
+
+    /// Waits until at least `n` callbacks have finished (with the receiver's status or an
+    /// error), on tokio's clock, and returns the journal, whose entries then hold their
+    /// [`callback`](JournalEntry::callback) records.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::WaitTimedOut`] when `timeout` passes first.
+    ///
+    /// # Example
+    ///
+    /// See [`CallbackRecord`].
+    pub async fn wait_for_callbacks(
+        &self,
+        n: usize,
+        timeout: Duration,
+    ) -> Result<Vec<JournalEntry>, Error> {
+        let mut done = self.shared.called_back.subscribe();
+        let waited = tokio::time::timeout(timeout, done.wait_for(|&seen| seen >= n))
+            .await
+            .map(|reached| reached.is_ok());
+        match waited {
+            Ok(true) => Ok(self.journal()),
+            // As in `wait_for_requests`: the sender cannot be closed while `self` lives.
+            Ok(false) | Err(_) => Err(Error::new(ErrorKind::WaitTimedOut {
+                what: "callbacks",
+                wanted: n,
+                seen: self.shared.lock().callbacks_done,
                 timeout,
             })),
         }
@@ -401,6 +453,8 @@ impl Drop for MockNet {
     /// matched no route and no assertion reported it yet.
     fn drop(&mut self) {
         self.accept.abort();
+        let callbacks = std::mem::take(&mut self.shared.lock().callbacks);
+        drop(callbacks);
         let failures = std::mem::take(&mut self.shared.lock().unmatched_failures);
         if let Some(first) = failures.first()
             && !std::thread::panicking()
@@ -490,11 +544,25 @@ impl MockNetBuilder {
         self
     }
 
+    /// The base URL that relative callback URLs of the scenario's routes (such as
+    /// `"/webhooks/charge"`) resolve against, typically the `uri()` of a second `MockNet`
+    /// receiving the webhooks. It must be a loopback `http://` URL. None by default.
+    ///
+    /// # Example
+    ///
+    /// See [`CallbackRecord`].
+    pub fn callback_base(mut self, base: impl Into<String>) -> Self {
+        self.callback_base = Some(base.into());
+        self
+    }
+
     /// Binds 127.0.0.1 on a free port and starts serving on the current tokio runtime.
     ///
     /// # Errors
     ///
     /// [`ErrorKind::NoSeed`] outside a deterministic test without [`seed`](Self::seed);
+    /// [`ErrorKind::CallbackBase`] when the callback base is not a loopback `http://` URL, or a
+    /// route has a relative callback URL and there is no base;
     /// [`ErrorKind::Bind`] when no loopback port can be bound.
     ///
     /// # Panics
@@ -507,6 +575,31 @@ impl MockNetBuilder {
                 .map(|ctx| ctx.fork_rng("mocknet"))
                 .ok_or_else(|| Error::new(ErrorKind::NoSeed))?,
         };
+        let callback_base = match &self.callback_base {
+            Some(base) => Some(callback::loopback_url(base).map_err(|message| {
+                Error::new(ErrorKind::CallbackBase {
+                    base: Some(base.clone()),
+                    message,
+                })
+            })?),
+            None => None,
+        };
+        let unresolved = self.scenario.routes.iter().find(|route| {
+            route
+                .callback
+                .as_ref()
+                .is_some_and(|cb| cb.target.resolve(callback_base.as_ref()).is_none())
+        });
+        if let Some(route) = unresolved {
+            return Err(Error::new(ErrorKind::CallbackBase {
+                base: None,
+                message: format!(
+                    "route `{}` of scenario `{}` has a relative callback URL; \
+                     give one with MockNetBuilder::callback_base",
+                    route.name, self.scenario.name
+                ),
+            }));
+        }
         let listener = TcpListener::bind(("127.0.0.1", 0))
             .await
             .map_err(|err| Error::io(ErrorKind::Bind, err))?;
@@ -525,6 +618,8 @@ impl MockNetBuilder {
             journal: Vec::new(),
             unmatched_failures: Vec::new(),
             spans: Vec::new(),
+            callbacks: JoinSet::new(),
+            callbacks_done: 0,
         };
         let shared = Arc::new(Shared {
             scenario: self.scenario,
@@ -533,8 +628,10 @@ impl MockNetBuilder {
             started: tokio::time::Instant::now(),
             fail_on_unmatched: self.fail_on_unmatched,
             otlp_collector: self.otlp_collector,
+            callback_base,
             state: Mutex::new(state),
             arrived: watch::Sender::new(0),
+            called_back: watch::Sender::new(0),
         });
         let accept = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
         Ok(MockNet {
@@ -580,8 +677,14 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
         let close = raw.close;
         // A response to HEAD has the head of the GET response and no body.
         let head_only = raw.method == "HEAD";
-        let reply = shared.handle(raw);
-        match send(&mut stream, reply, close, head_only).await {
+        let mut reply = shared.handle(raw);
+        let callback = reply.callback.take();
+        let sent = send(&mut stream, reply, close, head_only).await;
+        // `handle` only plans a callback when the route's own response goes out unbroken.
+        if let (Some(callback), Ok(_)) = (callback, &sent) {
+            shared.spawn_callback(callback);
+        }
+        match sent {
             Ok(true) if !close => {}
             _ => return,
         }
@@ -599,6 +702,7 @@ async fn send(
         plan,
         response,
         mut rng,
+        callback: _,
     } = reply;
     if !plan.delay.is_zero() {
         tokio::time::sleep(plan.delay).await;
@@ -729,6 +833,7 @@ impl Shared {
                         .iter()
                         .all(|matcher| matcher.matches(&request))
             });
+        let mut callback = None;
         let (route_name, response, plan) = match (collected, matched) {
             (Some(decoded), _) => {
                 let response = match decoded {
@@ -757,6 +862,13 @@ impl Shared {
                 }
                 let response = route.responses[call.min(route.responses.len() - 1)].clone();
                 let plan = fault::plan(route.faults.iter().chain(&self.scenario.faults), &mut rng);
+                // A fault that replaces or breaks the response also keeps the callback back.
+                if plan.outcome.is_none() {
+                    callback = route
+                        .callback
+                        .as_ref()
+                        .and_then(|cb| self.pending_callback(index, cb, traceparent));
+                }
                 (Some(route.name.clone()), response, plan)
             }
             (None, None) => {
@@ -792,6 +904,7 @@ impl Shared {
             faults: plan.applied.clone(),
             status,
             traceparent,
+            callback: None,
         });
         let arrived = state.journal.len();
         drop(state);
@@ -800,7 +913,74 @@ impl Shared {
             plan,
             response,
             rng,
+            callback,
         }
+    }
+
+    /// Resolves a route's callback for request `index`, continuing the request's trace with a
+    /// span id from the request's own stream of the seed.
+    fn pending_callback(
+        &self,
+        index: usize,
+        callback: &Callback,
+        incoming: Option<TraceParent>,
+    ) -> Option<PendingCallback> {
+        // `start` checked that every target resolves.
+        let url = callback.target.resolve(self.callback_base.as_ref())?;
+        let traceparent = incoming.and_then(|parent| {
+            let mut rng = self.rng.fork(&format!("request {index} callback"));
+            let mut ids = IdGenerator::new(move || rng.next_u64());
+            TraceParent::new(parent.trace_id(), ids.span_id(), parent.flags()).ok()
+        });
+        Some(PendingCallback {
+            index,
+            callback: callback.clone(),
+            url,
+            traceparent,
+        })
+    }
+
+    /// Sends a callback from a task on the server's runtime and records its outcome.
+    fn spawn_callback(self: &Arc<Self>, pending: PendingCallback) {
+        let shared = Arc::clone(self);
+        let task = async move {
+            let PendingCallback {
+                index,
+                callback,
+                url,
+                traceparent,
+            } = pending;
+            if !callback.delay.is_zero() {
+                tokio::time::sleep(callback.delay).await;
+            }
+            let at = shared.started.elapsed();
+            let outcome = callback::send(&callback, &url, traceparent).await;
+            let (status, error) = match outcome {
+                Ok(status) => (Some(status), None),
+                Err(error) => (None, Some(error)),
+            };
+            let record = CallbackRecord {
+                method: callback.method.to_string(),
+                url: url.to_string(),
+                at,
+                traceparent,
+                status,
+                error,
+            };
+            let done = {
+                let mut state = shared.lock();
+                if let Some(entry) = state.journal.get_mut(index) {
+                    entry.callback = Some(record);
+                }
+                state.callbacks_done += 1;
+                state.callbacks_done
+            };
+            shared.called_back.send_replace(done);
+        };
+        let mut state = self.lock();
+        // Reap finished callbacks so the set holds only live ones.
+        while state.callbacks.try_join_next().is_some() {}
+        state.callbacks.spawn(task);
     }
 
     /// Says which request matched nothing and which routes came nearest.

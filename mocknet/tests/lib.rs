@@ -2,6 +2,7 @@
 
 mod support;
 
+mod callbacks;
 mod clock;
 mod collector;
 mod determinism;
