@@ -182,12 +182,14 @@ const fn is_leap(year: i64) -> bool {
     (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
 }
 
-const fn days_in_month(year: i64, month: u32) -> u32 {
+/// The number of days in `month` (1 to 12) of `year` (proleptic Gregorian); 0 for other months.
+pub const fn days_in_month(year: i64, month: u32) -> u32 {
     match month {
         2 if is_leap(year) => 29,
         2 => 28,
         4 | 6 | 9 | 11 => 30,
-        _ => 31,
+        1..=12 => 31,
+        _ => 0,
     }
 }
 
@@ -202,8 +204,16 @@ const fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// The inverse of [`days_from_civil`].
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
+/// The proleptic Gregorian `(year, month, day)` of the day `days` days after 1970-01-01
+/// (Howard Hinnant's `civil_from_days`).
+///
+/// ```
+/// use steadfast_determinism::timestamp::civil_from_days;
+/// assert_eq!(civil_from_days(0), (1970, 1, 1));
+/// assert_eq!(civil_from_days(-1), (1969, 12, 31));
+/// assert_eq!(civil_from_days(20_454), (2026, 1, 1));
+/// ```
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;

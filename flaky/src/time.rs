@@ -1,6 +1,9 @@
 //! Civil dates and times in UTC, for report timestamps and quarantine expiry.
 
 use std::fmt;
+use std::time::{Duration, UNIX_EPOCH};
+
+use steadfast_determinism::timestamp;
 
 /// A calendar date (proleptic Gregorian, UTC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -13,7 +16,8 @@ pub struct Date {
 impl Date {
     /// The date, when it exists.
     pub fn new(year: i32, month: u8, day: u8) -> Option<Self> {
-        let valid = (1..=12).contains(&month) && day >= 1 && day <= days_in_month(year, month);
+        let valid = day >= 1
+            && u32::from(day) <= timestamp::days_in_month(i64::from(year), u32::from(month));
         valid.then_some(Self { year, month, day })
     }
 
@@ -27,25 +31,16 @@ impl Date {
     }
 
     /// The date `days` days after 1970-01-01.
-    ///
-    /// Howard Hinnant's `civil_from_days` (<https://howardhinnant.github.io/date_algorithms.html>).
     pub fn from_days(days: i64) -> Self {
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = doy - (153 * mp + 2) / 5 + 1;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 };
-        let year = yoe + era * 400 + i64::from(month <= 2);
+        let (year, month, day) = timestamp::civil_from_days(days);
         Self {
             year: i32::try_from(year).unwrap_or(i32::MAX),
-            // OK because the algorithm yields 1..=12 and 1..=31.
+            // OK because civil_from_days yields months 1..=12 and days 1..=31.
             month: u8::try_from(month).expect("month in 1..=12"),
             day: u8::try_from(day).expect("day in 1..=31"),
         }
     }
+
     /// Parses `YYYY-MM-DD`; `None` when it is not a real date in that form.
     pub fn parse(text: &str) -> Option<Self> {
         let bytes = text.as_bytes();
@@ -66,32 +61,21 @@ impl Date {
     }
 }
 
-fn days_in_month(year: i32, month: u8) -> u8 {
-    match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
     }
 }
 
-/// Formats milliseconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ`.
+/// Formats milliseconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ` (whole seconds).
 pub fn format_millis(millis: i64) -> String {
     let seconds = millis.div_euclid(1000);
-    let date = Date::from_days(seconds.div_euclid(86_400));
-    let in_day = seconds.rem_euclid(86_400);
-    format!(
-        "{date}T{:02}:{:02}:{:02}Z",
-        in_day / 3600,
-        in_day % 3600 / 60,
-        in_day % 60
-    )
+    let time = if seconds >= 0 {
+        UNIX_EPOCH + Duration::from_secs(seconds.unsigned_abs())
+    } else {
+        UNIX_EPOCH - Duration::from_secs(seconds.unsigned_abs())
+    };
+    timestamp::format(time)
 }
 
 #[cfg(test)]
