@@ -1,0 +1,16 @@
+//! The end-to-end suite: the payments client through every scenario of its catalog, with the
+//! trace followed from client to mock service to webhook receiver, the client's spans exported
+//! to the service's OTLP collector, a latency chart checked against its baseline, latency
+//! budgets on virtual time, and a replay check of the whole journal.
+//!
+//! Run: `cargo nextest run -p steadfast --all-features --test e2e`.
+
+#[path = "../../examples/payments/client.rs"]
+mod client;
+
+mod flow;
+
+mod chart;
+mod replay;
+mod scenarios;
+mod traces;
