@@ -4,7 +4,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use image::{Rgba, RgbaImage};
 use steadfast_determinism::{Seed, TestContext, TokioClock, deterministic_test};
-use steadfast_visual::Snapshot;
+use steadfast_visual::{Snapshot, Status};
 
 use crate::flow::{self, SCENARIOS};
 
@@ -12,6 +12,8 @@ use crate::flow::{self, SCENARIOS};
 const CHART_SEED: Seed = Seed::new(0x00c4_a271);
 /// The top of the chart: the client's retry budget (3 attempts of 2 s, 2 waits of 1 s).
 const SCALE: Duration = Duration::from_secs(8);
+/// The snapshot's name: the baseline is `tests/snapshots/e2e-latencies.png`.
+const NAME: &str = "e2e-latencies";
 const HEIGHT: u32 = 160;
 const MARGIN: u32 = 8;
 const BAR: u32 = 6;
@@ -96,14 +98,40 @@ async fn latency_chart_of_every_scenario_matches_the_committed_baseline(_ctx: &T
 
     let chart = render(&groups);
 
-    // Drawn exactly, so compared exactly: every pixel, anti-aliasing included. The baseline is
-    // committed; with `CI` set a missing one fails instead of being written.
-    Snapshot::new("e2e-latencies")
+    snapshot().assert(&chart);
+}
+
+/// The chart's snapshot. Drawn exactly, so compared exactly: every pixel, anti-aliasing
+/// included. The baseline is committed; with `CI` set a missing one fails instead of being
+/// written.
+fn snapshot() -> Snapshot {
+    Snapshot::new(NAME)
         .manifest_dir(env!("CARGO_MANIFEST_DIR"))
         .threshold(0.0)
         .include_aa(true)
         .max_diff_pixels(0)
-        .assert(&chart);
+}
+
+#[test]
+fn one_changed_pixel_fails_the_chart_snapshot() {
+    let baseline_path = format!("{}/tests/snapshots/{NAME}.png", env!("CARGO_MANIFEST_DIR"));
+    let mut chart = steadfast_visual::open(&baseline_path).expect("the committed baseline");
+    let (x, y) = (MARGIN + 1, HEIGHT - MARGIN - 1);
+    let pixel = *chart.get_pixel(x, y);
+    chart.put_pixel(x, y, Rgba([pixel[0] ^ 0x10, pixel[1], pixel[2], 255]));
+
+    // Never let this test rewrite the baseline, whatever STEADFAST_UPDATE says.
+    let outcome = snapshot()
+        .with_env(|key| (key == "STEADFAST_UPDATE").then(|| "none".into()))
+        .artifact_dir(concat!(
+            env!("CARGO_TARGET_TMPDIR"),
+            "/e2e-one-changed-pixel"
+        ))
+        .check(&chart)
+        .expect("comparable");
+
+    assert_eq!(outcome.status(), Status::Changed);
+    assert_eq!(outcome.comparison().map(|c| c.diff_pixels()), Some(1));
 }
 
 #[test]
