@@ -705,6 +705,11 @@ impl<'a> Kernel<'a> {
                     put16::<STREAM>(&mut co[o..], memo.quad_out());
                 }
             } else {
+                // Drawn into a local line first, so that the diff line is
+                // still written whole (a mask leaves it zeroed in between,
+                // as the row it stands for).
+                let mut line = [0u8; 64];
+                let drawn = as_uninit(&mut line);
                 for o in [0, 16, 32, 48] {
                     let q = o..o + 16;
                     diff += self.quad(
@@ -712,9 +717,14 @@ impl<'a> Kernel<'a> {
                         y,
                         &ca[q.clone()],
                         &cb[q.clone()],
-                        &mut co[q],
+                        &mut drawn[q],
                         memo,
                     );
+                }
+                for (o, bytes) in [0, 16, 32, 48].into_iter().zip(line.chunks_exact(16)) {
+                    let mut quad = [0u8; 16];
+                    quad.copy_from_slice(bytes);
+                    put16::<STREAM>(&mut co[o..], quad);
                 }
             }
             x += 16;
@@ -755,8 +765,17 @@ impl<'a> Kernel<'a> {
             0
         } else {
             let mut diff = 0;
-            for (i, o) in out.chunks_exact_mut(4).enumerate() {
-                diff += self.pixel(x + i, y, Some(o), memo);
+            for (i, (o, (pa, pb))) in out
+                .chunks_exact_mut(4)
+                .zip(qa.chunks_exact(4).zip(qb.chunks_exact(4)))
+                .enumerate()
+            {
+                if pa != pb {
+                    diff += self.pixel(x + i, y, Some(o), memo);
+                } else if !self.mask {
+                    // What `pixel` draws for a pixel equal in both images.
+                    memo.draw(pa, o);
+                }
             }
             diff
         }
@@ -948,7 +967,11 @@ fn to_int32(x: f64) -> i32 {
 }
 
 /// The background colour pixelmatch blends pixel offset `k` over.
-#[inline]
+///
+/// Never inlined: its two divisions only matter for translucent pixels, and
+/// inlined they get hoisted out of the neighbour loop of [`antialiased`]
+/// and paid on every call.
+#[inline(never)]
 fn background(k: usize, checkerboard: bool) -> [i32; 3] {
     if !checkerboard {
         return [255; 3];
