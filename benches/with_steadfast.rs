@@ -2,7 +2,7 @@
 //!
 //! * `seeded_inputs`: inputs drawn from a `DetRng`, so every run (and every machine) measures the
 //!   same data; `STEADFAST_SEED` picks another data set.
-//! * `payments_client`: the payments client against a mocknet backend. `happy-path` on real time
+//! * `payments_client`: the payments client (a charge and its refund) against a mocknet backend. `happy-path` on real time
 //!   is a stable local backend; `charge-failure` on a paused runtime measures the client's own
 //!   cost of retries and backoff (1 s of `Retry-After` per charge) without waiting for them.
 //!
@@ -71,8 +71,13 @@ fn payments_client(c: &mut Criterion) {
         let client = PaymentsClient::new(net.uri(), move || ids.next_u64()).expect("client");
         (net, client)
     });
-    group.bench_function("charge on happy-path (real time, loopback)", |b| {
-        b.iter(|| black_box(real_time.block_on(client.charge(1_000))).expect("charged"));
+    group.bench_function("checkout on happy-path (real time, loopback)", |b| {
+        b.iter(|| {
+            real_time.block_on(async {
+                let charge = client.charge(1_000).await.expect("charged");
+                black_box(client.refund(&charge).await).expect("refunded")
+            })
+        });
     });
     drop(net);
 
