@@ -127,64 +127,143 @@ pub(crate) fn check_value(value: &str) -> Result<(), &'static str> {
 /// assert_eq!(ts.len(), 2);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Default)]
 pub struct TraceState {
-    // The canonical header text (`k=v,k=v`), shared so that the clones made
-    // for child spans and outgoing calls never allocate; `None` when empty.
-    text: Option<Arc<str>>,
+    // The canonical header text (`k=v,k=v`): short texts live inline so that
+    // extracting them never allocates, longer ones are shared so that the
+    // clones made for child spans and outgoing calls never allocate.
+    repr: Repr,
 }
 
-/// Validates header values member by member into canonical text.
-#[derive(Debug, Default)]
+/// Longest canonical text kept inline (makes `TraceState` 64 bytes).
+const INLINE_CAP: usize = 62;
+
+/// Invariant: `Empty` for no members, `Inline` for 1 to [`INLINE_CAP`] bytes,
+/// `Shared` for longer texts, so each text has exactly one representation.
+#[derive(Clone, Default)]
+enum Repr {
+    #[default]
+    Empty,
+    Inline {
+        len: u8,
+        buf: [u8; INLINE_CAP],
+    },
+    Shared(Arc<str>),
+}
+
+/// Validates header values member by member into canonical text, kept on
+/// the stack until it outgrows the inline capacity.
+#[derive(Debug)]
 pub(crate) struct Builder {
-    buf: String,
+    small: [u8; INLINE_CAP],
+    len: usize,
+    big: Option<String>,
     count: usize,
 }
 
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            small: [0; INLINE_CAP],
+            len: 0,
+            big: None,
+            count: 0,
+        }
+    }
+}
+
 impl Builder {
+    /// The canonical text built so far.
+    fn text(&self) -> &str {
+        match &self.big {
+            Some(big) => big,
+            // SAFETY: `small[..len]` only ever receives whole members that
+            // passed `check_key` and `check_value` (ASCII only) and ASCII
+            // commas, and ASCII is valid UTF-8.
+            None => unsafe { std::str::from_utf8_unchecked(&self.small[..self.len]) },
+        }
+    }
+
+    /// Appends `member` (already validated), with a separating comma.
+    fn append(&mut self, member: &str, spare: usize) {
+        let comma = usize::from(self.count > 0);
+        if self.big.is_none() && self.len + comma + member.len() <= INLINE_CAP {
+            if comma == 1 {
+                self.small[self.len] = b',';
+            }
+            let at = self.len + comma;
+            self.small[at..at + member.len()].copy_from_slice(member.as_bytes());
+            self.len = at + member.len();
+            return;
+        }
+        let big = self.big.get_or_insert_with(|| {
+            // Canonical text is never longer than the rest of this header.
+            let mut big = String::with_capacity(self.len + comma + member.len() + spare);
+            // SAFETY: as in `text`, `small[..len]` holds only ASCII.
+            big.push_str(unsafe { std::str::from_utf8_unchecked(&self.small[..self.len]) });
+            big
+        });
+        if comma == 1 {
+            big.push(',');
+        }
+        big.push_str(member);
+    }
+
     /// Appends the members of one more header value. On error the builder
     /// may hold part of the header; callers drop it.
     pub(crate) fn push(&mut self, value: &str, grammar: KeyGrammar) -> Result<(), Error> {
-        // One allocation per header at most: canonical text is never longer.
-        self.buf.reserve(value.len() + 1);
+        let bytes = value.as_bytes();
         let mut start = 0;
-        for raw in value.split(',') {
-            let offset = start;
-            start += raw.len() + 1;
-            let member = raw.trim_matches([' ', '\t']);
-            if member.is_empty() {
+        while start <= bytes.len() {
+            let end = bytes[start..]
+                .iter()
+                .position(|&c| c == b',')
+                .map_or(bytes.len(), |i| start + i);
+            let at = start;
+            start = end + 1;
+            // What may follow this member: its comma and the rest.
+            let spare = bytes.len() - end;
+            // `start..end` lies between ASCII commas (or the ends), so it is
+            // on character boundaries.
+            let mut raw = &bytes[at..end];
+            let mut lead = 0;
+            while let [b' ' | b'\t', rest @ ..] = raw {
+                raw = rest;
+                lead += 1;
+            }
+            while let [rest @ .., b' ' | b'\t'] = raw {
+                raw = rest;
+            }
+            if raw.is_empty() {
                 continue;
             }
-            let at = offset + (raw.len() - raw.trim_start_matches([' ', '\t']).len());
-            let Some((key, val)) = member.split_once('=') else {
+            let at = at + lead;
+            let member = &value[at..at + raw.len()];
+            let Some(eq) = raw.iter().position(|&c| c == b'=') else {
                 return Err(Error::new(ErrorKind::TraceState, "member has no '='").at(at));
             };
+            let (key, val) = (&member[..eq], &member[eq + 1..]);
             check_key(key, grammar)
                 .map_err(|what| Error::new(ErrorKind::TraceState, what).at(at))?;
             check_value(val)
                 .map_err(|what| Error::new(ErrorKind::TraceState, what).at(at + key.len() + 1))?;
-            if members_of(&self.buf).any(|(k, _)| k == key) {
+            if self.count > 0 && members_of(self.text()).any(|(k, _)| k == key) {
                 return Err(Error::new(ErrorKind::TraceState, "duplicate key").at(at));
             }
             if self.count == MAX_MEMBERS {
                 return Err(Error::new(ErrorKind::TraceState, "more than 32 members").at(at));
             }
-            if self.count > 0 {
-                self.buf.push(',');
-            }
-            self.buf.push_str(member);
+            self.append(member, spare);
             self.count += 1;
         }
         Ok(())
     }
 
-    /// The state built so far. Empty (and free) when no member was pushed.
+    /// The state built so far. Empty (and free) when no member was pushed;
+    /// inline (also free) when the text is short.
     #[inline]
     pub(crate) fn finish(&self) -> TraceState {
-        if self.count == 0 {
-            return TraceState::new();
-        }
-        TraceState::from_text(&self.buf)
+        TraceState::from_text(self.text())
     }
 }
 
@@ -195,16 +274,47 @@ fn members_of(text: &str) -> impl Iterator<Item = (&str, &str)> {
         .map(|m| m.split_once('=').unwrap_or((m, "")))
 }
 
+impl PartialEq for TraceState {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for TraceState {}
+
+impl std::hash::Hash for TraceState {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl fmt::Debug for TraceState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("TraceState").field(&self.as_str()).finish()
+    }
+}
+
 impl TraceState {
     /// An empty state.
     pub const fn new() -> Self {
-        TraceState { text: None }
+        TraceState { repr: Repr::Empty }
     }
 
     fn from_text(text: &str) -> Self {
-        TraceState {
-            text: (!text.is_empty()).then(|| Arc::from(text)),
-        }
+        let repr = match text.len() {
+            0 => Repr::Empty,
+            len @ 1..=INLINE_CAP => {
+                let mut buf = [0; INLINE_CAP];
+                buf[..len].copy_from_slice(text.as_bytes());
+                Repr::Inline {
+                    // OK to truncate: `len` is at most INLINE_CAP (62).
+                    len: len as u8,
+                    buf,
+                }
+            }
+            _ => Repr::Shared(Arc::from(text)),
+        };
+        TraceState { repr }
     }
 
     fn from_members<'a>(members: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
@@ -222,7 +332,15 @@ impl TraceState {
 
     /// The header value, `""` when empty.
     pub fn as_str(&self) -> &str {
-        self.text.as_deref().unwrap_or("")
+        match &self.repr {
+            Repr::Empty => "",
+            // SAFETY: `from_text` copies a whole `&str` into `buf[..len]`, so
+            // those bytes are valid UTF-8.
+            Repr::Inline { len, buf } => unsafe {
+                std::str::from_utf8_unchecked(&buf[..usize::from(*len)])
+            },
+            Repr::Shared(text) => text,
+        }
     }
 
     /// Parses one header value with the Level 2 key grammar.
@@ -315,7 +433,7 @@ impl TraceState {
 
     /// Whether there are no members.
     pub fn is_empty(&self) -> bool {
-        self.text.is_none()
+        matches!(self.repr, Repr::Empty)
     }
 
     /// The members in order, leftmost first.

@@ -149,8 +149,8 @@ fn hot_path_does_not_allocate() {
     let back = extract(&outgoing).unwrap();
     assert_eq!(back.trace_id(), tp.trace_id());
 
-    // With a tracestate: its text is copied once while validating and once
-    // into the shared buffer; the child's clone and the inject allocate nothing.
+    // With a short tracestate: its canonical text is kept inline, so the
+    // extract, the child's clone and the inject allocate nothing.
     let with_state = [
         ("traceparent", header),
         ("tracestate", "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"),
@@ -166,8 +166,30 @@ fn hot_path_does_not_allocate() {
         let call = parent.child(&mut ids);
         inject(&call, &mut outgoing);
     });
-    assert_eq!(n, 2, "extract + inject with a tracestate");
+    assert_eq!(n, 0, "extract + inject with a short tracestate");
     assert_eq!(outgoing.count, 2);
+    assert_eq!(
+        &outgoing.values[1][..outgoing.lens[1]],
+        with_state[1].1.as_bytes()
+    );
+
+    // A longer one is built once and then shared: cloning it for the child
+    // allocates nothing.
+    let long = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7,vendorname1=opaquevalue1,x=y";
+    let with_long_state = [("traceparent", header), ("tracestate", long)];
+    let mut parent = None;
+    let n = allocations(|| parent = extract(&with_long_state[..]));
+    assert_eq!(
+        n, 2,
+        "extract with a long tracestate: its text, then the shared copy"
+    );
+    let parent = parent.unwrap();
+    assert_eq!(parent.trace_state().as_str(), long);
+    assert_eq!(
+        allocations(|| drop(std::hint::black_box(parent.child(&mut ids)))),
+        0,
+        "child of a context with a long tracestate"
+    );
 
     // The counter itself works: a Vec allocates.
     assert_eq!(allocations(|| drop(std::hint::black_box(vec![1u8; 8]))), 1);
