@@ -222,8 +222,20 @@ impl Injector for Vec<(String, String)> {
 
 impl<S: std::hash::BuildHasher> Injector for HashMap<String, String, S> {
     fn set(&mut self, name: &str, value: &str) {
-        self.retain(|k, _| !name_matches(k, name));
-        self.insert(name.to_owned(), value.to_owned());
+        // Other spellings of the name go; the exact one is updated in place,
+        // reusing its strings, so re-injecting into a map does not allocate.
+        if self.keys().any(|k| k != name && name_matches(k, name)) {
+            self.retain(|k, _| k == name || !name_matches(k, name));
+        }
+        match self.get_mut(name) {
+            Some(old) => {
+                old.clear();
+                old.push_str(value);
+            }
+            None => {
+                self.insert(name.to_owned(), value.to_owned());
+            }
+        }
     }
 }
 
@@ -459,4 +471,43 @@ pub fn extract<E: Extractor + ?Sized>(carrier: &E) -> Option<SpanContext> {
 /// ```
 pub fn inject<I: Injector + ?Sized>(cx: &SpanContext, carrier: &mut I) {
     Propagator::new().inject(cx, carrier);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashmap_injector_replaces_every_spelling_and_keeps_one_entry() {
+        let mut map: HashMap<String, String> = HashMap::from([
+            ("TraceParent".to_owned(), "old-1".to_owned()),
+            ("TRACEPARENT".to_owned(), "old-2".to_owned()),
+            ("traceparent".to_owned(), "old-3".to_owned()),
+            ("traceparents".to_owned(), "other".to_owned()),
+        ]);
+        map.set(TRACEPARENT, "new");
+        let mut entries: Vec<_> = map.iter().collect();
+        entries.sort();
+        assert_eq!(
+            entries,
+            [
+                (&"traceparent".to_owned(), &"new".to_owned()),
+                (&"traceparents".to_owned(), &"other".to_owned()),
+            ]
+        );
+        map.set(TRACESTATE, "a=1");
+        map.set(TRACEPARENT, "newer");
+        assert_eq!(map.len(), 3);
+        assert_eq!(map[TRACEPARENT], "newer");
+        assert_eq!(map[TRACESTATE], "a=1");
+    }
+
+    #[test]
+    fn hashmap_injector_replaces_a_differently_cased_name_alone() {
+        let mut map: HashMap<String, String> =
+            HashMap::from([("TraceState".to_owned(), "x=1".to_owned())]);
+        map.set(TRACESTATE, "y=2");
+        assert_eq!(map.len(), 1);
+        assert_eq!(map[TRACESTATE], "y=2");
+    }
 }

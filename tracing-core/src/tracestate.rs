@@ -36,8 +36,42 @@ pub enum KeyGrammar {
     Level1,
 }
 
+/// Byte classes for one-lookup validation (bit flags, see `CLASS`).
+const KEY_CHAR: u8 = 1; // a-z 0-9 _ - * /
+const KEY_FIRST: u8 = 2; // a-z 0-9
+const KEY_AT: u8 = 4; // @
+const VALUE_CHAR: u8 = 8; // printable ASCII but ',' and '='
+
+const CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut c = 0x20;
+    while c <= 0x7e {
+        if c != b',' as usize && c != b'=' as usize {
+            table[c] |= VALUE_CHAR;
+        }
+        let keychar = matches!(c as u8, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'*' | b'/');
+        if keychar {
+            table[c] |= KEY_CHAR;
+        }
+        if matches!(c as u8, b'a'..=b'z' | b'0'..=b'9') {
+            table[c] |= KEY_FIRST;
+        }
+        c += 1;
+    }
+    table[b'@' as usize] |= KEY_AT;
+    table
+};
+
+/// Whether every byte of `s` is in one of the `classes`: one table lookup
+/// and one AND per byte, no early exit, so the loop stays branch-free.
+#[inline]
+fn all_in(s: &[u8], classes: u8) -> bool {
+    s.iter()
+        .fold(true, |ok, &c| ok & (CLASS[usize::from(c)] & classes != 0))
+}
+
 fn is_keychar(c: u8) -> bool {
-    matches!(c, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'*' | b'/')
+    CLASS[usize::from(c)] & KEY_CHAR != 0
 }
 
 /// Checks one key against `grammar`, returning what is wrong.
@@ -51,10 +85,10 @@ pub(crate) fn check_key(key: &str, grammar: KeyGrammar) -> Result<(), &'static s
     }
     match grammar {
         KeyGrammar::Level2 => {
-            if !matches!(k[0], b'a'..=b'z' | b'0'..=b'9') {
+            if CLASS[usize::from(k[0])] & KEY_FIRST == 0 {
                 return Err("key must start with a lowercase letter or digit");
             }
-            if !k[1..].iter().all(|&c| is_keychar(c) || c == b'@') {
+            if !all_in(&k[1..], KEY_CHAR | KEY_AT) {
                 return Err("key holds a character outside a-z 0-9 _ - * / @");
             }
             Ok(())
@@ -99,10 +133,7 @@ pub(crate) fn check_value(value: &str) -> Result<(), &'static str> {
     if v.len() > 256 {
         return Err("value longer than 256 characters");
     }
-    if !v
-        .iter()
-        .all(|&c| (0x20..=0x7e).contains(&c) && c != b',' && c != b'=')
-    {
+    if !all_in(v, VALUE_CHAR) {
         return Err("value holds a character outside printable ascii or a ',' or '='");
     }
     if v[v.len() - 1] == b' ' {
@@ -260,10 +291,19 @@ impl Builder {
     }
 
     /// The state built so far. Empty (and free) when no member was pushed;
-    /// inline (also free) when the text is short.
+    /// inline (also free: the buffer moves as is) when the text is short.
     #[inline]
-    pub(crate) fn finish(&self) -> TraceState {
-        TraceState::from_text(self.text())
+    pub(crate) fn finish(self) -> TraceState {
+        let repr = match self.big {
+            Some(big) => Repr::Shared(Arc::from(big)),
+            None if self.len == 0 => Repr::Empty,
+            None => Repr::Inline {
+                // OK to truncate: `len` is at most INLINE_CAP (62).
+                len: self.len as u8,
+                buf: self.small,
+            },
+        };
+        TraceState { repr }
     }
 }
 

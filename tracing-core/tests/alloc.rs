@@ -191,6 +191,14 @@ fn hot_path_does_not_allocate() {
         "child of a context with a long tracestate"
     );
 
+    // Re-injecting into the same header map updates its strings in place.
+    let mut map = std::collections::HashMap::new();
+    inject(&parent.child(&mut ids), &mut map);
+    let n = allocations(|| inject(&parent.child(&mut ids), &mut map));
+    assert_eq!(n, 0, "inject into a HashMap that already holds the headers");
+    assert_eq!(map.len(), 2);
+    assert_eq!(map["tracestate"], long);
+
     // The counter itself works: a Vec allocates.
     assert_eq!(allocations(|| drop(std::hint::black_box(vec![1u8; 8]))), 1);
 }
