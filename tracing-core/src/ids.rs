@@ -23,7 +23,7 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Lowercase hex digit values; 0xff marks every other byte (uppercase is
 /// rejected on purpose: W3C Trace Context only allows lowercase).
-const HEX_DECODE: [u8; 256] = {
+pub(crate) const HEX_DECODE: [u8; 256] = {
     let mut table = [0xffu8; 256];
     let mut i = 0;
     while i < 10 {
@@ -50,35 +50,34 @@ pub(crate) const fn hex_val(c: u8) -> Option<u8> {
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 
-/// Decodes 8 lowercase hex digits (little-endian load) into 4 bytes, or
-/// `None` if any is not a lowercase hex digit. Branch-free SWAR: each byte
-/// below 0x80 is range-checked with additions that cannot carry across bytes.
+/// Decodes 8 lowercase hex digits (little-endian load) into 4 bytes, and
+/// whether all 8 were lowercase hex digits (the bytes are meaningless when
+/// not). Branch-free SWAR: a byte below 0x80 is range-checked with additions
+/// that cannot carry across bytes; bytes at or above 0x80 fail the first test
+/// (the wrapping additions may then carry, but the result is discarded).
 #[inline]
-fn decode8(chunk: [u8; 8]) -> Option<[u8; 4]> {
+fn decode8(chunk: [u8; 8]) -> ([u8; 4], bool) {
     let x = u64::from_le_bytes(chunk);
-    if x & HIGHS != 0 {
-        return None;
-    }
-    let ge = |lo: u64| (x + (0x80 - lo) * ONES) & HIGHS;
-    let gt = |hi: u64| (x + (0x7f - hi) * ONES) & HIGHS;
+    let ascii = x & HIGHS == 0;
+    let ge = |lo: u64| x.wrapping_add((0x80 - lo) * ONES) & HIGHS;
+    let gt = |hi: u64| x.wrapping_add((0x7f - hi) * ONES) & HIGHS;
     let digit = ge(0x30) & !gt(0x39);
     let letter = ge(0x61) & !gt(0x66);
-    if (digit | letter) != HIGHS {
-        return None;
-    }
+    let ok = ascii & ((digit | letter) == HIGHS);
     let nibbles = (x & (0x0f * ONES)) + (letter >> 7) * 9;
     let mut t = ((nibbles << 4) | (nibbles >> 8)) & 0x00ff_00ff_00ff_00ff;
     t = (t | (t >> 8)) & 0x0000_ffff_0000_ffff;
     t = (t | (t >> 16)) & 0xffff_ffff;
     // OK to truncate: the four packed bytes are in the low 32 bits.
-    Some((t as u32).to_le_bytes())
+    ((t as u32).to_le_bytes(), ok)
 }
 
 /// Decodes `2 * N` lowercase hex digits from the start of `input` (which must
-/// hold that many) into `N` bytes; on error returns the offset of the first
-/// bad digit. `N` is a constant, so the chunk loop unrolls.
+/// hold that many) into `N` bytes, and whether every digit was valid (the
+/// bytes are meaningless when not). No early exit: `N` is a constant, so the
+/// chunk loop unrolls into straight-line code.
 #[inline]
-pub(crate) fn decode_hex<const N: usize>(input: &[u8]) -> Result<[u8; N], usize> {
+pub(crate) fn decode_hex_flagged<const N: usize>(input: &[u8]) -> ([u8; N], bool) {
     let input = &input[..2 * N];
     let mut out = [0u8; N];
     let mut ok = true;
@@ -86,10 +85,9 @@ pub(crate) fn decode_hex<const N: usize>(input: &[u8]) -> Result<[u8; N], usize>
     for i in 0..whole {
         let mut chunk = [0u8; 8];
         chunk.copy_from_slice(&input[8 * i..8 * i + 8]);
-        match decode8(chunk) {
-            Some(bytes) => out[4 * i..4 * i + 4].copy_from_slice(&bytes),
-            None => ok = false,
-        }
+        let (bytes, good) = decode8(chunk);
+        out[4 * i..4 * i + 4].copy_from_slice(&bytes);
+        ok &= good;
     }
     for i in 4 * whole..N {
         let hi = HEX_DECODE[usize::from(input[2 * i])];
@@ -97,11 +95,20 @@ pub(crate) fn decode_hex<const N: usize>(input: &[u8]) -> Result<[u8; N], usize>
         ok &= (hi | lo) & 0xf0 == 0;
         out[i] = (hi << 4) | (lo & 0x0f);
     }
+    (out, ok)
+}
+
+/// Decodes `2 * N` lowercase hex digits from the start of `input` (which must
+/// hold that many) into `N` bytes; on error returns the offset of the first
+/// bad digit.
+#[inline]
+pub(crate) fn decode_hex<const N: usize>(input: &[u8]) -> Result<[u8; N], usize> {
+    let (out, ok) = decode_hex_flagged::<N>(input);
     if ok {
         return Ok(out);
     }
     // Only on failure: find where.
-    Err(input
+    Err(input[..2 * N]
         .iter()
         .position(|&c| HEX_DECODE[usize::from(c)] == 0xff)
         .unwrap_or(0))
@@ -160,7 +167,10 @@ fn parse_id<const N: usize>(s: &str) -> Result<[u8; N], Error> {
 /// assert!("4BF92F3577B34DA6A3CE929D0E0E4736".parse::<TraceId>().is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+// Aligned so that ids (and the structs holding them) move as whole machine
+// words rather than byte by byte.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[repr(align(8))]
 pub struct TraceId([u8; 16]);
 
 impl TraceId {
@@ -252,7 +262,9 @@ impl FromStr for TraceId {
 /// assert_eq!(id, SpanId::from_u64(0x00f0_67aa_0ba9_02b7));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+// Aligned like `TraceId`, for the same reason.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[repr(align(8))]
 pub struct SpanId([u8; 8]);
 
 impl SpanId {

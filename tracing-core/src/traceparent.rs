@@ -13,7 +13,9 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::error::{Error, ErrorKind};
-use crate::ids::{SpanId, TraceFlags, TraceId, decode_hex, encode_hex, hex_val};
+use crate::ids::{
+    HEX_DECODE, SpanId, TraceFlags, TraceId, decode_hex, decode_hex_flagged, encode_hex, hex_val,
+};
 
 /// Length of a version-00 `traceparent` value.
 pub const TRACEPARENT_LEN: usize = 55;
@@ -59,6 +61,20 @@ fn err(what: &'static str, at: usize) -> Reject {
         what,
         at,
         found: None,
+    }
+}
+
+impl Reject {
+    /// The public error for this rejection (kept out of line: only failures
+    /// pay for building it).
+    #[cold]
+    #[inline(never)]
+    fn into_error(self) -> Error {
+        let e = Error::new(ErrorKind::TraceParent, self.what);
+        match self.found {
+            Some(found) => e.found(found),
+            None => e.at(self.at),
+        }
     }
 }
 
@@ -108,27 +124,63 @@ impl TraceParent {
     /// assert_eq!(tp.trace_id().to_string(), "12345678901234567890123456789012");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[inline]
     pub fn parse(value: &str) -> Result<Self, Error> {
-        Self::parse_lean(value).map_err(|r| {
-            let e = Error::new(ErrorKind::TraceParent, r.what);
-            match r.found {
-                Some(found) => e.found(found),
-                None => e.at(r.at),
-            }
-        })
+        Self::parse_lean(value).map_err(Reject::into_error)
     }
 
     /// The parser behind [`TraceParent::parse`], with a small error so the
     /// hot path (and `extract`, which only needs yes or no) moves little data.
+    ///
+    /// The common case (a well-formed value) is decided by one branch over
+    /// straight-line checks; anything else goes to
+    /// [`TraceParent::parse_checked`], which runs the same checks one by one
+    /// to name the first problem.
     #[inline]
     pub(crate) fn parse_lean(value: &str) -> Result<Self, Reject> {
-        let mut s = value.as_bytes();
-        while let [b' ' | b'\t', rest @ ..] = s {
-            s = rest;
+        let s = trim(value.as_bytes());
+        if s.len() >= TRACEPARENT_LEN {
+            let (v_hi, v_lo) = (HEX_DECODE[usize::from(s[0])], HEX_DECODE[usize::from(s[1])]);
+            // Invalid digits are 0xff in the table, so the OR is below 0x10
+            // only when both are hex digits.
+            let version_ok = (v_hi | v_lo) < 0x10;
+            let version = (v_hi << 4) | (v_lo & 0x0f);
+            let (trace, trace_ok) = decode_hex_flagged::<16>(&s[3..35]);
+            let (parent, parent_ok) = decode_hex_flagged::<8>(&s[36..52]);
+            let (flags, flags_ok) = decode_hex_flagged::<1>(&s[53..55]);
+            let shape_ok = if version == 0 {
+                s.len() == TRACEPARENT_LEN
+            } else {
+                s.len() == TRACEPARENT_LEN || s[TRACEPARENT_LEN] == b'-'
+            };
+            let ok = version_ok
+                & (version != 0xff)
+                & shape_ok
+                & (s[2] == b'-')
+                & (s[35] == b'-')
+                & (s[52] == b'-')
+                & trace_ok
+                & parent_ok
+                & flags_ok
+                & (trace != [0; 16])
+                & (parent != [0; 8]);
+            if ok {
+                return Ok(TraceParent {
+                    trace_id: TraceId::from_bytes(trace),
+                    parent_id: SpanId::from_bytes(parent),
+                    flags: TraceFlags::from_bits(flags[0]),
+                });
+            }
         }
-        while let [rest @ .., b' ' | b'\t'] = s {
-            s = rest;
-        }
+        Self::parse_checked(s)
+    }
+
+    /// Parses a trimmed value check by check, in order (length, version,
+    /// shape, dashes, ids, flags, zeros), so an error names the first
+    /// problem. Only values the fast path refused come here.
+    #[cold]
+    #[inline(never)]
+    fn parse_checked(s: &[u8]) -> Result<Self, Reject> {
         if s.len() < TRACEPARENT_LEN {
             return Err(Reject {
                 what: "expected at least 55 characters",
@@ -208,6 +260,18 @@ impl TraceParent {
     }
 }
 
+/// `s` without leading and trailing spaces and tabs.
+#[inline]
+fn trim(mut s: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = s {
+        s = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = s {
+        s = rest;
+    }
+    s
+}
+
 /// The version-00 value for these parts; callers check the ids are valid.
 #[inline]
 pub(crate) fn encode_parts(
@@ -235,6 +299,7 @@ impl fmt::Display for TraceParent {
 
 impl FromStr for TraceParent {
     type Err = Error;
+    #[inline]
     fn from_str(s: &str) -> Result<Self, Error> {
         TraceParent::parse(s)
     }
@@ -253,6 +318,43 @@ mod tests {
             tp.to_string(),
             "00-12345678901234567890123456789012-1234567890123456-03"
         );
+    }
+
+    #[test]
+    fn fast_path_agrees_with_the_check_by_check_parser_on_every_single_byte_change() {
+        let bases: [&[u8]; 4] = [
+            b"00-12345678901234567890123456789012-1234567890123456-01",
+            b"cc-12345678901234567890123456789012-1234567890123456-01-x",
+            b"01-00000000000000000000000000000001-0000000000000001-ff",
+            b"00-abcdef0123456789abcdef0123456789-fedcba9876543210-02",
+        ];
+        for base in bases {
+            for pos in 0..base.len() {
+                for b in 0..=255u8 {
+                    let mut v = base.to_vec();
+                    v[pos] = b;
+                    let Ok(text) = std::str::from_utf8(&v) else {
+                        continue;
+                    };
+                    let fast = TraceParent::parse_lean(text).map_err(|r| (r.what, r.at, r.found));
+                    let slow = TraceParent::parse_checked(trim(text.as_bytes()))
+                        .map_err(|r| (r.what, r.at, r.found));
+                    assert_eq!(fast, slow, "{text:?}");
+                }
+            }
+            for len in 0..base.len() {
+                let text = std::str::from_utf8(&base[..len]).unwrap();
+                let fast = TraceParent::parse_lean(text).map_err(|r| (r.what, r.at, r.found));
+                let slow = TraceParent::parse_checked(text.as_bytes())
+                    .map_err(|r| (r.what, r.at, r.found));
+                assert_eq!(fast, slow, "{text:?}");
+                assert_eq!(
+                    fast.is_ok(),
+                    len >= TRACEPARENT_LEN && base[0] != b'0',
+                    "{text:?}"
+                );
+            }
+        }
     }
 
     #[test]
