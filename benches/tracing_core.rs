@@ -181,7 +181,19 @@ fn round_trip(c: &mut Criterion) {
     let mut g = c.benchmark_group("extract_inject_round_trip");
     let incoming = Incoming(&[("traceparent", HEADER), ("tracestate", "congo=t61rcWkgMzE")]);
     let incoming_no_state = Incoming(&[("traceparent", HEADER)]);
-    for (label, headers) in [("", &incoming_no_state), ("_with_tracestate", &incoming)] {
+    // Longer than steadfast keeps inline, so its shared (heap) form is measured too.
+    let incoming_long_state = Incoming(&[
+        ("traceparent", HEADER),
+        (
+            "tracestate",
+            "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7,vendor1=opaque-value-1,vendor2=opaque-value-2",
+        ),
+    ]);
+    for (label, headers) in [
+        ("", &incoming_no_state),
+        ("_with_tracestate", &incoming),
+        ("_with_long_tracestate", &incoming_long_state),
+    ] {
         let mut ids = IdGenerator::new(SplitMix64::new(1));
         g.bench_function(format!("steadfast{label}"), |b| {
             let mut out = Headers::new();

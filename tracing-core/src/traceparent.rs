@@ -124,7 +124,6 @@ impl TraceParent {
     /// assert_eq!(tp.trace_id().to_string(), "12345678901234567890123456789012");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    #[inline]
     pub fn parse(value: &str) -> Result<Self, Error> {
         Self::parse_lean(value).map_err(Reject::into_error)
     }
@@ -299,7 +298,6 @@ impl fmt::Display for TraceParent {
 
 impl FromStr for TraceParent {
     type Err = Error;
-    #[inline]
     fn from_str(s: &str) -> Result<Self, Error> {
         TraceParent::parse(s)
     }
