@@ -334,17 +334,18 @@ impl Propagator {
             (1, Some(tp)) => tp,
             _ => return None,
         };
-        let mut builder = Builder::default();
+        // Set up only when a tracestate header is present.
+        let mut builder: Option<Builder> = None;
         let mut ok = true;
         carrier.for_each(TRACESTATE, &mut |value| {
+            let builder = builder.get_or_insert_with(Builder::default);
             if ok && builder.push(value, self.grammar).is_err() {
                 ok = false;
             }
         });
-        let state = if ok {
-            builder.finish()
-        } else {
-            TraceState::new()
+        let state = match builder {
+            Some(builder) if ok => builder.finish(),
+            _ => TraceState::new(),
         };
         let mut flags = parent.flags();
         if self.level == Level::One {

@@ -190,6 +190,10 @@ pub(crate) struct Builder {
     len: usize,
     big: Option<String>,
     count: usize,
+    // Where each member's key sits in the text, as (start, length), so the
+    // duplicate check compares lengths before bytes and never re-splits the
+    // text. Canonical text is at most 32 * 514 bytes, so `u16` fits.
+    keys: [(u16, u16); MAX_MEMBERS],
 }
 
 impl Default for Builder {
@@ -199,6 +203,7 @@ impl Default for Builder {
             len: 0,
             big: None,
             count: 0,
+            keys: [(0, 0); MAX_MEMBERS],
         }
     }
 }
@@ -213,6 +218,20 @@ impl Builder {
             // commas, and ASCII is valid UTF-8.
             None => unsafe { std::str::from_utf8_unchecked(&self.small[..self.len]) },
         }
+    }
+
+    /// Length of the canonical text so far.
+    fn len_of_text(&self) -> usize {
+        self.big.as_ref().map_or(self.len, String::len)
+    }
+
+    /// Whether an earlier member has this key.
+    fn is_duplicate(&self, key: &str) -> bool {
+        let text = self.text().as_bytes();
+        self.keys[..self.count].iter().any(|&(start, len)| {
+            usize::from(len) == key.len()
+                && &text[usize::from(start)..usize::from(start) + key.len()] == key.as_bytes()
+        })
     }
 
     /// Appends `member` (already validated), with a separating comma.
@@ -278,13 +297,17 @@ impl Builder {
                 .map_err(|what| Error::new(ErrorKind::TraceState, what).at(at))?;
             check_value(val)
                 .map_err(|what| Error::new(ErrorKind::TraceState, what).at(at + key.len() + 1))?;
-            if self.count > 0 && members_of(self.text()).any(|(k, _)| k == key) {
+            if self.is_duplicate(key) {
                 return Err(Error::new(ErrorKind::TraceState, "duplicate key").at(at));
             }
             if self.count == MAX_MEMBERS {
                 return Err(Error::new(ErrorKind::TraceState, "more than 32 members").at(at));
             }
+            let key_start = self.len_of_text() + usize::from(self.count > 0);
             self.append(member, spare);
+            // OK to truncate: canonical text of 32 members of at most
+            // 256 + 1 + 256 bytes, with commas, stays below 65536.
+            self.keys[self.count] = (key_start as u16, key.len() as u16);
             self.count += 1;
         }
         Ok(())
@@ -617,6 +640,33 @@ mod tests {
         assert_eq!(ts.iter().next(), Some(("new", "1")));
         assert_eq!(ts.get("k32"), None);
         assert_eq!(ts.get("k31"), Some("v"));
+    }
+
+    #[test]
+    fn text_survives_every_storage_size_and_split_across_headers() {
+        // Lengths around the inline capacity and the builder's stack buffer.
+        for len in [1usize, 61, 62, 63, 64, 300, 511, 512, 513, 514, 2000] {
+            let mut members = Vec::new();
+            let mut total = 0;
+            let mut i = 0;
+            while total < len && members.len() < MAX_MEMBERS {
+                let key = format!("k{i}");
+                let room = (len - total).saturating_sub(usize::from(total > 0) + key.len() + 1);
+                let value = "v".repeat(room.clamp(1, 256));
+                total += usize::from(total > 0) + key.len() + 1 + value.len();
+                members.push(format!("{key}={value}"));
+                i += 1;
+            }
+            let text = members.join(",");
+            let one = TraceState::parse(&text).unwrap();
+            assert_eq!(one.as_str(), text, "len {len}");
+            assert_eq!(one.len(), members.len());
+            let (left, right) = members.split_at(members.len() / 2);
+            let spaced = format!(" {} ,\t", left.join(" , "));
+            let split = TraceState::parse_headers([spaced.as_str(), &right.join(",")]).unwrap();
+            assert_eq!(split, one, "len {len}");
+            assert_eq!(split.clone().as_str(), text);
+        }
     }
 
     #[test]
