@@ -5,7 +5,7 @@ use std::time::Duration;
 use steadfast_determinism::{TestContext, deterministic_test};
 use tokio::time::Instant;
 
-use crate::support::{CLIENT_TIMEOUT, client, one_route, start};
+use crate::support::{CLIENT_TIMEOUT, client, get_route_text, one_route, start};
 
 #[deterministic_test]
 async fn three_second_latency_resolves_at_exactly_three_virtual_seconds(_ctx: &TestContext) {
@@ -13,14 +13,7 @@ async fn three_second_latency_resolves_at_exactly_three_virtual_seconds(_ctx: &T
 
     let wall = std::time::Instant::now();
     let started = Instant::now();
-    let body = client()
-        .get(format!("{}/r", net.uri()))
-        .send()
-        .await
-        .expect("response")
-        .text()
-        .await
-        .expect("body");
+    let body = get_route_text(&net).await;
 
     assert_eq!(body, "ok");
     assert_eq!(started.elapsed(), Duration::from_secs(3));

@@ -7,7 +7,7 @@ use steadfast_determinism::{TestContext, deterministic_test};
 use steadfast_mocknet::FaultKind;
 use tokio::time::Instant;
 
-use crate::support::{chain, client, io_kind, one_route, raw_exchange, start};
+use crate::support::{chain, client, get_route_text, io_kind, one_route, raw_exchange, start};
 
 const GET_R: &[u8] = b"GET /r HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n";
 
@@ -145,14 +145,7 @@ async fn dribble_sends_the_body_in_paced_chunks(_ctx: &TestContext) {
     .await;
 
     let started = Instant::now();
-    let body = client()
-        .get(format!("{}/r", net.uri()))
-        .send()
-        .await
-        .expect("response")
-        .text()
-        .await
-        .expect("whole body");
+    let body = get_route_text(&net).await;
 
     // Four chunks (3 + 3 + 3 + 1 bytes) with a pause between each pair.
     assert_eq!(body, "abcdefghij");
@@ -169,14 +162,7 @@ async fn bandwidth_limit_paces_the_body(_ctx: &TestContext) {
     .await;
 
     let started = Instant::now();
-    let body = client()
-        .get(format!("{}/r", net.uri()))
-        .send()
-        .await
-        .expect("response")
-        .text()
-        .await
-        .expect("whole body");
+    let body = get_route_text(&net).await;
 
     // 1000 bytes at 100 B/s go out in 5-byte slices; the last slice needs no pause after it.
     assert_eq!(body.len(), 1000);

@@ -36,6 +36,18 @@ pub fn client() -> reqwest::Client {
         .expect("client builds")
 }
 
+/// `GET /r` on `net` with [`client`], returning the whole body; panics on any error.
+pub async fn get_route_text(net: &MockNet) -> String {
+    client()
+        .get(format!("{}/r", net.uri()))
+        .send()
+        .await
+        .expect("response")
+        .text()
+        .await
+        .expect("whole body")
+}
+
 /// The kind of the first I/O error in the source chain of `err`.
 pub fn io_kind(err: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
     let mut source = Some(err);
