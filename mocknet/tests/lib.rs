@@ -2,6 +2,10 @@
 
 mod support;
 
+/// The payments example's client, shared with the example so the tests drive the real thing.
+#[path = "../../examples/payments/client.rs"]
+mod client;
+
 mod callbacks;
 mod clock;
 mod collector;

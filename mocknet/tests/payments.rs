@@ -6,11 +6,7 @@ use steadfast_determinism::{TestContext, deterministic_test};
 use steadfast_mocknet::{Catalog, FaultKind, MockNet};
 use tokio::time::Instant;
 
-#[path = "../../examples/payments/client.rs"]
-#[allow(dead_code)]
-mod client;
-
-use client::{PaymentError, PaymentsClient};
+use crate::client::{self, PaymentError, PaymentsClient};
 
 const CATALOG: &str = include_str!("../../examples/payments/catalog.json");
 

@@ -48,17 +48,8 @@ pub async fn get_route_text(net: &MockNet) -> String {
         .expect("whole body")
 }
 
-/// The kind of the first I/O error in the source chain of `err`.
-pub fn io_kind(err: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
-    let mut source = Some(err);
-    while let Some(current) = source {
-        if let Some(io) = current.downcast_ref::<std::io::Error>() {
-            return Some(io.kind());
-        }
-        source = current.source();
-    }
-    None
-}
+/// The kind of the first I/O error in a source chain, as the payments client reads it.
+pub use crate::client::io_kind;
 
 /// Every message in the source chain of `err`, joined.
 pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
