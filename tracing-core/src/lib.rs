@@ -69,6 +69,7 @@
 pub mod baggage;
 mod error;
 pub mod export;
+mod hex;
 pub mod ids;
 pub mod otlp;
 pub mod propagation;

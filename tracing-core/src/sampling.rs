@@ -21,7 +21,8 @@ use std::fmt;
 use std::sync::{Mutex, PoisonError};
 
 use crate::error::{Error, ErrorKind};
-use crate::ids::{TraceId, hex_val};
+use crate::hex::hex_val;
+use crate::ids::TraceId;
 use crate::propagation::SpanContext;
 use crate::sink::{SpanSink, group_by_trace};
 use crate::span::{Span, SpanKind};

@@ -13,9 +13,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::error::{Error, ErrorKind};
-use crate::ids::{
-    HEX_DECODE, SpanId, TraceFlags, TraceId, decode_hex, decode_hex_flagged, encode_hex, hex_val,
-};
+use crate::hex::{HEX_DECODE, decode_hex, decode_hex_flagged, encode_hex, hex_val};
+use crate::ids::{SpanId, TraceFlags, TraceId};
 
 /// Length of a version-00 `traceparent` value.
 pub const TRACEPARENT_LEN: usize = 55;
