@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use crate::error::Error;
 use crate::ids::{IdGenerator, IdSource, SpanId, TraceFlags, TraceId};
 use crate::traceparent::{TraceParent, encode_parts};
-use crate::tracestate::{Builder, KeyGrammar, MAX_HEADER_LEN, TraceState};
+use crate::tracestate::{KeyGrammar, MAX_HEADER_LEN, TraceState};
 
 /// Header name of the trace parent.
 pub const TRACEPARENT: &str = "traceparent";
@@ -334,19 +334,15 @@ impl Propagator {
             (1, Some(tp)) => tp,
             _ => return None,
         };
-        // Set up only when a tracestate header is present.
-        let mut builder: Option<Builder> = None;
-        let mut ok = true;
+        let mut state = TraceState::new();
+        let (mut seen, mut ok) = (false, true);
         carrier.for_each(TRACESTATE, &mut |value| {
-            let builder = builder.get_or_insert_with(Builder::default);
-            if ok && builder.push(value, self.grammar).is_err() {
-                ok = false;
-            }
+            seen = true;
+            ok = ok && state.extend_from_header(value, self.grammar).is_ok();
         });
-        let state = match builder {
-            Some(builder) if ok => builder.finish(),
-            _ => TraceState::new(),
-        };
+        // Without a header the state is built fresh rather than copied out
+        // of the closure's reach: cheaper, and the usual case.
+        let state = if seen && ok { state } else { TraceState::new() };
         let mut flags = parent.flags();
         if self.level == Level::One {
             flags = flags.with_random(false);

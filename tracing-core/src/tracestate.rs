@@ -182,149 +182,338 @@ enum Repr {
     Shared(Arc<str>),
 }
 
-/// Validates header values member by member into canonical text, kept on
-/// the stack until it outgrows the inline capacity.
+/// Longest canonical text the builder keeps on the stack; longer texts move
+/// to the heap. Propagated headers are truncated to this length, so most
+/// incoming ones fit.
+const STACK_CAP: usize = MAX_HEADER_LEN;
+
+/// Validates header values into canonical text (`k=v,k=v`).
+///
+/// Each header value is copied once, whole, behind the text built so far,
+/// then validated member by member in place; a member moves down only when
+/// spaces, tabs or empty members came before it, so already-canonical headers
+/// (the usual case) are never copied member by member.
 #[derive(Debug)]
 pub(crate) struct Builder {
-    small: [u8; INLINE_CAP],
+    stack: [u8; STACK_CAP],
+    heap: Option<Vec<u8>>,
     len: usize,
-    big: Option<String>,
     count: usize,
-    // Where each member's key sits in the text, as (start, length), so the
-    // duplicate check compares lengths before bytes and never re-splits the
-    // text. Canonical text is at most 32 * 514 bytes, so `u16` fits.
+    // Where each member's key sits in the text, as (start, length). Canonical
+    // text is at most 32 * 514 bytes, so `u16` fits.
     keys: [(u16, u16); MAX_MEMBERS],
+    // Each key's first 8 bytes (zero-padded): equal keys have equal prefixes,
+    // and keys of up to 8 bytes are equal exactly when their prefixes are.
+    prefixes: [u64; MAX_MEMBERS],
 }
 
 impl Default for Builder {
     fn default() -> Self {
         Builder {
-            small: [0; INLINE_CAP],
+            stack: [0; STACK_CAP],
+            heap: None,
             len: 0,
-            big: None,
             count: 0,
             keys: [(0, 0); MAX_MEMBERS],
+            prefixes: [0; MAX_MEMBERS],
         }
     }
 }
 
-impl Builder {
-    /// The canonical text built so far.
-    fn text(&self) -> &str {
-        match &self.big {
-            Some(big) => big,
-            // SAFETY: `small[..len]` only ever receives whole members that
-            // passed `check_key` and `check_value` (ASCII only) and ASCII
-            // commas, and ASCII is valid UTF-8.
-            None => unsafe { std::str::from_utf8_unchecked(&self.small[..self.len]) },
+/// One well-formed member found by [`scan_member`], as offsets into the
+/// bytes scanned.
+struct Member {
+    /// Offset of the `=`: the key ends here.
+    eq: usize,
+    /// End of the value, trailing spaces excluded.
+    end: usize,
+    /// Where scanning resumes: the `,` after the member, or the end.
+    next: usize,
+}
+
+/// Scans the member starting at `at` (not a space, tab or comma) in one
+/// pass: a Level 2 key, `=`, a value of 1 to 256 characters, optional
+/// spaces and tabs, then `,` or the end. `None` when the member is not
+/// exactly that; [`member_error`] then says why.
+#[inline]
+fn scan_member(bytes: &[u8], at: usize) -> Option<Member> {
+    let class = |i: usize| CLASS[usize::from(bytes[i])];
+    if class(at) & KEY_FIRST == 0 {
+        return None;
+    }
+    let mut eq = at + 1;
+    while eq < bytes.len() && class(eq) & (KEY_CHAR | KEY_AT) != 0 {
+        eq += 1;
+    }
+    if eq == bytes.len() || bytes[eq] != b'=' || eq - at > 256 {
+        return None;
+    }
+    let stop = value_run_end(bytes, eq + 1);
+    let mut end = stop;
+    while end > eq + 1 && bytes[end - 1] == b' ' {
+        end -= 1;
+    }
+    if end == eq + 1 || end - eq - 1 > 256 {
+        return None;
+    }
+    let mut next = stop;
+    while next < bytes.len() && matches!(bytes[next], b' ' | b'\t') {
+        next += 1;
+    }
+    if next < bytes.len() && bytes[next] != b',' {
+        return None;
+    }
+    Some(Member { eq, end, next })
+}
+
+/// Where the run of value characters (printable ASCII but `,` and `=`)
+/// starting at `from` ends: the offset of the first other byte, or the end.
+/// Values are the long part of a member, so on x86_64 they are scanned 16
+/// bytes at a time.
+#[inline]
+fn value_run_end(bytes: &[u8], from: usize) -> usize {
+    let mut i = from;
+    #[cfg(target_arch = "x86_64")]
+    while let Some(block) = bytes.get(i..i + 16) {
+        match sse2::first_non_value(block) {
+            Some(k) => return i + k,
+            None => i += 16,
         }
     }
+    while i < bytes.len() && CLASS[usize::from(bytes[i])] & VALUE_CHAR != 0 {
+        i += 1;
+    }
+    i
+}
 
-    /// Length of the canonical text so far.
-    fn len_of_text(&self) -> usize {
-        self.big.as_ref().map_or(self.len, String::len)
+/// Value scanning with SSE2, part of every x86_64 CPU.
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
+    };
+
+    /// The position of the first byte of `block` (16 bytes) that is not a
+    /// value character, if any.
+    #[inline(always)]
+    pub(super) fn first_non_value(block: &[u8]) -> Option<usize> {
+        // SAFETY: SSE2 is part of the x86_64 baseline.
+        let mask = unsafe { non_value_mask(block) };
+        (mask != 0).then(|| mask.trailing_zeros() as usize)
     }
 
-    /// Whether an earlier member has this key.
-    fn is_duplicate(&self, key: &str) -> bool {
-        let text = self.text().as_bytes();
-        self.keys[..self.count].iter().any(|&(start, len)| {
-            usize::from(len) == key.len()
-                && &text[usize::from(start)..usize::from(start) + key.len()] == key.as_bytes()
-        })
+    /// One bit per byte of `block` that is not a value character. The signed
+    /// compare below 0x20 also catches every byte from 0x80 up.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn non_value_mask(block: &[u8]) -> u32 {
+        let block = &block[..16];
+        // SAFETY: `block` holds 16 readable bytes; the load is unaligned.
+        let c: __m128i = unsafe { _mm_loadu_si128(block.as_ptr().cast()) };
+        let is = |b: u8| _mm_cmpeq_epi8(c, _mm_set1_epi8(b as i8));
+        let control_or_high = _mm_cmplt_epi8(c, _mm_set1_epi8(0x20));
+        let bad = _mm_or_si128(
+            _mm_or_si128(control_or_high, is(0x7f)),
+            _mm_or_si128(is(b','), is(b'=')),
+        );
+        // OK to cast: the mask of 16 bytes fits in 16 bits.
+        _mm_movemask_epi8(bad) as u32
     }
+}
 
-    /// Appends `member` (already validated), with a separating comma.
-    fn append(&mut self, member: &str, spare: usize) {
-        let comma = usize::from(self.count > 0);
-        if self.big.is_none() && self.len + comma + member.len() <= INLINE_CAP {
-            if comma == 1 {
-                self.small[self.len] = b',';
-            }
-            let at = self.len + comma;
-            self.small[at..at + member.len()].copy_from_slice(member.as_bytes());
-            self.len = at + member.len();
-            return;
+/// Why the member of `value` starting at `at` is malformed: the member runs
+/// to the next comma, spaces and tabs around it are dropped, and its key and
+/// value are checked in that order. Only called when [`scan_member`] refused
+/// the member, so it always finds a problem.
+#[cold]
+#[inline(never)]
+fn member_error(value: &str, at: usize, grammar: KeyGrammar) -> Error {
+    let end = value[at..].find(',').map_or(value.len(), |i| at + i);
+    let member = value[at..end].trim_end_matches([' ', '\t']);
+    let Some((key, val)) = member.split_once('=') else {
+        return Error::new(ErrorKind::TraceState, "member has no '='").at(at);
+    };
+    if let Err(what) = check_key(key, grammar) {
+        return Error::new(ErrorKind::TraceState, what).at(at);
+    }
+    let what = check_value(val).err().unwrap_or("malformed member");
+    Error::new(ErrorKind::TraceState, what).at(at + key.len() + 1)
+}
+
+/// The first 8 bytes of `key` (zero-padded), from one load when 8 bytes
+/// can be read.
+#[inline]
+fn key_prefix(bytes: &[u8], at: usize, len: usize) -> u64 {
+    let keep = len.min(8);
+    let mask = u64::MAX >> (64 - 8 * keep);
+    match bytes.get(at..at + 8) {
+        Some(eight) => {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(eight);
+            u64::from_le_bytes(word) & mask
         }
-        let big = self.big.get_or_insert_with(|| {
-            // Canonical text is never longer than the rest of this header.
-            let mut big = String::with_capacity(self.len + comma + member.len() + spare);
-            // SAFETY: as in `text`, `small[..len]` holds only ASCII.
-            big.push_str(unsafe { std::str::from_utf8_unchecked(&self.small[..self.len]) });
-            big
+        None => {
+            let mut word = [0u8; 8];
+            word[..keep].copy_from_slice(&bytes[at..at + keep]);
+            u64::from_le_bytes(word)
+        }
+    }
+}
+
+/// The state for one header value that is already canonical and valid:
+/// members separated by single commas, without spaces, tabs or empty members
+/// around them. `None` for anything else, which [`Builder`] then handles,
+/// naming the problem when there is one.
+fn from_canonical_header(value: &str, grammar: KeyGrammar) -> Option<TraceState> {
+    let src = value.as_bytes();
+    if src.len() > usize::from(u16::MAX) {
+        return None;
+    }
+    // Offsets fit in `u16`: the value is no longer than that.
+    let mut starts = [0u16; MAX_MEMBERS];
+    let mut lens = [0u16; MAX_MEMBERS];
+    let mut prefixes = [0u64; MAX_MEMBERS];
+    let mut count = 0;
+    let mut at = 0;
+    while at < src.len() {
+        if count == MAX_MEMBERS {
+            return None;
+        }
+        let member = scan_member(src, at)?;
+        // Spaces or tabs after the value, or a comma ending the header.
+        if member.end != member.next || member.next + 1 == src.len() {
+            return None;
+        }
+        let key_len = member.eq - at;
+        if grammar == KeyGrammar::Level1 && check_key(&value[at..member.eq], grammar).is_err() {
+            return None;
+        }
+        let prefix = key_prefix(src, at, key_len);
+        let duplicate = (0..count).any(|j| {
+            let start = usize::from(starts[j]);
+            usize::from(lens[j]) == key_len
+                && prefixes[j] == prefix
+                && (key_len <= 8 || src[start..start + key_len] == src[at..member.eq])
         });
-        if comma == 1 {
-            big.push(',');
+        if duplicate {
+            return None;
         }
-        big.push_str(member);
+        // OK to truncate: both are below the value's length.
+        (starts[count], lens[count], prefixes[count]) = (at as u16, key_len as u16, prefix);
+        count += 1;
+        at = member.next + 1;
     }
+    Some(TraceState::from_text(value))
+}
 
+impl Builder {
     /// Appends the members of one more header value. On error the builder
     /// may hold part of the header; callers drop it.
     pub(crate) fn push(&mut self, value: &str, grammar: KeyGrammar) -> Result<(), Error> {
-        let bytes = value.as_bytes();
-        let mut start = 0;
-        while start <= bytes.len() {
-            let end = bytes[start..]
-                .iter()
-                .position(|&c| c == b',')
-                .map_or(bytes.len(), |i| start + i);
-            let at = start;
-            start = end + 1;
-            // What may follow this member: its comma and the rest.
-            let spare = bytes.len() - end;
-            // `start..end` lies between ASCII commas (or the ends), so it is
-            // on character boundaries.
-            let mut raw = &bytes[at..end];
-            let mut lead = 0;
-            while let [b' ' | b'\t', rest @ ..] = raw {
-                raw = rest;
-                lead += 1;
+        let Builder {
+            stack,
+            heap,
+            len,
+            count,
+            keys,
+            prefixes,
+        } = self;
+        // The value goes one byte past the text, leaving room for a comma.
+        let origin = *len + 1;
+        let end = origin + value.len();
+        let text: &mut [u8] = match heap {
+            None if end <= STACK_CAP => {
+                stack[origin..end].copy_from_slice(value.as_bytes());
+                &mut stack[..end]
             }
-            while let [rest @ .., b' ' | b'\t'] = raw {
-                raw = rest;
+            _ => {
+                let heap = heap.get_or_insert_with(|| stack[..*len].to_vec());
+                heap.truncate(*len);
+                heap.push(b',');
+                heap.extend_from_slice(value.as_bytes());
+                &mut heap[..]
             }
-            if raw.is_empty() {
-                continue;
+        };
+        let mut i = origin;
+        loop {
+            while i < end && matches!(text[i], b' ' | b'\t' | b',') {
+                i += 1;
             }
-            let at = at + lead;
-            let member = &value[at..at + raw.len()];
-            let Some(eq) = raw.iter().position(|&c| c == b'=') else {
-                return Err(Error::new(ErrorKind::TraceState, "member has no '='").at(at));
+            if i == end {
+                return Ok(());
+            }
+            let at = i;
+            let Some(member) = scan_member(&text[..end], at) else {
+                return Err(member_error(value, at - origin, grammar));
             };
-            let (key, val) = (&member[..eq], &member[eq + 1..]);
-            check_key(key, grammar)
-                .map_err(|what| Error::new(ErrorKind::TraceState, what).at(at))?;
-            check_value(val)
-                .map_err(|what| Error::new(ErrorKind::TraceState, what).at(at + key.len() + 1))?;
-            if self.is_duplicate(key) {
-                return Err(Error::new(ErrorKind::TraceState, "duplicate key").at(at));
+            let key_len = member.eq - at;
+            if grammar == KeyGrammar::Level1 {
+                let key = &value[at - origin..member.eq - origin];
+                check_key(key, grammar)
+                    .map_err(|what| Error::new(ErrorKind::TraceState, what).at(at - origin))?;
             }
-            if self.count == MAX_MEMBERS {
-                return Err(Error::new(ErrorKind::TraceState, "more than 32 members").at(at));
+            let prefix = key_prefix(text, at, key_len);
+            let duplicate = (0..*count).any(|j| {
+                let (start, l) = (usize::from(keys[j].0), usize::from(keys[j].1));
+                l == key_len
+                    && prefixes[j] == prefix
+                    && (key_len <= 8 || text[start..start + l] == text[at..at + key_len])
+            });
+            if duplicate {
+                return Err(Error::new(ErrorKind::TraceState, "duplicate key").at(at - origin));
             }
-            let key_start = self.len_of_text() + usize::from(self.count > 0);
-            self.append(member, spare);
+            if *count == MAX_MEMBERS {
+                return Err(
+                    Error::new(ErrorKind::TraceState, "more than 32 members").at(at - origin)
+                );
+            }
+            // Canonical position: right after the text, behind a comma.
+            let comma = usize::from(*count > 0);
+            let target = *len + comma;
+            if comma == 1 {
+                text[*len] = b',';
+            }
+            if target != at {
+                text.copy_within(at..member.end, target);
+            }
             // OK to truncate: canonical text of 32 members of at most
             // 256 + 1 + 256 bytes, with commas, stays below 65536.
-            self.keys[self.count] = (key_start as u16, key.len() as u16);
-            self.count += 1;
+            keys[*count] = (target as u16, key_len as u16);
+            prefixes[*count] = prefix;
+            *count += 1;
+            *len = target + (member.end - at);
+            i = member.next;
         }
-        Ok(())
     }
 
     /// The state built so far. Empty (and free) when no member was pushed;
-    /// inline (also free: the buffer moves as is) when the text is short.
+    /// inline (also free) when the text is short; otherwise one shared
+    /// allocation.
     #[inline]
-    pub(crate) fn finish(self) -> TraceState {
-        let repr = match self.big {
-            Some(big) => Repr::Shared(Arc::from(big)),
-            None if self.len == 0 => Repr::Empty,
-            None => Repr::Inline {
-                // OK to truncate: `len` is at most INLINE_CAP (62).
-                len: self.len as u8,
-                buf: self.small,
-            },
+    pub(crate) fn finish(&self) -> TraceState {
+        let text = match &self.heap {
+            Some(heap) => &heap[..self.len],
+            None => &self.stack[..self.len],
+        };
+        let repr = match text.len() {
+            0 => Repr::Empty,
+            len @ 1..=INLINE_CAP => {
+                let mut buf = [0; INLINE_CAP];
+                match &self.heap {
+                    // One fixed-size copy; the bytes past `len` are never read.
+                    None => buf.copy_from_slice(&self.stack[..INLINE_CAP]),
+                    Some(_) => buf[..len].copy_from_slice(text),
+                }
+                Repr::Inline {
+                    // OK to truncate: `len` is at most INLINE_CAP (62).
+                    len: len as u8,
+                    buf,
+                }
+            }
+            // SAFETY: the text holds only members that passed `scan_member`
+            // (ASCII classes only) and ASCII commas; ASCII is valid UTF-8.
+            _ => Repr::Shared(Arc::from(unsafe { std::str::from_utf8_unchecked(text) })),
         };
         TraceState { repr }
     }
@@ -466,11 +655,45 @@ impl TraceState {
         values: impl IntoIterator<Item = &'a str>,
         grammar: KeyGrammar,
     ) -> Result<Self, Error> {
-        let mut builder = Builder::default();
+        let mut state = TraceState::new();
         for value in values {
-            builder.push(value, grammar)?;
+            state.extend_from_header(value, grammar)?;
         }
-        Ok(builder.finish())
+        Ok(state)
+    }
+
+    /// Appends the members of one more header value, as when a `tracestate`
+    /// header repeats.
+    ///
+    /// The usual first header is already canonical and is validated in one
+    /// pass without copying ([`from_canonical_header`]). Anything else goes
+    /// through a [`Builder`] that lives only in this call (so it is built in
+    /// place, never moved) and re-reads the members kept so far: at most 32,
+    /// because a header without members returns early and every other one
+    /// adds a member or fails.
+    ///
+    /// # Errors
+    ///
+    /// As [`TraceState::parse`]; the state is then unchanged.
+    pub(crate) fn extend_from_header(
+        &mut self,
+        value: &str,
+        grammar: KeyGrammar,
+    ) -> Result<(), Error> {
+        if self.is_empty()
+            && let Some(state) = from_canonical_header(value, grammar)
+        {
+            *self = state;
+            return Ok(());
+        }
+        if value.bytes().all(|c| matches!(c, b' ' | b'\t' | b',')) {
+            return Ok(());
+        }
+        let mut builder = Builder::default();
+        builder.push(self.as_str(), grammar)?;
+        builder.push(value, grammar)?;
+        *self = builder.finish();
+        Ok(())
     }
 
     /// The value for `key`, if present.
@@ -667,6 +890,51 @@ mod tests {
             assert_eq!(split, one, "len {len}");
             assert_eq!(split.clone().as_str(), text);
         }
+    }
+
+    #[test]
+    fn value_runs_end_where_the_table_says_for_every_byte_at_every_position() {
+        let base = *b"opaque value ~!@#$%^&*()[]{}<>?/|;:'\"` 0123456789-value";
+        for pos in 0..base.len() {
+            for b in 0..=255u8 {
+                let mut bytes = base;
+                bytes[pos] = b;
+                for from in [0, 1, pos.saturating_sub(3), pos] {
+                    let expected = (from..bytes.len())
+                        .find(|&i| CLASS[usize::from(bytes[i])] & VALUE_CHAR == 0)
+                        .unwrap_or(bytes.len());
+                    assert_eq!(
+                        value_run_end(&bytes, from),
+                        expected,
+                        "{b:#04x} at {pos}, from {from}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn keys_sharing_their_first_eight_bytes_are_told_apart() {
+        let ts = TraceState::parse("abcdefgh1=1,abcdefgh2=2,abcdefgh=3").unwrap();
+        assert_eq!(ts.len(), 3);
+        assert!(TraceState::parse("abcdefghij=1,x=2,abcdefghij=3").is_err());
+        assert!(TraceState::parse_headers(["abcdefghij=1", "abcdefghij=1"]).is_err());
+    }
+
+    #[test]
+    fn short_text_from_a_long_padded_header_is_kept_inline() {
+        let padded = format!("{}a=1,{}", " ,".repeat(300), "\t".repeat(300));
+        let ts = TraceState::parse(&padded).unwrap();
+        assert_eq!(ts.as_str(), "a=1");
+        assert!(matches!(ts.repr, Repr::Inline { len: 3, .. }));
+    }
+
+    #[test]
+    fn errors_name_the_member_offset_within_its_header() {
+        let err = TraceState::parse_headers(["a=1", "b=2, c=x=y"]).unwrap_err();
+        assert!(err.to_string().contains("at byte 7"), "{err}");
+        let err = TraceState::parse("a=1,  B=2").unwrap_err();
+        assert!(err.to_string().contains("at byte 6"), "{err}");
     }
 
     #[test]

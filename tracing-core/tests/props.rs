@@ -2,7 +2,9 @@
 
 use proptest::prelude::*;
 use steadfast_tracing_core::baggage::Baggage;
-use steadfast_tracing_core::{SpanId, TraceFlags, TraceId, TraceParent, TraceState, extract};
+use steadfast_tracing_core::{
+    KeyGrammar, SpanId, TraceFlags, TraceId, TraceParent, TraceState, extract,
+};
 
 fn key() -> impl Strategy<Value = String> {
     "[a-z0-9][a-z0-9_*/@-]{0,20}"
@@ -13,7 +15,124 @@ fn value() -> impl Strategy<Value = String> {
     "[ -+--<>-~]{0,20}[!-+--<>-~]"
 }
 
+/// The `tracestate` rules read straight from the spec, slowly: split every
+/// header on commas, trim spaces and tabs, skip empty members, split at the
+/// first `=`, check key and value, refuse duplicates and more than 32
+/// members. Returns the canonical text.
+fn model_tracestate(headers: &[String], grammar: KeyGrammar) -> Option<String> {
+    let key_char = |c: char| matches!(c, 'a'..='z' | '0'..='9' | '_' | '-' | '*' | '/');
+    let lower_or_digit = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let key_ok = |k: &str| match grammar {
+        KeyGrammar::Level1 => match k.split_once('@') {
+            None => {
+                k.len() <= 256
+                    && k.starts_with(|c: char| c.is_ascii_lowercase())
+                    && k.chars().all(key_char)
+            }
+            Some((tenant, system)) => {
+                (1..=241).contains(&tenant.len())
+                    && tenant.starts_with(lower_or_digit)
+                    && tenant.chars().all(key_char)
+                    && (1..=14).contains(&system.len())
+                    && system.starts_with(|c: char| c.is_ascii_lowercase())
+                    && system.chars().all(key_char)
+            }
+        },
+        _ => {
+            k.len() <= 256
+                && k.starts_with(lower_or_digit)
+                && k.chars().all(|c| key_char(c) || c == '@')
+        }
+    };
+    let value_ok = |v: &str| {
+        (1..=256).contains(&v.len())
+            && v.chars()
+                .all(|c| (' '..='~').contains(&c) && c != ',' && c != '=')
+            && !v.ends_with(' ')
+    };
+    let mut members: Vec<(&str, &str)> = Vec::new();
+    for header in headers {
+        for member in header.split(',') {
+            let member = member.trim_matches([' ', '\t']);
+            if member.is_empty() {
+                continue;
+            }
+            let (k, v) = member.split_once('=')?;
+            if !key_ok(k) || !value_ok(v) || members.iter().any(|(seen, _)| *seen == k) {
+                return None;
+            }
+            members.push((k, v));
+        }
+    }
+    if members.len() > 32 {
+        return None;
+    }
+    Some(
+        members
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(","),
+    )
+}
+
+/// One `tracestate` member, usually well-formed, sometimes not, with the
+/// characters that sit on the edges of the grammar.
+fn member_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        40 => (key(), value()).prop_map(|(k, v)| format!("{k}={v}")),
+        1 => "[a-z]{1,3}@[a-z0-9]{0,15}=[a-z]{1,3}",
+        1 => "[a-zA-Z0-9@=_*/ \t~\x7f\u{e9}-]{0,12}",
+        1 => "[a-z]{1,9}=[!-~ \t]{0,9}",
+        1 => "[a-z]{250,260}=[a-z]{1,3}|[a-z]=[a-z]{250,260}",
+    ]
+}
+
+/// What goes between members: a comma, sometimes with spaces, tabs or
+/// empty members around it.
+fn separator() -> impl Strategy<Value = String> {
+    prop_oneof![4 => Just(",".to_owned()), 1 => "[ \\t]{0,2},[ \\t,]{0,2}"]
+}
+
+/// Header values joined from members with commas, spaces, tabs and empty
+/// members between them.
+fn tracestate_headers() -> impl Strategy<Value = Vec<String>> {
+    let header = (
+        "[ \t,]{0,2}",
+        // Few members, or around the limit of 32.
+        prop_oneof![
+            4 => proptest::collection::vec((member_text(), separator()), 0..8),
+            1 => proptest::collection::vec((member_text(), separator()), 28..36),
+        ],
+    )
+        .prop_map(|(lead, members)| {
+            let mut text = lead;
+            for (member, separator) in members {
+                text.push_str(&member);
+                text.push_str(&separator);
+            }
+            text
+        });
+    proptest::collection::vec(header, 1..3)
+}
+
 proptest! {
+    #[test]
+    fn tracestate_parser_agrees_with_the_spec_model(headers in tracestate_headers()) {
+        for grammar in [KeyGrammar::Level2, KeyGrammar::Level1] {
+            let ours = TraceState::parse_headers_with(headers.iter().map(String::as_str), grammar);
+            let model = model_tracestate(&headers, grammar);
+            prop_assert_eq!(
+                ours.as_ref().ok().map(TraceState::to_string),
+                model,
+                "{:?} with {:?}: ours {:?}",
+                headers,
+                grammar,
+                ours
+            );
+        }
+    }
+
     #[test]
     fn traceparent_parse_of_format_is_identity(t in 1u128.., s in 1u64.., f in 0u8..4) {
         let tp = TraceParent::new(TraceId::from_u128(t), SpanId::from_u64(s), TraceFlags::from_bits(f)).unwrap();
