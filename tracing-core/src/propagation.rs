@@ -19,6 +19,7 @@
 //! ```
 
 use std::collections::HashMap;
+use std::fmt;
 
 use crate::error::Error;
 use crate::ids::{IdGenerator, IdSource, SpanId, TraceFlags, TraceId};
@@ -46,13 +47,48 @@ pub const TRACESTATE: &str = "tracestate";
 /// assert!(root.flags().is_random());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct SpanContext {
     trace_id: TraceId,
     span_id: SpanId,
-    flags: TraceFlags,
+    flags: FlagsWord,
     trace_state: TraceState,
-    remote: bool,
+}
+
+/// The trace flags (low byte) and whether the context came from a request
+/// ([`FlagsWord::REMOTE`]), in one word that is always written and read
+/// whole: reading the flags right after a context is built then never waits
+/// for two separate byte stores to be combined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct FlagsWord(u32);
+
+impl FlagsWord {
+    const REMOTE: u32 = 1 << 8;
+
+    fn new(flags: TraceFlags, remote: bool) -> Self {
+        FlagsWord(u32::from(flags.bits()) | if remote { Self::REMOTE } else { 0 })
+    }
+
+    fn flags(self) -> TraceFlags {
+        // OK to truncate: the flags are the low byte.
+        TraceFlags::from_bits(self.0 as u8)
+    }
+
+    fn is_remote(self) -> bool {
+        self.0 & Self::REMOTE != 0
+    }
+}
+
+impl fmt::Debug for SpanContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SpanContext")
+            .field("trace_id", &self.trace_id)
+            .field("span_id", &self.span_id)
+            .field("flags", &self.flags())
+            .field("trace_state", &self.trace_state)
+            .field("remote", &self.is_remote())
+            .finish()
+    }
 }
 
 impl SpanContext {
@@ -66,9 +102,8 @@ impl SpanContext {
         SpanContext {
             trace_id,
             span_id,
-            flags,
+            flags: FlagsWord::new(flags, false),
             trace_state,
-            remote: false,
         }
     }
 
@@ -90,9 +125,8 @@ impl SpanContext {
         SpanContext {
             trace_id: self.trace_id,
             span_id: ids.span_id(),
-            flags: self.flags,
+            flags: FlagsWord::new(self.flags(), false),
             trace_state: self.trace_state.clone(),
-            remote: false,
         }
     }
 
@@ -108,7 +142,7 @@ impl SpanContext {
 
     /// The trace flags.
     pub fn flags(&self) -> TraceFlags {
-        self.flags
+        self.flags.flags()
     }
 
     /// The trace state.
@@ -124,7 +158,7 @@ impl SpanContext {
     /// This context with different flags.
     #[must_use]
     pub fn with_flags(mut self, flags: TraceFlags) -> Self {
-        self.flags = flags;
+        self.flags = FlagsWord::new(flags, self.is_remote());
         self
     }
 
@@ -137,7 +171,7 @@ impl SpanContext {
 
     /// Whether the context was extracted from an incoming request.
     pub fn is_remote(&self) -> bool {
-        self.remote
+        self.flags.is_remote()
     }
 
     /// Whether both ids are valid.
@@ -151,7 +185,7 @@ impl SpanContext {
     ///
     /// [`crate::ErrorKind::TraceParent`] if either id is all zeros.
     pub fn traceparent(&self) -> Result<TraceParent, Error> {
-        TraceParent::new(self.trace_id, self.span_id, self.flags)
+        TraceParent::new(self.trace_id, self.span_id, self.flags())
     }
 }
 
@@ -350,9 +384,8 @@ impl Propagator {
         Some(SpanContext {
             trace_id: parent.trace_id(),
             span_id: parent.parent_id(),
-            flags,
+            flags: FlagsWord::new(flags, true),
             trace_state: state,
-            remote: true,
         })
     }
 
@@ -374,7 +407,7 @@ impl Propagator {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn inject<I: Injector + ?Sized>(&self, cx: &SpanContext, carrier: &mut I) {
-        let mut flags = cx.flags;
+        let mut flags = cx.flags();
         if self.level == Level::One {
             flags = flags.with_random(false);
         }
