@@ -258,15 +258,26 @@ impl<S: std::hash::BuildHasher> Injector for HashMap<String, String, S> {
     fn set(&mut self, name: &str, value: &str) {
         // Other spellings of the name go; the exact one is updated in place,
         // reusing its strings, so re-injecting into a map does not allocate.
-        if self.keys().any(|k| k != name && name_matches(k, name)) {
-            self.retain(|k, _| k == name || !name_matches(k, name));
+        // Finding other spellings means visiting every key anyway, so the
+        // same pass finds the exact one and the name is never hashed then.
+        let mut exact = None;
+        let mut other_spellings = false;
+        for (k, v) in self.iter_mut() {
+            if name_matches(k, name) {
+                if k == name {
+                    exact = Some(v);
+                } else {
+                    other_spellings = true;
+                }
+            }
         }
-        match self.get_mut(name) {
-            Some(old) => {
+        match exact {
+            Some(old) if !other_spellings => {
                 old.clear();
                 old.push_str(value);
             }
-            None => {
+            _ => {
+                self.retain(|k, _| !name_matches(k, name));
                 self.insert(name.to_owned(), value.to_owned());
             }
         }
