@@ -1,5 +1,6 @@
 //! An OTLP/HTTP JSON exporter over `std::net`: batching, and retries with
-//! exponential backoff on 429/502/503/504 honouring `Retry-After`.
+//! exponential backoff on 429/502/503/504 honouring `Retry-After` (seconds or
+//! an HTTP-date).
 //!
 //! Plain `http://` only; no TLS, no proxy.
 //!
@@ -18,9 +19,10 @@ use std::fmt;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::error::{Error, ErrorKind};
+use crate::http_date;
 use crate::otlp::{Resource, encode_request_into};
 use crate::sink::SpanSink;
 use crate::span::Span;
@@ -68,6 +70,7 @@ fn parse_endpoint(url: &str) -> Result<Endpoint, Error> {
 }
 
 type Sleep = Box<dyn Fn(Duration) + Send + Sync>;
+type Now = Box<dyn Fn() -> SystemTime + Send + Sync>;
 
 /// Builds an [`OtlpHttpExporter`].
 #[must_use]
@@ -80,6 +83,7 @@ pub struct OtlpHttpExporterBuilder {
     max_backoff: Duration,
     timeout: Duration,
     sleep: Sleep,
+    now: Now,
 }
 
 impl fmt::Debug for OtlpHttpExporterBuilder {
@@ -137,6 +141,14 @@ impl OtlpHttpExporterBuilder {
         self
     }
 
+    /// How to read the wall clock (default [`SystemTime::now`]): a
+    /// `Retry-After` date is waited for until this clock reaches it, so a
+    /// test clock makes that wait exact.
+    pub fn now_with(mut self, now: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.now = Box::new(now);
+        self
+    }
+
     /// The exporter.
     ///
     /// # Errors
@@ -153,6 +165,7 @@ impl OtlpHttpExporterBuilder {
             max_backoff: self.max_backoff,
             timeout: self.timeout,
             sleep: self.sleep,
+            now: self.now,
             pending: Mutex::new(Vec::new()),
             failures: Mutex::new(Vec::new()),
         })
@@ -184,6 +197,7 @@ pub struct OtlpHttpExporter {
     max_backoff: Duration,
     timeout: Duration,
     sleep: Sleep,
+    now: Now,
     pending: Mutex<Vec<Span>>,
     failures: Mutex<Vec<Error>>,
 }
@@ -209,6 +223,7 @@ impl OtlpHttpExporter {
             max_backoff: Duration::from_secs(30),
             timeout: Duration::from_secs(10),
             sleep: Box::new(std::thread::sleep),
+            now: Box::new(SystemTime::now),
         }
     }
 
@@ -289,7 +304,20 @@ impl OtlpHttpExporter {
         }
     }
 
-    /// One POST; returns the status and the `Retry-After` delay in seconds.
+    /// The wait a `Retry-After` value asks for: delay-seconds, or the time
+    /// until an HTTP-date (zero once the date has passed). `None` for
+    /// anything else, which falls back to the exponential backoff.
+    fn retry_delay(&self, value: &str) -> Option<Duration> {
+        if !value.is_empty() && value.bytes().all(|c| c.is_ascii_digit()) {
+            // Too many digits for a u64 is still a long wait: the cap applies.
+            return Some(value.parse().map_or(Duration::MAX, Duration::from_secs));
+        }
+        let now = (self.now)();
+        let date = http_date::parse(value, now)?;
+        Some(date.duration_since(now).unwrap_or(Duration::ZERO))
+    }
+
+    /// One POST; returns the status and the `Retry-After` delay, if any.
     fn send_once(&self, body: &[u8]) -> Result<(u16, Option<Duration>), Error> {
         let ep = &self.endpoint;
         let io = |what: &'static str, e: std::io::Error| {
@@ -357,8 +385,7 @@ impl OtlpHttpExporter {
             if let Some((name, value)) = header.split_once(':') {
                 let value = value.trim();
                 if name.eq_ignore_ascii_case("retry-after") {
-                    // Only delay-seconds; an HTTP-date falls back to backoff.
-                    retry_after = value.parse::<u64>().ok().map(Duration::from_secs);
+                    retry_after = self.retry_delay(value);
                 } else if name.eq_ignore_ascii_case("content-length") {
                     content_length = value.parse::<u64>().ok();
                 }

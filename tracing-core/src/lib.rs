@@ -70,6 +70,7 @@ pub mod baggage;
 mod error;
 pub mod export;
 mod hex;
+mod http_date;
 pub mod ids;
 pub mod otlp;
 pub mod propagation;

@@ -5,7 +5,7 @@ use std::io::{BufReader, Write};
 use std::net::TcpListener;
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 use steadfast_tracing_core::ErrorKind;
 use steadfast_tracing_core::export::OtlpHttpExporter;
@@ -145,6 +145,41 @@ fn non_retryable_status_fails_at_once() {
     let err = exporter.export(&spans(1)).unwrap_err();
     assert_eq!(err.status(), Some(400));
     assert!(delays.lock().unwrap().is_empty());
+}
+
+#[test]
+fn retry_after_as_an_http_date_waits_until_then_on_the_exporters_clock() {
+    let c = collector(&[
+        // 7 s after the clock below, in the preferred form.
+        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: Sun, 06 Nov 1994 08:49:37 GMT",
+        // 1 min after it, in the obsolete asctime form.
+        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: Sun Nov  6 08:50:30 1994",
+        // Already past: retry at once.
+        "HTTP/1.1 429 Too Many Requests\r\nRetry-After: Sun, 06 Nov 1994 08:00:00 GMT",
+        // Not a date: the exponential backoff (fourth retry: 100 ms doubled
+        // three times).
+        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: soon",
+    ]);
+    let (delays, sleep) = recorder();
+    let now = UNIX_EPOCH + Duration::from_secs(784_111_770); // 1994-11-06T08:49:30Z
+    let exporter = OtlpHttpExporter::builder(&c.url)
+        .initial_backoff(Duration::from_millis(100))
+        .max_backoff(Duration::from_secs(120))
+        .sleep_with(sleep)
+        .now_with(move || now)
+        .build()
+        .unwrap();
+    let report = exporter.export(&spans(1)).unwrap();
+    assert_eq!(report.retries, 4);
+    assert_eq!(
+        *delays.lock().unwrap(),
+        vec![
+            Duration::from_secs(7),
+            Duration::from_secs(60),
+            Duration::ZERO,
+            Duration::from_millis(800)
+        ]
+    );
 }
 
 #[test]
