@@ -203,6 +203,7 @@ fn year_of(time: SystemTime) -> i64 {
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
+    use steadfast_determinism::timestamp::civil_from_days;
 
     use super::*;
 
@@ -276,20 +277,12 @@ mod tests {
     }
 
     /// The calendar date, weekday (Monday = 0) and time of `secs` after the
-    /// epoch: Howard Hinnant's `civil_from_days`, the inverse of the code
-    /// under test.
-    fn civil(secs: u64) -> (i64, usize, u64, usize, u64, u64, u64) {
-        let days = (secs / 86_400) as i64;
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u64;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as usize;
-        let year = yoe + era * 400 + i64::from(month <= 2);
-        let weekday = (days + 3).rem_euclid(7) as usize;
+    /// epoch, from steadfast-determinism's `civil_from_days` (the inverse of
+    /// the arithmetic under test).
+    fn civil(secs: u64) -> (i64, u32, u32, usize, u64, u64, u64) {
+        let days = i64::try_from(secs / 86_400).unwrap();
+        let (year, month, day) = civil_from_days(days);
+        let weekday = usize::try_from((days + 3).rem_euclid(7)).unwrap();
         let t = secs % 86_400;
         (year, month, day, weekday, t / 3600, t / 60 % 60, t % 60)
     }
@@ -298,7 +291,7 @@ mod tests {
         #[test]
         fn every_form_of_any_instant_reads_back_as_that_instant(secs in 0u64..4_102_444_800) {
             let (year, month, day, weekday, h, m, s) = civil(secs);
-            let mon = MONTHS[month - 1];
+            let mon = MONTHS[month as usize - 1];
             let imf = format!("{}, {day:02} {mon} {year} {h:02}:{m:02}:{s:02} GMT", DAYS[weekday]);
             prop_assert_eq!(parse(&imf, now()), Some(at(secs)), "{}", imf);
             let asc = format!("{} {mon} {day:>2} {h:02}:{m:02}:{s:02} {year}", DAYS[weekday]);
