@@ -187,12 +187,13 @@ enum Repr {
 /// incoming ones fit.
 const STACK_CAP: usize = MAX_HEADER_LEN;
 
-/// Validates header values into canonical text (`k=v,k=v`).
+/// Validates header values into canonical text (`k=v,k=v`): repeated
+/// headers, and the ones [`from_canonical_header`] refused (spaces, tabs,
+/// empty members, errors).
 ///
 /// Each header value is copied once, whole, behind the text built so far,
 /// then validated member by member in place; a member moves down only when
-/// spaces, tabs or empty members came before it, so already-canonical headers
-/// (the usual case) are never copied member by member.
+/// spaces, tabs or empty members came before it.
 #[derive(Debug)]
 pub(crate) struct Builder {
     stack: [u8; STACK_CAP],
