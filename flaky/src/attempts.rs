@@ -37,7 +37,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, read_utf8};
 
 /// The environment variable naming the directory of `attempts.jsonl`.
 pub const FLAKY_DIR_ENV: &str = "STEADFAST_FLAKY_DIR";
@@ -178,14 +178,7 @@ fn truncate_at_char(text: &mut String, max: usize) {
 /// When the file cannot be read, is not UTF-8, or a line is not a record (the error names the
 /// file and line).
 pub fn read_attempts(path: &Path) -> Result<Vec<AttemptRecord>, Error> {
-    let bytes = std::fs::read(path).map_err(|err| Error::io(path, "read", err))?;
-    let text = std::str::from_utf8(&bytes).map_err(|err| {
-        Error::new(ErrorKind::NotUtf8 {
-            path: path.to_owned(),
-            offset: Some(err.valid_up_to()),
-        })
-    })?;
-    parse_attempts(path, text)
+    parse_attempts(path, &read_utf8(path)?)
 }
 
 pub(crate) fn parse_attempts(path: &Path, text: &str) -> Result<Vec<AttemptRecord>, Error> {

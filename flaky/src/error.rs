@@ -123,6 +123,14 @@ impl Error {
         )
     }
 
+    /// `path` is not UTF-8 from byte `offset` on.
+    pub(crate) fn not_utf8(path: &Path, offset: usize) -> Self {
+        Self::new(ErrorKind::NotUtf8 {
+            path: path.to_owned(),
+            offset: Some(offset),
+        })
+    }
+
     /// What went wrong.
     pub fn kind(&self) -> &ErrorKind {
         &self.kind
@@ -201,4 +209,10 @@ impl std::error::Error for Error {
             .as_deref()
             .map(|err| err as &(dyn std::error::Error + 'static))
     }
+}
+
+/// The whole of the file at `path` as text, with errors naming the file.
+pub(crate) fn read_utf8(path: &Path) -> Result<String, Error> {
+    let bytes = std::fs::read(path).map_err(|err| Error::io(path, "read", err))?;
+    String::from_utf8(bytes).map_err(|err| Error::not_utf8(path, err.utf8_error().valid_up_to()))
 }

@@ -23,7 +23,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, read_utf8};
 use crate::report::{Report, Status};
 use crate::time::Date;
 
@@ -64,14 +64,7 @@ impl Quarantine {
     ///
     /// When the file cannot be read, is not UTF-8, or a line is malformed.
     pub fn read(path: &Path) -> Result<Self, Error> {
-        let bytes = std::fs::read(path).map_err(|err| Error::io(path, "read", err))?;
-        let text = std::str::from_utf8(&bytes).map_err(|err| {
-            Error::new(ErrorKind::NotUtf8 {
-                path: path.to_owned(),
-                offset: Some(err.valid_up_to()),
-            })
-        })?;
-        Self::parse(path, text)
+        Self::parse(path, &read_utf8(path)?)
     }
 
     /// Parses quarantine file content; `path` only names the file in errors.

@@ -100,12 +100,7 @@ fn check_utf8(path: &Path) -> Result<(), Error> {
     let mut block = vec![0u8; 64 * 1024];
     let mut carry: Vec<u8> = Vec::new();
     let mut offset = 0;
-    let invalid = |at: usize| {
-        Error::new(ErrorKind::NotUtf8 {
-            path: path.to_owned(),
-            offset: Some(at),
-        })
-    };
+    let invalid = |at: usize| Error::not_utf8(path, at);
     loop {
         let read = file
             .read(&mut block)
@@ -140,12 +135,8 @@ fn check_utf8(path: &Path) -> Result<(), Error> {
 ///
 /// When the content is empty, not UTF-8 or in no supported format.
 pub fn detect<'a>(path: &Path, bytes: &'a [u8]) -> Result<(Format, &'a str), Error> {
-    let text = std::str::from_utf8(bytes).map_err(|err| {
-        Error::new(ErrorKind::NotUtf8 {
-            path: path.to_owned(),
-            offset: Some(err.valid_up_to()),
-        })
-    })?;
+    let text =
+        std::str::from_utf8(bytes).map_err(|err| Error::not_utf8(path, err.valid_up_to()))?;
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
     if trimmed.is_empty() {
         return Err(Error::new(ErrorKind::Empty {
