@@ -26,9 +26,8 @@ struct Civil {
     year: i64,
     month: u32,
     day: u32,
-    hour: u32,
-    minute: u32,
-    second: u32,
+    /// Hour, minute and second.
+    time: (u32, u32, u32),
 }
 
 /// Parses an HTTP-date in any of its three forms; `now` settles the century
@@ -49,14 +48,12 @@ fn imf_fixdate(rest: &str) -> Option<Civil> {
     let day = two_digits(parts.next()?)?;
     let month = month(parts.next()?)?;
     let year = parts.next().filter(|y| y.len() == 4).and_then(number)?;
-    let (hour, minute, second) = time_of_day(parts.next()?)?;
+    let time = time_of_day(parts.next()?)?;
     (parts.next()? == "GMT" && parts.next().is_none()).then_some(Civil {
         year: i64::from(year),
         month,
         day,
-        hour,
-        minute,
-        second,
+        time,
     })
 }
 
@@ -69,7 +66,7 @@ fn rfc850(rest: &str, now: SystemTime) -> Option<Civil> {
     let day = two_digits(date.next()?)?;
     let month = month(date.next()?)?;
     let yy = i64::from(two_digits(date.next()?)?);
-    let (hour, minute, second) = time_of_day(parts.next()?)?;
+    let time = time_of_day(parts.next()?)?;
     if date.next().is_some() || parts.next()? != "GMT" || parts.next().is_some() {
         return None;
     }
@@ -82,9 +79,7 @@ fn rfc850(rest: &str, now: SystemTime) -> Option<Civil> {
         year,
         month,
         day,
-        hour,
-        minute,
-        second,
+        time,
     })
 }
 
@@ -107,15 +102,13 @@ fn asctime(text: &str) -> Option<Civil> {
         }
     };
     let (time, year) = rest.split_once(' ')?;
-    let (hour, minute, second) = time_of_day(time)?;
+    let time = time_of_day(time)?;
     let year = Some(year).filter(|y| y.len() == 4).and_then(number)?;
     Some(Civil {
         year: i64::from(year),
         month,
         day,
-        hour,
-        minute,
-        second,
+        time,
     })
 }
 
@@ -181,7 +174,7 @@ fn to_system_time(c: &Civil) -> Option<SystemTime> {
         return None;
     }
     let seconds = days_from_civil(c.year, c.month, c.day) * 86_400
-        + i64::from(c.hour * 3600 + c.minute * 60 + c.second);
+        + i64::from(c.time.0 * 3600 + c.time.1 * 60 + c.time.2);
     let seconds = u64::try_from(seconds).ok()?;
     UNIX_EPOCH.checked_add(Duration::from_secs(seconds))
 }
