@@ -15,7 +15,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 
 /// The environment variable that sets the run seed: `STEADFAST_SEED=0x2a` or `STEADFAST_SEED=42`.
 pub const SEED_ENV: &str = "STEADFAST_SEED";
@@ -97,11 +97,11 @@ impl Seed {
             return Ok(None);
         };
         let invalid = || {
-            Error::new(ErrorKind::InvalidEnv {
-                var: SEED_ENV,
-                value: raw.to_string_lossy().into_owned(),
-                expected: "a decimal u64 or 0x followed by up to 16 hex digits",
-            })
+            Error::invalid_env(
+                SEED_ENV,
+                raw.to_string_lossy().into_owned(),
+                "a decimal u64 or 0x followed by up to 16 hex digits",
+            )
         };
         let text = raw.to_str().ok_or_else(invalid)?;
         text.parse().map(Some).map_err(|_| invalid())
@@ -146,11 +146,7 @@ impl FromStr for Seed {
     type Err = Error;
 
     fn from_str(input: &str) -> Result<Self, Self::Err> {
-        let invalid = || {
-            Error::new(ErrorKind::InvalidSeed {
-                input: input.to_owned(),
-            })
-        };
+        let invalid = || Error::invalid_seed(input);
         let text = input.trim();
         let (digits, radix) = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
             Some(hex) => (hex, 16),
@@ -182,6 +178,7 @@ impl From<Seed> for u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
     use proptest::prelude::*;
     use std::ffi::OsStr;
 
@@ -235,7 +232,7 @@ mod tests {
         ] {
             let err = bad.parse::<Seed>().unwrap_err();
             assert!(
-                matches!(err.kind(), ErrorKind::InvalidSeed { input } if input == bad),
+                err.kind() == ErrorKind::InvalidSeed && err.input() == Some(bad),
                 "{bad:?} gave {err}"
             );
             assert!(err.to_string().contains(&format!("{bad:?}")), "{err}");

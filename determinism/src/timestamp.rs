@@ -12,7 +12,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 
 /// The default start of test clocks: 2026-01-01T00:00:00Z.
 pub const DEFAULT_START: &str = "2026-01-01T00:00:00Z";
@@ -23,12 +23,8 @@ pub const DEFAULT_START: &str = "2026-01-01T00:00:00Z";
 ///
 /// When the text is not such a timestamp; the error names the text and the part that was wrong.
 pub fn parse(input: &str) -> Result<SystemTime, Error> {
-    let (secs, nanos) = parse_unix(input).map_err(|reason| {
-        Error::new(ErrorKind::InvalidTimestamp {
-            input: input.to_owned(),
-            reason,
-        })
-    })?;
+    let (secs, nanos) =
+        parse_unix(input).map_err(|reason| Error::invalid_timestamp(input, reason))?;
     Ok(from_unix(secs, nanos))
 }
 

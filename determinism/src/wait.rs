@@ -27,7 +27,7 @@ use std::future::Future;
 use std::panic::Location;
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 
 /// Waits on real time until `condition` returns true, checking it at once and then with a
 /// backoff that starts at a few microseconds and never exceeds 5 ms.
@@ -135,17 +135,13 @@ where
 }
 
 fn timed_out(awaited: String, timeout: Duration, attempts: u64, last: &dyn Debug) -> Error {
-    Error::new(ErrorKind::WaitTimedOut {
-        awaited,
-        timeout,
-        attempts,
-        last_observed: format!("{last:?}"),
-    })
+    Error::wait_timed_out(awaited, timeout, attempts, format!("{last:?}"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -213,17 +209,11 @@ mod tests {
                 .await
                 .unwrap_err();
             assert_eq!(started.elapsed(), Duration::from_secs(3600));
-            let ErrorKind::WaitTimedOut {
-                attempts,
-                last_observed,
-                ..
-            } = err.kind()
-            else {
-                panic!("unexpected error {err}");
-            };
+            assert_eq!(err.kind(), ErrorKind::WaitTimedOut, "{err}");
             // One check at once, then one every 50 ms (the interval's cap) for an hour.
-            assert_eq!(*attempts, 1 + 3600 * 20);
-            assert_eq!(last_observed, "false");
+            assert_eq!(err.attempts(), Some(1 + 3600 * 20));
+            assert_eq!(err.last_observed(), Some("false"));
+            assert_eq!(err.timeout(), Some(Duration::from_secs(3600)));
         });
     }
 }
