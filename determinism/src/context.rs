@@ -253,6 +253,16 @@ impl TestClock {
     }
 }
 
+impl TestClock {
+    /// A reading that `check_determinism` does not record: the sealed clock's own bookkeeping.
+    pub(crate) fn read_unrecorded(&self) -> Reading {
+        match &self.source {
+            ClockSource::Manual(clock) => clock.read(),
+            ClockSource::Tokio(clock) => clock.read(),
+        }
+    }
+}
+
 impl Default for TestClock {
     /// A manual clock starting at 2026-01-01T00:00:00Z.
     fn default() -> Self {
@@ -262,10 +272,7 @@ impl Default for TestClock {
 
 impl Clock for TestClock {
     fn read(&self) -> Reading {
-        let reading = match &self.source {
-            ClockSource::Manual(clock) => clock.read(),
-            ClockSource::Tokio(clock) => clock.read(),
-        };
+        let reading = self.read_unrecorded();
         if let Some(recorder) = &self.recorder {
             let nanos = u64::try_from(reading.monotonic.as_nanos()).unwrap_or(u64::MAX);
             recorder.record(CLOCK_SOURCE, nanos);

@@ -9,6 +9,7 @@ use std::time::SystemTime;
 
 use crate::clock::{ManualClock, default_start};
 use crate::context::{CLOCK_SOURCE, TestClock, TestContext};
+use crate::isolation::sealing;
 use crate::rng::{Recorder, Trace};
 use crate::seed::{SEED_ENV, Seed};
 use crate::timestamp;
@@ -30,6 +31,10 @@ pub struct TestSpec {
     pub package: &'static str,
     /// `env!("CARGO_CRATE_NAME")` of the test binary.
     pub crate_name: &'static str,
+    /// `#[ignore]` on the test: its replay command must ask for ignored tests.
+    pub ignored: bool,
+    /// `tz = "…"`, checked at compile time against the IANA names (needs the `seal` feature).
+    pub time_zone: Option<&'static str>,
 }
 
 impl TestSpec {
@@ -84,13 +89,23 @@ impl TestSpec {
         };
         let name = self.test_name();
         if std::env::var_os("NEXTEST").is_some() {
+            let ignored = if self.ignored {
+                " --run-ignored all"
+            } else {
+                ""
+            };
             format!(
-                "{SEED_ENV}={run_seed} cargo nextest run -p {} {target} -E 'test(={name})'",
+                "{SEED_ENV}={run_seed} cargo nextest run -p {} {target}{ignored} -E 'test(={name})'",
                 self.package
             )
         } else {
+            let ignored = if self.ignored {
+                " --include-ignored"
+            } else {
+                ""
+            };
             format!(
-                "{SEED_ENV}={run_seed} cargo test -p {} {target} -- {name} --exact",
+                "{SEED_ENV}={run_seed} cargo test -p {} {target} -- {name} --exact{ignored}",
                 self.package
             )
         }
@@ -138,12 +153,15 @@ where
 }
 
 /// How a run ended.
-enum RunEnd<R> {
+pub(crate) enum RunEnd<R> {
     Returned(R),
     Panicked(Box<dyn std::any::Any + Send>),
 }
 
-/// Runs a sync test: each run on a fresh context with a manual clock.
+/// Puts one run somewhere: on a fresh thread, or here.
+pub(crate) type Place<R> = fn(&mut (dyn FnMut() -> RunEnd<R> + Send)) -> RunEnd<R>;
+
+/// Runs a sync test on the calling thread: each run on a fresh context with a manual clock.
 ///
 /// `seed` is `Some` when retries chose the seed of this attempt; the test then runs once.
 pub fn run_sync<R: TestOutcome>(
@@ -152,15 +170,40 @@ pub fn run_sync<R: TestOutcome>(
     body: fn(&TestContext) -> R,
 ) -> R {
     run(spec, seed, &mut |seed, run_seed, recorder| {
-        let ctx = Arc::new(context(spec, seed, run_seed, recorder, || {
-            TestClock::manual(ManualClock::starting_at(spec.start()))
-        }));
-        let _guard = ctx.enter();
-        catch(|| body(&ctx))
+        run_sync_once(spec, seed, run_seed, recorder, body)
     })
 }
 
-/// Runs an async test: each run on a fresh current-thread tokio runtime with paused time.
+/// As [`run_sync`], with each run put where `place` says.
+pub(crate) fn run_sync_with<R: TestOutcome + Send>(
+    spec: &TestSpec,
+    seed: Option<Seed>,
+    body: fn(&TestContext) -> R,
+    place: Place<R>,
+) -> R {
+    run(spec, seed, &mut |seed, run_seed, recorder| {
+        let mut recorder = Some(recorder);
+        place(&mut || run_sync_once(spec, seed, run_seed, recorder.take().flatten(), body))
+    })
+}
+
+fn run_sync_once<R>(
+    spec: &TestSpec,
+    seed: Seed,
+    run_seed: Seed,
+    recorder: Option<Recorder>,
+    body: fn(&TestContext) -> R,
+) -> RunEnd<R> {
+    let ctx = Arc::new(context(spec, seed, run_seed, recorder, || {
+        TestClock::manual(ManualClock::starting_at(spec.start()))
+    }));
+    let _guard = ctx.enter();
+    let _seal = sealing::enter(spec, &ctx);
+    catch(|| body(&ctx))
+}
+
+/// Runs an async test on the calling thread: each run on a fresh current-thread tokio runtime
+/// with paused time.
 ///
 /// `seed` is `Some` when retries chose the seed of this attempt; the test then runs once.
 pub fn run_async<R, F>(spec: &TestSpec, seed: Option<Seed>, body: F) -> R
@@ -170,6 +213,23 @@ where
 {
     run(spec, seed, &mut |seed, run_seed, recorder| {
         run_async_once(spec, seed, run_seed, recorder, &body)
+    })
+}
+
+/// As [`run_async`], with each run put where `place` says.
+pub(crate) fn run_async_with<R, F>(
+    spec: &TestSpec,
+    seed: Option<Seed>,
+    body: &F,
+    place: Place<R>,
+) -> R
+where
+    R: TestOutcome + Send,
+    F: for<'a> AsyncTestFn<'a, R> + Sync,
+{
+    run(spec, seed, &mut |seed, run_seed, recorder| {
+        let mut recorder = Some(recorder);
+        place(&mut || run_async_once(spec, seed, run_seed, recorder.take().flatten(), body))
     })
 }
 
@@ -183,11 +243,9 @@ fn run_async_once<R, F>(
 where
     F: for<'a> AsyncTestFn<'a, R>,
 {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(true)
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_current_thread();
+    builder.enable_all().start_paused(true);
+    let runtime = match sealing::runtime(&mut builder).build() {
         Ok(runtime) => runtime,
         Err(err) => panic!("steadfast: could not build the test's tokio runtime: {err}"),
     };
@@ -198,7 +256,8 @@ where
                 TestClock::tokio(spec.start())
             }));
             let _guard = ctx.enter();
-            body.call(&ctx).await
+            let seal = sealing::enter(spec, &ctx);
+            sealing::follow(&seal, body.call(&ctx)).await
         })
     })
 }
@@ -331,14 +390,18 @@ fn report_failure(spec: &TestSpec, seed: Seed, run_seed: Seed, index: u32, runs:
     } else {
         String::new()
     };
-    let pinned = if spec.seed.is_some() {
-        " (seed pinned by the attribute)"
+    // Two seeds can be in play: this run's seed (which the test's RNG is keyed by) and the run
+    // seed it was derived from (the one STEADFAST_SEED sets, so the one the replay sets).
+    let origin = if spec.seed.is_some() {
+        " (pinned by the attribute)".to_owned()
+    } else if seed == run_seed {
+        " (the run seed, STEADFAST_SEED)".to_owned()
     } else {
-        ""
+        format!(" (this run's seed, derived from the run seed {run_seed} that STEADFAST_SEED sets)")
     };
     let why = why.lines().next().unwrap_or("");
     eprintln!(
-        "steadfast: test {} failed{which} with seed {seed}{pinned}: {why}; replay: {}",
+        "steadfast: test {} failed{which} with seed {seed}{origin}: {why}; replay: {}",
         spec.test_name(),
         spec.replay_command(run_seed)
     );

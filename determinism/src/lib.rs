@@ -77,17 +77,44 @@ pub mod clock;
 pub mod context;
 mod error;
 pub mod rng;
+#[cfg(feature = "seal")]
+pub mod seal;
 pub mod seed;
 pub mod timestamp;
 pub mod wait;
+
+/// Expands to nothing with the `seal` feature; without it, to a compile error saying that the
+/// attribute argument it names needs the feature. Used by `#[deterministic_test]`.
+#[cfg(feature = "seal")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __require_seal {
+    ($what:literal) => {};
+}
+
+/// See the `seal` twin above.
+#[cfg(not(feature = "seal"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __require_seal {
+    ($what:literal) => {
+        ::core::compile_error!(::core::concat!(
+            $what,
+            " pins what the code under test sees, which needs the `seal` feature: enable it on \
+             steadfast-determinism (or steadfast) in [dev-dependencies]"
+        ));
+    };
+}
 
 #[doc(hidden)]
 pub mod __macro_support {
     //! Used by the code `#[deterministic_test]` expands to. **Not a stable API.**
     pub use crate::harness::*;
+    pub use crate::isolation::{RunOnFreshThread, RunOnTestThread, Runner};
     pub use tokio;
 }
 mod harness;
+mod isolation;
 
 pub use budget::{LatencyBudget, LatencySummary};
 pub use clock::{Clock, FrozenClock, ManualClock, Reading, SystemClock, TokioClock};

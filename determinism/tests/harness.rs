@@ -14,6 +14,8 @@ fn spec(runs: u32, seed: Option<u64>) -> TestSpec {
         check_determinism: false,
         package: "steadfast-determinism",
         crate_name: "integration",
+        ignored: false,
+        time_zone: None,
     }
 }
 
@@ -87,4 +89,23 @@ fn replay_command_targets_only_this_test() {
         "{command}"
     );
     assert!(command.contains("harness::probe"), "{command}");
+}
+
+#[test]
+fn the_replay_command_of_an_ignored_test_asks_for_ignored_tests() {
+    let ignored = TestSpec {
+        ignored: true,
+        ..spec(1, None)
+    };
+    let command = ignored.replay_command(Seed::new(0x2a));
+    if std::env::var_os("NEXTEST").is_some() {
+        assert!(command.contains(" --run-ignored all -E "), "{command}");
+    } else {
+        assert!(command.ends_with(" --exact --include-ignored"), "{command}");
+    }
+    assert!(
+        !spec(1, None)
+            .replay_command(Seed::new(0x2a))
+            .contains("ignored")
+    );
 }

@@ -3,4 +3,6 @@
 mod attribute;
 mod harness;
 mod replay;
+#[cfg(feature = "seal")]
+mod seal;
 mod ui;

@@ -13,7 +13,11 @@ pub(crate) struct Args {
     pub(crate) start: Option<LitStr>,
     pub(crate) check_determinism: bool,
     pub(crate) retries: Option<(u32, Span)>,
+    pub(crate) time_zone: Option<LitStr>,
 }
+
+/// The IANA time zone names (tzdata 2025b, zones and links), one per line.
+const TIME_ZONES: &str = include_str!("time_zones.txt");
 
 impl Args {
     pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
@@ -60,6 +64,56 @@ impl Args {
                         ));
                     }
                 },
+                "tz" => match &pair.value {
+                    Expr::Lit(ExprLit {
+                        lit: Lit::Str(text),
+                        ..
+                    }) => {
+                        let name = text.value();
+                        if !TIME_ZONES.lines().any(|known| known == name) {
+                            return Err(syn::Error::new_spanned(
+                                text,
+                                format!(
+                                    "`tz = {name:?}` is not an IANA time zone name: write one such as \
+                                     \"UTC\", \"Europe/Berlin\" or \"America/New_York\""
+                                ),
+                            ));
+                        }
+                        args.time_zone = Some(text.clone());
+                    }
+                    other => {
+                        return Err(syn::Error::new_spanned(
+                            other,
+                            "`tz` takes an IANA time zone name such as `tz = \"Europe/Berlin\"`",
+                        ));
+                    }
+                },
+                "flavor" => match &pair.value {
+                    Expr::Lit(ExprLit {
+                        lit: Lit::Str(text),
+                        ..
+                    }) if text.value() == "current_thread" => {}
+                    Expr::Lit(ExprLit {
+                        lit: Lit::Str(text),
+                        ..
+                    }) if text.value() == "multi_thread" => {
+                        return Err(syn::Error::new_spanned(
+                            text,
+                            "`flavor = \"multi_thread\"` is not supported: a deterministic test runs on \
+                             tokio's current-thread runtime because paused virtual time needs it \
+                             (tokio refuses `start_paused` on a multi-thread runtime) and because one \
+                             thread polls tasks in an order the seed decides; for code that needs worker \
+                             threads, use `#[tokio::test(flavor = \"multi_thread\")]` and \
+                             `TestContext::new` for seeded values, on real time",
+                        ));
+                    }
+                    other => {
+                        return Err(syn::Error::new_spanned(
+                            other,
+                            "`flavor` takes \"current_thread\" (the only flavor a deterministic test runs on)",
+                        ));
+                    }
+                },
                 "check_determinism" => match &pair.value {
                     Expr::Lit(ExprLit {
                         lit: Lit::Bool(flag),
@@ -86,7 +140,7 @@ fn span_of(expr: &Expr) -> Span {
 fn unknown(pair: &MetaNameValue) -> syn::Error {
     syn::Error::new_spanned(
         &pair.path,
-        "unknown argument: expected `seed`, `runs`, `start`, `check_determinism` or `retries`",
+        "unknown argument: expected `seed`, `runs`, `start`, `check_determinism`, `retries`, `tz` or `flavor`",
     )
 }
 

@@ -50,6 +50,23 @@ pub(crate) fn expand(args: &Args, item: TokenStream) -> syn::Result<TokenStream>
         }
     });
     let check_determinism = args.check_determinism;
+    let ignored = attrs.iter().any(|attr| attr.path().is_ident("ignore"));
+    let time_zone = match &args.time_zone {
+        Some(text) => quote!(::core::option::Option::Some(#text)),
+        None => quote!(::core::option::Option::None),
+    };
+    // Pinning a time zone takes the sealed thread: without the `seal` feature this is a compile
+    // error at the attribute, not a setting that silently does nothing.
+    let seal_check = args.time_zone.as_ref().map(|text| {
+        let check = respan(quote!(#det::__require_seal), text.span());
+        quote_spanned! {text.span()=>
+            #check!("`tz = ...`");
+        }
+    });
+    let return_type = match output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => quote!(#ty),
+    };
 
     let spec = quote! {
         #det::__macro_support::TestSpec {
@@ -60,12 +77,19 @@ pub(crate) fn expand(args: &Args, item: TokenStream) -> syn::Result<TokenStream>
             check_determinism: #check_determinism,
             package: ::core::env!("CARGO_PKG_NAME"),
             crate_name: ::core::env!("CARGO_CRATE_NAME"),
+            ignored: #ignored,
+            time_zone: #time_zone,
         }
+    };
+    // Runs go to fresh threads when the return type is `Send` (see determinism's isolation
+    // module); `(&&Runner)` picks that impl when it applies and the calling-thread one otherwise.
+    let runner_call = quote! {
+        (&&#det::__macro_support::Runner::<#return_type>::new()).#runner
     };
 
     let call = match args.retries {
         None => quote! {
-            #det::__macro_support::#runner(&__STEADFAST_SPEC, ::core::option::Option::None, #body_name)
+            #runner_call(&__STEADFAST_SPEC, ::core::option::Option::None, #body_name)
         },
         Some((retries, span)) => {
             if args.runs.is_some() || args.check_determinism {
@@ -80,7 +104,7 @@ pub(crate) fn expand(args: &Args, item: TokenStream) -> syn::Result<TokenStream>
                 #flaky::__macro_support::retry_test(
                     &__STEADFAST_SPEC,
                     #retries,
-                    |__steadfast_seed| #det::__macro_support::#runner(
+                    |__steadfast_seed| #runner_call(
                         &__STEADFAST_SPEC,
                         ::core::option::Option::Some(__steadfast_seed),
                         #body_name,
@@ -95,6 +119,9 @@ pub(crate) fn expand(args: &Args, item: TokenStream) -> syn::Result<TokenStream>
         #(#attrs)*
         #[::core::prelude::v1::test]
         #vis fn #name() #output {
+            #[allow(unused_imports)]
+            use #det::__macro_support::{RunOnFreshThread as _, RunOnTestThread as _};
+            #seal_check
             const __STEADFAST_SPEC: #det::__macro_support::TestSpec = #spec;
             #asyncness fn #body_name(#parameter) #output #block
             #call
