@@ -13,4 +13,5 @@ mod flow;
 mod chart;
 mod replay;
 mod scenarios;
+mod sealed;
 mod traces;
