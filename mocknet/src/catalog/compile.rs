@@ -1,6 +1,6 @@
 //! Compiling a parsed catalog: checking every value and resolving `extends` and overlays.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue, Method};
@@ -8,9 +8,9 @@ use serde_json::Value;
 
 use super::Catalog;
 use super::overlays::builtin_overlays;
-use super::schema::{RawCallback, RawCatalog, RawFault, RawResponse, RawRoute};
+use super::schema::{RawCallback, RawCatalog, RawFault, RawResponse, RawRoute, RawScenario};
 use crate::callback::{self, Callback};
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, Place};
 use crate::fault::{Effect, Fault};
 use crate::scenario::{MatcherSpec, Overlay, Response, Route, Scenario};
 
@@ -115,13 +115,13 @@ impl Compiler<'_> {
     pub(super) fn compile(self) -> Result<Catalog, Error> {
         let mut overlays = builtin_overlays();
         for (name, raw) in &self.raw.overlays {
-            let faults = self.faults(name, "(overlay faults)", &raw.faults)?;
+            let faults = self.faults(Place::Overlay(name.clone()), None, &raw.faults)?;
             let name = name.clone();
             overlays.insert(name.clone(), Overlay { name, faults });
         }
         let mut scenarios = BTreeMap::new();
-        for name in self.raw.scenarios.keys() {
-            let scenario = self.scenario(name, &overlays, &mut BTreeSet::new())?;
+        for (name, raw) in &self.raw.scenarios {
+            let scenario = self.scenario(name, raw, &overlays, &mut Vec::new())?;
             scenarios.insert(name.clone(), scenario);
         }
         Ok(Catalog {
@@ -131,51 +131,65 @@ impl Compiler<'_> {
         })
     }
 
-    fn invalid(&self, scenario: &str, route: &str, message: impl Into<String>) -> Error {
-        Error::new(ErrorKind::InvalidRoute {
-            file: self.file.clone(),
-            scenario: scenario.into(),
-            route: route.into(),
-            message: message.into(),
-        })
+    /// An [`ErrorKind::InvalidRoute`] error in `place` (and `route`, if the value is in one).
+    fn invalid(&self, place: Place, route: Option<&str>, message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::InvalidRoute)
+            .in_file(self.file.clone())
+            .at(Some(place))
+            .in_route(route.map(str::to_string))
+            .with_detail(message)
     }
 
-    fn faults(&self, scenario: &str, route: &str, raw: &[RawFault]) -> Result<Vec<Fault>, Error> {
+    fn faults(
+        &self,
+        place: Place,
+        route: Option<&str>,
+        raw: &[RawFault],
+    ) -> Result<Vec<Fault>, Error> {
         raw.iter()
             .enumerate()
             .map(|(index, fault)| {
                 fault.compile().map_err(|message| {
-                    self.invalid(scenario, route, format!("faults[{index}]: {message}"))
+                    self.invalid(place.clone(), route, format!("faults[{index}]: {message}"))
                 })
             })
             .collect()
     }
 
-    /// Compiles `name`, following `extends`; `seen` catches cycles.
+    /// Compiles scenario `name`, following `extends`; `chain` holds the scenarios that extend
+    /// it, to catch cycles.
     fn scenario(
         &self,
         name: &str,
+        raw: &RawScenario,
         overlays: &BTreeMap<String, Overlay>,
-        seen: &mut BTreeSet<String>,
+        chain: &mut Vec<String>,
     ) -> Result<Scenario, Error> {
-        let Some(raw) = self.raw.scenarios.get(name) else {
-            return Err(Error::new(ErrorKind::UnknownScenario {
-                name: name.into(),
-                known: self.raw.scenarios.keys().cloned().collect(),
-            }));
-        };
-        if !seen.insert(name.to_string()) {
-            return Err(self.invalid(name, "(extends)", "scenarios extend each other in a cycle"));
+        let place = || Place::Scenario(name.to_string());
+        let closes_cycle = chain.iter().any(|seen| seen == name);
+        chain.push(name.to_string());
+        if closes_cycle {
+            let message = format!("`extends` goes round in a cycle: {}", chain.join(" -> "));
+            return Err(self.invalid(place(), None, message));
         }
         let base = match &raw.extends {
-            Some(base) => Some(self.scenario(base, overlays, seen)?),
+            Some(base) => {
+                let base_raw = self.raw.scenarios.get(base).ok_or_else(|| {
+                    Error::new(ErrorKind::UnknownScenario)
+                        .in_file(self.file.clone())
+                        .at(Some(place()))
+                        .looking_for(base.clone())
+                        .with_known(self.raw.scenarios.keys().cloned().collect())
+                })?;
+                Some(self.scenario(base, base_raw, overlays, chain)?)
+            }
             None => None,
         };
         let mut routes = Vec::new();
         for route in &raw.routes {
             routes.push(self.route(name, route)?);
         }
-        let mut faults = self.faults(name, "(scenario faults)", &raw.faults)?;
+        let mut faults = self.faults(place(), None, &raw.faults)?;
         let mut initial_state = raw.initial_state.clone();
         if let Some(base) = base {
             routes.extend(base.routes);
@@ -184,10 +198,11 @@ impl Compiler<'_> {
         }
         for overlay in &raw.overlays {
             let overlay = overlays.get(overlay).ok_or_else(|| {
-                Error::new(ErrorKind::UnknownScenario {
-                    name: overlay.clone(),
-                    known: overlays.keys().cloned().collect(),
-                })
+                Error::new(ErrorKind::UnknownOverlay)
+                    .in_file(self.file.clone())
+                    .at(Some(place()))
+                    .looking_for(overlay.clone())
+                    .with_known(overlays.keys().cloned().collect())
             })?;
             faults.extend(overlay.faults.iter().cloned());
         }
@@ -200,7 +215,10 @@ impl Compiler<'_> {
     }
 
     fn route(&self, scenario: &str, raw: &RawRoute) -> Result<Route, Error> {
-        let invalid = |message: String| self.invalid(scenario, &raw.name, message);
+        let invalid = |message: String| {
+            let place = Place::Scenario(scenario.to_string());
+            self.invalid(place, Some(&raw.name), message)
+        };
         let mut matchers = Vec::new();
         if let Some(method) = &raw.method {
             let method = Method::from_bytes(method.as_bytes())
@@ -269,7 +287,11 @@ impl Compiler<'_> {
             when_state: raw.when_state.clone(),
             set_state: raw.set_state.clone(),
             responses,
-            faults: self.faults(scenario, &raw.name, &raw.faults)?,
+            faults: self.faults(
+                Place::Scenario(scenario.into()),
+                Some(&raw.name),
+                &raw.faults,
+            )?,
             callback,
         })
     }
@@ -349,18 +371,58 @@ fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), String> 
 #[cfg(test)]
 mod tests {
     use crate::catalog::tests::{load, message};
+    use crate::error::ErrorKind;
     use crate::fault::Effect;
 
     #[test]
     fn probability_outside_unit_interval_names_scenario_and_route() {
-        let text = message(
+        let err = load(
             r#"{"scenarios": {"s": {"routes": [{"name": "charge", "response": {},
                 "faults": [{"kind": "reset", "probability": 1.5}]}]}}}"#,
+        )
+        .expect_err("probability 1.5");
+
+        assert_eq!(err.kind(), ErrorKind::InvalidRoute);
+        assert_eq!(
+            (err.file(), err.scenario(), err.route()),
+            (Some("test.json"), Some("s"), Some("charge"))
         );
         assert_eq!(
-            text,
+            err.to_string(),
             "invalid catalog test.json: scenario `s`, route `charge`: \
              faults[0]: reset fault: probability 1.5 is outside 0..=1"
+        );
+    }
+
+    #[test]
+    fn scenario_wide_and_overlay_faults_name_their_section_and_no_route() {
+        let scenario = load(
+            r#"{"scenarios": {"s": {"faults": [{"kind": "dribble",
+            "chunk_bytes": 0, "interval_ms": 5}]}}}"#,
+        )
+        .expect_err("chunk_bytes 0");
+        let overlay = load(
+            r#"{"overlays": {"flaky-dns": {"faults": [{"kind": "reset",
+            "probability": -1}]}}}"#,
+        )
+        .expect_err("probability -1");
+
+        assert_eq!(
+            (scenario.kind(), scenario.scenario(), scenario.route()),
+            (ErrorKind::InvalidRoute, Some("s"), None)
+        );
+        assert_eq!(
+            scenario.to_string(),
+            "invalid catalog test.json: scenario `s`: faults[0]: dribble needs chunk_bytes >= 1"
+        );
+        assert_eq!(
+            (overlay.kind(), overlay.overlay(), overlay.route()),
+            (ErrorKind::InvalidRoute, Some("flaky-dns"), None)
+        );
+        assert_eq!(
+            overlay.to_string(),
+            "invalid catalog test.json: overlay `flaky-dns`: \
+             faults[0]: reset fault: probability -1 is outside 0..=1"
         );
     }
 
@@ -393,16 +455,46 @@ mod tests {
 
     #[test]
     fn extends_cycle_is_an_error() {
-        let text = message(r#"{"scenarios": {"a": {"extends": "b"}, "b": {"extends": "a"}}}"#);
-        assert!(text.contains("cycle"), "{text}");
+        let err = load(r#"{"scenarios": {"a": {"extends": "b"}, "b": {"extends": "a"}}}"#)
+            .expect_err("a cycle");
+
+        assert_eq!(
+            (err.kind(), err.scenario(), err.route()),
+            (ErrorKind::InvalidRoute, Some("a"), None)
+        );
+        assert_eq!(
+            err.to_string(),
+            "invalid catalog test.json: scenario `a`: `extends` goes round in a cycle: a -> b -> a"
+        );
+    }
+
+    #[test]
+    fn unknown_base_names_the_scenario_extending_it() {
+        let err = load(r#"{"scenarios": {"child": {"extends": "bsae"}, "base": {}}}"#)
+            .expect_err("unknown base");
+
+        assert_eq!(err.kind(), ErrorKind::UnknownScenario);
+        assert_eq!((err.scenario(), err.name()), (Some("child"), Some("bsae")));
+        assert_eq!(err.known(), ["base", "child"]);
+        assert_eq!(
+            err.to_string(),
+            "invalid catalog test.json: scenario `child` extends unknown scenario `bsae`; \
+             known scenarios: base, child"
+        );
     }
 
     #[test]
     fn unknown_overlay_lists_the_known_ones() {
-        let text = message(r#"{"scenarios": {"a": {"overlays": ["lossy"]}}}"#);
+        let err =
+            load(r#"{"scenarios": {"a": {"overlays": ["lossy"]}}}"#).expect_err("unknown overlay");
+
+        assert_eq!(err.kind(), ErrorKind::UnknownOverlay);
+        assert_eq!((err.scenario(), err.name()), (Some("a"), Some("lossy")));
+        assert_eq!(err.known(), ["degraded-network", "offline", "slow"]);
         assert_eq!(
-            text,
-            "unknown scenario `lossy`; known scenarios: degraded-network, offline, slow"
+            err.to_string(),
+            "invalid catalog test.json: scenario `a` has unknown overlay `lossy`; \
+             known overlays: degraded-network, offline, slow"
         );
     }
 

@@ -60,7 +60,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, Place};
 use crate::scenario::{Overlay, Scenario};
 use compile::Compiler;
 use schema::RawCatalog;
@@ -85,7 +85,8 @@ pub const SCENARIO_ENV: &str = "STEADFAST_SCENARIO";
 /// let err = catalog.scenario("offline-mode").unwrap_err();
 /// assert_eq!(
 ///     err.to_string(),
-///     "unknown scenario `offline-mode`; known scenarios: degraded-network, happy-path"
+///     "unknown scenario `offline-mode` in catalog payments.json; \
+///      known scenarios: degraded-network, happy-path"
 /// );
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -101,28 +102,28 @@ impl Catalog {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::InvalidCatalog`] with the serde path when the JSON is malformed or has an
-    /// unknown field or a wrong type; [`ErrorKind::InvalidRoute`] when a value cannot be used
-    /// (a probability outside 0..=1, an invalid regex, method or header, two path matchers, a
-    /// missing response); [`ErrorKind::UnknownScenario`] for an unknown `extends` or overlay.
+    /// [`ErrorKind::InvalidCatalog`] with the [serde path](Error::serde_path) when the JSON is
+    /// malformed or has an unknown field or a wrong type (the cause is serde's error, with the
+    /// line and column); [`ErrorKind::InvalidRoute`] when a value cannot be used (a
+    /// probability outside 0..=1, an invalid regex, method or header, two path matchers, a
+    /// missing response, an `extends` cycle); [`ErrorKind::UnknownScenario`] for an unknown
+    /// `extends` and [`ErrorKind::UnknownOverlay`] for an unknown overlay. Each names the
+    /// [file](Error::file), and the [scenario](Error::scenario) or [overlay](Error::overlay)
+    /// and [route](Error::route) where they apply.
     pub fn from_json(file: impl Into<String>, json: &str) -> Result<Catalog, Error> {
         let file = file.into();
         let deserializer = &mut serde_json::Deserializer::from_str(json);
         let raw: RawCatalog = serde_path_to_error::deserialize(deserializer).map_err(|err| {
-            let (scenario, route) = locate(json, err.path());
+            let (place, route) = locate(json, err.path());
             let path = err.path().to_string();
             let inner = err.into_inner();
-            let message = inner.to_string();
-            Error::with_source(
-                ErrorKind::InvalidCatalog {
-                    file: file.clone(),
-                    scenario,
-                    route,
-                    path,
-                    message,
-                },
-                inner,
-            )
+            Error::new(ErrorKind::InvalidCatalog)
+                .in_file(file.clone())
+                .at(place)
+                .in_route(route)
+                .at_serde_path(path)
+                .with_detail(without_position(&inner))
+                .with_source(inner)
         })?;
         Compiler { file, raw: &raw }.compile()
     }
@@ -131,12 +132,16 @@ impl Catalog {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::ReadCatalog`] when the file cannot be read, then as [`from_json`](Self::from_json).
+    /// [`ErrorKind::ReadCatalog`] when the file cannot be read (the cause is the I/O error),
+    /// then as [`from_json`](Self::from_json).
     pub fn from_file(path: impl AsRef<Path>) -> Result<Catalog, Error> {
         let path = path.as_ref();
         let file = path.display().to_string();
-        let json = std::fs::read_to_string(path)
-            .map_err(|err| Error::io(ErrorKind::ReadCatalog { file: file.clone() }, err))?;
+        let json = std::fs::read_to_string(path).map_err(|err| {
+            Error::new(ErrorKind::ReadCatalog)
+                .in_file(file.clone())
+                .with_source(err)
+        })?;
         Catalog::from_json(file, &json)
     }
 
@@ -149,13 +154,14 @@ impl Catalog {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::UnknownScenario`], listing the known names.
+    /// [`ErrorKind::UnknownScenario`], naming the file and listing the
+    /// [known](Error::known) scenarios.
     pub fn scenario(&self, name: &str) -> Result<Scenario, Error> {
         self.scenarios.get(name).cloned().ok_or_else(|| {
-            Error::new(ErrorKind::UnknownScenario {
-                name: name.into(),
-                known: self.scenarios.keys().cloned().collect(),
-            })
+            Error::new(ErrorKind::UnknownScenario)
+                .in_file(self.file.clone())
+                .looking_for(name)
+                .with_known(self.scenarios.keys().cloned().collect())
         })
     }
 
@@ -163,13 +169,30 @@ impl Catalog {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::UnknownScenario`], listing the known overlays.
+    /// [`ErrorKind::UnknownOverlay`], naming the file and listing the [known](Error::known)
+    /// overlays.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use steadfast_mocknet::{Catalog, ErrorKind};
+    ///
+    /// let catalog = Catalog::from_json("c.json", r#"{"scenarios": {}}"#)?;
+    /// assert_eq!(catalog.overlay("slow")?.name(), "slow");
+    /// let err = catalog.overlay("lossy").unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::UnknownOverlay);
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "unknown overlay `lossy` in catalog c.json; known overlays: degraded-network, offline, slow"
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn overlay(&self, name: &str) -> Result<Overlay, Error> {
         self.overlays.get(name).cloned().ok_or_else(|| {
-            Error::new(ErrorKind::UnknownScenario {
-                name: name.into(),
-                known: self.overlays.keys().cloned().collect(),
-            })
+            Error::new(ErrorKind::UnknownOverlay)
+                .in_file(self.file.clone())
+                .looking_for(name)
+                .with_known(self.overlays.keys().cloned().collect())
         })
     }
 
@@ -183,8 +206,9 @@ impl Catalog {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::InvalidEnv`] naming the variable when it is empty or not UTF-8, and
-    /// [`ErrorKind::UnknownScenario`] (listing the known ones) when no scenario has that name.
+    /// [`ErrorKind::InvalidEnv`] naming the [variable](Error::variable) when it is empty or
+    /// not UTF-8, and [`ErrorKind::UnknownScenario`] (naming the variable too, and listing the
+    /// [known](Error::known) scenarios) when no scenario has that name.
     pub fn selected(&self, default: &str) -> Result<Scenario, Error> {
         self.selected_from(std::env::var_os(SCENARIO_ENV).as_deref(), default)
     }
@@ -205,34 +229,47 @@ impl Catalog {
     /// assert_eq!(catalog.selected_from(None, "a")?.name(), "a");
     /// assert_eq!(catalog.selected_from(Some("b".as_ref()), "a")?.name(), "b");
     /// let err = catalog.selected_from(Some("".as_ref()), "a").unwrap_err();
-    /// assert!(err.to_string().starts_with("invalid STEADFAST_SCENARIO"));
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     r#"environment variable STEADFAST_SCENARIO has invalid value "": expected one of the scenario names: a, b"#
+    /// );
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn selected_from(&self, value: Option<&OsStr>, default: &str) -> Result<Scenario, Error> {
         let Some(value) = value else {
             return self.scenario(default);
         };
-        let known = || {
-            self.scenarios
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let lossy = value.to_string_lossy();
         match value.to_str().map(str::trim) {
-            Some(name) if !name.is_empty() => self.scenario(name),
-            _ => Err(Error::new(ErrorKind::InvalidEnv {
-                var: SCENARIO_ENV,
-                value: value.to_string_lossy().into_owned(),
-                expected: format!("one of the scenario names: {}", known()),
-            })),
+            Some(name) if !name.is_empty() => self
+                .scenario(name)
+                .map_err(|err| err.with_variable(SCENARIO_ENV).with_value(lossy)),
+            _ => {
+                let known: Vec<String> = self.scenarios.keys().cloned().collect();
+                Err(Error::new(ErrorKind::InvalidEnv)
+                    .with_variable(SCENARIO_ENV)
+                    .with_value(lossy)
+                    .with_detail(format!("one of the scenario names: {}", known.join(", ")))
+                    .with_known(known))
+            }
         }
+    }
+}
+
+/// serde's message without the ` at line L column C` it ends with: the serde path says where,
+/// and the position stays in the error's source.
+fn without_position(err: &serde_json::Error) -> String {
+    let message = err.to_string();
+    let position = format!(" at line {} column {}", err.line(), err.column());
+    match message.strip_suffix(&position) {
+        Some(stripped) => stripped.to_string(),
+        None => message,
     }
 }
 
 /// The scenario (or overlay) and route name a serde error path points into, read from the
 /// catalog as plain JSON (when it is JSON at all) so the error can name them.
-fn locate(json: &str, path: &serde_path_to_error::Path) -> (Option<String>, Option<String>) {
+fn locate(json: &str, path: &serde_path_to_error::Path) -> (Option<Place>, Option<String>) {
     use serde_path_to_error::Segment;
     let segments: Vec<&Segment> = path.iter().collect();
     let (section, scenario) = match segments.as_slice() {
@@ -262,7 +299,12 @@ fn locate(json: &str, path: &serde_path_to_error::Path) -> (Option<String>, Opti
         }),
         _ => None,
     };
-    (Some(scenario), route)
+    let place = if section == "scenarios" {
+        Place::Scenario(scenario)
+    } else {
+        Place::Overlay(scenario)
+    };
+    (Some(place), route)
 }
 
 #[cfg(test)]
@@ -281,16 +323,46 @@ mod tests {
 
     #[test]
     fn wrong_type_names_the_file_and_serde_path() {
-        let text = message(
+        let err = load(
             r#"{"scenarios": {"happy-path": {"routes": [
                 {"name": "charge", "response": {"status": "ok"}}]}}}"#,
+        )
+        .expect_err("a string status");
+
+        assert_eq!(err.kind(), ErrorKind::InvalidCatalog);
+        assert_eq!(
+            (err.file(), err.scenario(), err.route()),
+            (Some("test.json"), Some("happy-path"), Some("charge"))
         );
+        assert_eq!(
+            err.serde_path(),
+            Some("scenarios.happy-path.routes[0].response.status")
+        );
+        assert_eq!(
+            err.to_string(),
+            "invalid catalog test.json: scenario `happy-path`, route `charge` \
+             at `scenarios.happy-path.routes[0].response.status`: \
+             invalid type: string \"ok\", expected u16"
+        );
+        let source = std::error::Error::source(&err).map(ToString::to_string);
+        assert_eq!(
+            source.as_deref(),
+            Some("invalid type: string \"ok\", expected u16 at line 2 column 62")
+        );
+    }
+
+    #[test]
+    fn wrong_type_in_an_overlay_names_the_overlay() {
+        let err = load(r#"{"overlays": {"flaky-dns": {"faults": 3}}}"#).expect_err("not a list");
+
+        assert_eq!(err.kind(), ErrorKind::InvalidCatalog);
+        assert_eq!((err.overlay(), err.scenario()), (Some("flaky-dns"), None));
         assert!(
-            text.starts_with(
-                "invalid catalog test.json: scenario `happy-path`, route `charge` \
-                 at `scenarios.happy-path.routes[0].response.status`: invalid type"
+            err.to_string().starts_with(
+                "invalid catalog test.json: overlay `flaky-dns` at `overlays.flaky-dns.faults`: \
+                 invalid type: integer `3`"
             ),
-            "{text}"
+            "{err}"
         );
     }
 
@@ -302,13 +374,27 @@ mod tests {
             .expect_err("blank");
         assert_eq!(
             err.to_string(),
-            "invalid STEADFAST_SCENARIO=\"  \": expected one of the scenario names: a, b"
+            "environment variable STEADFAST_SCENARIO has invalid value \"  \": \
+             expected one of the scenario names: a, b"
+        );
+        assert_eq!(err.kind(), ErrorKind::InvalidEnv);
+        assert_eq!(
+            (err.variable(), err.value()),
+            (Some("STEADFAST_SCENARIO"), Some("  "))
         );
         let err = catalog
             .selected_from(Some(OsStr::new("c")), "a")
             .expect_err("unknown");
-        assert!(
-            matches!(err.kind(), ErrorKind::UnknownScenario { known, .. } if known == &["a", "b"])
+        assert_eq!(err.kind(), ErrorKind::UnknownScenario);
+        assert_eq!(err.known(), ["a", "b"]);
+        assert_eq!(
+            (err.name(), err.variable()),
+            (Some("c"), Some("STEADFAST_SCENARIO"))
+        );
+        assert_eq!(
+            err.to_string(),
+            "unknown scenario `c` in catalog test.json (from STEADFAST_SCENARIO); \
+             known scenarios: a, b"
         );
     }
 }

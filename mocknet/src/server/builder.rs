@@ -123,7 +123,8 @@ impl MockNetBuilder {
     /// [`ErrorKind::NoSeed`] outside a deterministic test without [`seed`](Self::seed);
     /// [`ErrorKind::CallbackBase`] when the callback base is not a loopback `http://` URL, or a
     /// route has a relative callback URL and there is no base;
-    /// [`ErrorKind::Bind`] when no loopback port can be bound.
+    /// [`ErrorKind::Bind`] when no loopback port can be bound (the cause is the I/O error).
+    /// Each names the [scenario](Error::scenario).
     ///
     /// # Panics
     ///
@@ -133,14 +134,16 @@ impl MockNetBuilder {
             Some(seed) => DetRng::from_seed(seed),
             None => TestContext::try_current()
                 .map(|ctx| ctx.fork_rng("mocknet"))
-                .ok_or_else(|| Error::new(ErrorKind::NoSeed))?,
+                .ok_or_else(|| {
+                    Error::new(ErrorKind::NoSeed).in_scenario(self.scenario.name.clone())
+                })?,
         };
         let callback_base = match &self.callback_base {
             Some(base) => Some(callback::loopback_url(base).map_err(|message| {
-                Error::new(ErrorKind::CallbackBase {
-                    base: Some(base.clone()),
-                    message,
-                })
+                Error::new(ErrorKind::CallbackBase)
+                    .in_scenario(self.scenario.name.clone())
+                    .with_value(base.clone())
+                    .with_detail(message)
             })?),
             None => None,
         };
@@ -151,21 +154,19 @@ impl MockNetBuilder {
                 .is_some_and(|cb| cb.target.resolve(callback_base.as_ref()).is_none())
         });
         if let Some(route) = unresolved {
-            return Err(Error::new(ErrorKind::CallbackBase {
-                base: None,
-                message: format!(
-                    "route `{}` of scenario `{}` has a relative callback URL; \
-                     give one with MockNetBuilder::callback_base",
-                    route.name, self.scenario.name
-                ),
-            }));
+            return Err(Error::new(ErrorKind::CallbackBase)
+                .in_scenario(self.scenario.name.clone())
+                .in_route(Some(route.name.clone())));
         }
+        let bind_failed = |err| {
+            Error::new(ErrorKind::Bind)
+                .in_scenario(self.scenario.name.clone())
+                .with_source(err)
+        };
         let listener = TcpListener::bind(("127.0.0.1", 0))
             .await
-            .map_err(|err| Error::io(ErrorKind::Bind, err))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|err| Error::io(ErrorKind::Bind, err))?;
+            .map_err(bind_failed)?;
+        let addr = listener.local_addr().map_err(bind_failed)?;
         let matchers = self
             .scenario
             .routes

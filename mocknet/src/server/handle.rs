@@ -10,7 +10,7 @@ use steadfast_tracing_core::span::Span;
 use tokio::task::JoinHandle;
 
 use super::{MockNetBuilder, Shared};
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::journal::JournalEntry;
 use crate::scenario::Scenario;
 
@@ -120,7 +120,7 @@ impl MockNet {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::WaitTimedOut`] when `timeout` passes first.
+    /// [`ErrorKind::WaitTimedOut`](crate::ErrorKind::WaitTimedOut) when `timeout` passes first.
     ///
     /// # Example
     ///
@@ -158,12 +158,10 @@ impl MockNet {
             Ok(true) => Ok(self.journal()),
             // The sender lives in `shared`, which `self` holds, so it cannot be closed here;
             // treat it like a timeout all the same.
-            Ok(false) | Err(_) => Err(Error::new(ErrorKind::WaitTimedOut {
-                what: "requests",
-                wanted: n,
-                seen: self.shared.lock().journal.len(),
-                timeout,
-            })),
+            Ok(false) | Err(_) => {
+                let seen = self.shared.lock().journal.len();
+                Err(self.timed_out("requests", n, seen, timeout))
+            }
         }
     }
 
@@ -173,7 +171,7 @@ impl MockNet {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::WaitTimedOut`] when `timeout` passes first.
+    /// [`ErrorKind::WaitTimedOut`](crate::ErrorKind::WaitTimedOut) when `timeout` passes first.
     ///
     /// # Example
     ///
@@ -190,13 +188,17 @@ impl MockNet {
         match waited {
             Ok(true) => Ok(self.journal()),
             // As in `wait_for_requests`: the sender cannot be closed while `self` lives.
-            Ok(false) | Err(_) => Err(Error::new(ErrorKind::WaitTimedOut {
-                what: "callbacks",
-                wanted: n,
-                seen: self.shared.lock().callbacks_done,
-                timeout,
-            })),
+            Ok(false) | Err(_) => {
+                let seen = self.shared.lock().callbacks_done;
+                Err(self.timed_out("callbacks", n, seen, timeout))
+            }
         }
+    }
+
+    fn timed_out(&self, what: &str, wanted: usize, seen: usize, timeout: Duration) -> Error {
+        Error::wait_timed_out(what, wanted, seen, timeout)
+            .in_scenario(self.shared.scenario.name.clone())
+            .with_seed(self.seed())
     }
 }
 
