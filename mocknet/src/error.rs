@@ -100,6 +100,15 @@ pub enum ErrorKind {
     /// [`MockNet::wait_for_requests`](crate::MockNet::wait_for_requests) or
     /// [`wait_for_callbacks`](crate::MockNet::wait_for_callbacks) ran out of time.
     WaitTimedOut,
+    /// [`MockNet::check_called`](crate::MockNet::check_called): a route matched another number
+    /// of requests than expected.
+    CallCount,
+    /// [`MockNet::check_no_unmatched`](crate::MockNet::check_no_unmatched), or a check in
+    /// fail-fast mode: a request matched no route.
+    Unmatched,
+    /// [`MockNet::check_trace_propagated`](crate::MockNet::check_trace_propagated): the
+    /// requests did not carry one trace with a distinct parent each.
+    TracePropagation,
 }
 
 impl Error {
@@ -457,7 +466,18 @@ impl fmt::Display for Error {
                     self.scenario_name()
                 ),
             },
-            ErrorKind::WaitTimedOut => f.write_str(detail),
+            ErrorKind::WaitTimedOut | ErrorKind::Unmatched => f.write_str(detail),
+            ErrorKind::TracePropagation => write!(
+                f,
+                "trace context was not propagated in scenario `{}`: {detail}",
+                self.scenario_name()
+            ),
+            ErrorKind::CallCount => write!(
+                f,
+                "route `{}` of scenario `{}` {detail}",
+                inner.route.as_deref().unwrap_or_default(),
+                self.scenario_name()
+            ),
         }
     }
 }

@@ -8,7 +8,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::connection::accept_loop;
-use super::{MockNet, Shared, State};
+use super::{MockNet, SeedOrigin, Shared, State};
 use crate::callback;
 use crate::error::{Error, ErrorKind};
 use crate::scenario::Scenario;
@@ -130,10 +130,16 @@ impl MockNetBuilder {
     ///
     /// When called outside a tokio runtime (as `tokio::spawn` does).
     pub async fn start(self) -> Result<MockNet, Error> {
-        let rng = match self.seed {
-            Some(seed) => DetRng::from_seed(seed),
+        let (rng, origin) = match self.seed {
+            Some(seed) => (DetRng::from_seed(seed), SeedOrigin::Explicit),
             None => TestContext::try_current()
-                .map(|ctx| ctx.fork_rng("mocknet"))
+                .map(|ctx| {
+                    let origin = SeedOrigin::Test {
+                        name: ctx.name().to_string(),
+                        run_seed: ctx.run_seed(),
+                    };
+                    (ctx.fork_rng("mocknet"), origin)
+                })
                 .ok_or_else(|| {
                     Error::new(ErrorKind::NoSeed).in_scenario(self.scenario.name.clone())
                 })?,
@@ -186,6 +192,7 @@ impl MockNetBuilder {
             scenario: self.scenario,
             matchers,
             rng,
+            origin,
             started: tokio::time::Instant::now(),
             fail_on_unmatched: self.fail_on_unmatched,
             otlp_collector: self.otlp_collector,

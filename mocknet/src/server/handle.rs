@@ -223,7 +223,7 @@ impl Drop for MockNet {
         if let Some(first) = failures.first()
             && !std::thread::panicking()
         {
-            panic!("{first}");
+            panic!("{}\n{}", first.body(), self.shared.reproduce());
         }
     }
 }

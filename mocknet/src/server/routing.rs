@@ -23,6 +23,22 @@ pub(super) struct Reply {
     pub(super) callback: Option<PendingCallback>,
 }
 
+/// A request that matched no route: what it was, and which routes came nearest.
+#[derive(Debug, Clone)]
+pub(super) struct Stray {
+    /// One line: the request, the scenario, its state and the seed.
+    pub(super) headline: String,
+    /// `nearest routes:` and a line per route saying what it wants.
+    pub(super) nearest: String,
+}
+
+impl Stray {
+    /// The text of the 404 sent back: `steadfast: ` and the whole story.
+    pub(super) fn body(&self) -> String {
+        format!("steadfast: {}; {}", self.headline, self.nearest)
+    }
+}
+
 /// A route's callback, to be sent once its response is out.
 pub(super) struct PendingCallback {
     /// The journal entry of the request it answers.
@@ -101,11 +117,11 @@ impl Shared {
                 (Some(route.name.clone()), response, plan)
             }
             (None, None) => {
-                let message = self.unmatched_message(&raw, &request, &state.current);
+                let stray = self.stray(&raw, &request, &state.current);
+                let response = text_response(404, "text/plain; charset=utf-8", stray.body());
                 if self.fail_on_unmatched {
-                    state.unmatched_failures.push(message.clone());
+                    state.unmatched_failures.push(stray);
                 }
-                let response = text_response(404, "text/plain; charset=utf-8", message);
                 let plan = fault::plan(&self.scenario.faults, &mut rng);
                 (None, response, plan)
             }
@@ -170,7 +186,7 @@ impl Shared {
     }
 
     /// Says which request matched nothing and which routes came nearest.
-    fn unmatched_message(&self, raw: &RawRequest, request: &Request, current: &str) -> String {
+    fn stray(&self, raw: &RawRequest, request: &Request, current: &str) -> Stray {
         let mut nearest: Vec<(usize, usize)> = self
             .matchers
             .iter()
@@ -179,13 +195,14 @@ impl Shared {
             .collect();
         // Most matchers satisfied first; ties keep catalog order.
         nearest.sort_by_key(|&(i, hits)| (std::cmp::Reverse(hits), i));
-        let mut message = format!(
-            "steadfast: {} {} matched no route of scenario `{}` in state `{current}` (seed {}); nearest routes:",
+        let headline = format!(
+            "{} {} matched no route of scenario `{}` in state `{current}` (seed {})",
             raw.method,
             raw.target,
             self.scenario.name,
             self.rng.seed()
         );
+        let mut message = String::from("nearest routes:");
         for &(i, hits) in nearest.iter().take(3) {
             let route = &self.scenario.routes[i];
             let differs: Vec<String> = route
@@ -215,7 +232,10 @@ impl Shared {
         if nearest.is_empty() {
             message.push_str(" (the scenario has no routes)");
         }
-        message
+        Stray {
+            headline,
+            nearest: message,
+        }
     }
 }
 
