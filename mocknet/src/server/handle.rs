@@ -33,30 +33,42 @@ use crate::scenario::Scenario;
 ///
 /// # Example
 ///
+/// Three seconds of latency take three seconds of virtual time on a paused runtime (the one
+/// `#[deterministic_test]` provides, built by hand here) and no wall time:
+///
 /// ```
 /// use std::time::Duration;
-/// use steadfast_determinism::{TestContext, deterministic_test};
+/// use steadfast_determinism::Seed;
 /// use steadfast_mocknet::{Catalog, MockNet};
 /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
 ///
-/// #[deterministic_test]
-/// async fn three_seconds_of_latency_take_three_virtual_seconds(_ctx: &TestContext) {
+/// let runtime = tokio::runtime::Builder::new_current_thread()
+///     .enable_all()
+///     .start_paused(true)
+///     .build()?;
+/// runtime.block_on(async {
 ///     let catalog = Catalog::from_json("c.json", r#"{"scenarios": {"slow-health": {"routes": [
 ///         {"name": "health", "path": "/health", "response": {"text": "ok"},
-///          "faults": [{"kind": "latency", "ms": 3000}]}]}}}"#).unwrap();
-///     let net = MockNet::start(catalog.scenario("slow-health").unwrap()).await.unwrap();
+///          "faults": [{"kind": "latency", "ms": 3000}]}]}}}"#)?;
+///     let net = MockNet::builder(catalog.scenario("slow-health")?)
+///         .seed(Seed::new(1))
+///         .start()
+///         .await?;
 ///
+///     let wall = std::time::Instant::now();
 ///     let started = tokio::time::Instant::now();
-///     let mut stream = tokio::net::TcpStream::connect(net.addr()).await.unwrap();
-///     stream.write_all(b"GET /health HTTP/1.1\r\nconnection: close\r\n\r\n").await.unwrap();
+///     let mut stream = tokio::net::TcpStream::connect(net.addr()).await?;
+///     stream.write_all(b"GET /health HTTP/1.1\r\nconnection: close\r\n\r\n").await?;
 ///     let mut response = String::new();
-///     stream.read_to_string(&mut response).await.unwrap();
+///     stream.read_to_string(&mut response).await?;
 ///
-///     assert!(response.ends_with("\r\n\r\nok"));
+///     assert!(response.ends_with("\r\n\r\nok"), "{response}");
 ///     assert_eq!(started.elapsed(), Duration::from_secs(3));
+///     assert!(wall.elapsed() < Duration::from_secs(3));
 ///     net.assert_called("health", 1);
-/// }
-/// # fn main() {}
+///     Ok::<(), Box<dyn std::error::Error>>(())
+/// })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct MockNet {
     pub(super) addr: SocketAddr,
