@@ -31,9 +31,10 @@ impl MockNetBuilder {
         self
     }
 
-    /// Fail fast: an unmatched request gets a 404 and makes the next assertion (or dropping the
-    /// server) panic with the request and the nearest routes. Off by default; without it,
-    /// check with [`MockNet::assert_no_unmatched`].
+    /// Fail fast: an unmatched request gets a 404 and makes the next assertion panic (or check
+    /// fail), or else dropping the server panic, with the request and the nearest routes; once
+    /// reported it is not reported again. Off by default; without it, check with
+    /// [`MockNet::assert_no_unmatched`].
     ///
     /// # Example
     ///

@@ -31,6 +31,11 @@ use crate::scenario::Scenario;
 /// close, and is not journaled. Matching is wiremock's: a `HEAD` request matches a route only
 /// if the route allows `HEAD` (its answer then has no body).
 ///
+/// # Panics
+///
+/// In [fail-fast](MockNetBuilder::fail_on_unmatched) mode, dropping the server panics (unless
+/// the thread is already panicking) when a request matched no route and no check reported it.
+///
 /// # Example
 ///
 /// Three seconds of latency take three seconds of virtual time on a paused runtime (the one
@@ -82,6 +87,10 @@ impl MockNet {
     /// # Errors
     ///
     /// As [`MockNetBuilder::start`].
+    ///
+    /// # Panics
+    ///
+    /// As [`MockNetBuilder::start`]: when called outside a tokio runtime.
     pub async fn start(scenario: Scenario) -> Result<MockNet, Error> {
         MockNet::builder(scenario).start().await
     }
