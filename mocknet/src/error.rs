@@ -2,14 +2,19 @@
 
 use std::error::Error as StdError;
 use std::fmt;
-use std::io;
 use std::time::Duration;
 
+use steadfast_determinism::Seed;
+
 /// An error from `steadfast-mocknet`: a catalog that could not be loaded, a scenario that does
-/// not exist, a server that could not start, or a wait that ran out of time.
+/// not exist, a server that could not start, a wait that ran out of time, or a check of the
+/// journal that failed.
 ///
-/// [`kind`](Error::kind) says what went wrong; [`Display`](fmt::Display) says it in one lowercase
-/// line naming the file, scenario, route and serde path where they apply.
+/// The error is opaque: [`kind`](Error::kind) says what went wrong, accessors such as
+/// [`file`](Error::file), [`scenario`](Error::scenario), [`route`](Error::route) and
+/// [`serde_path`](Error::serde_path) give the details that apply, and
+/// [`Display`](fmt::Display) says it all in one lowercase line. The cause (an I/O or JSON
+/// error) is the [`source`](StdError::source).
 ///
 /// # Example
 ///
@@ -20,7 +25,8 @@ use std::time::Duration;
 ///     {"name": "charge", "response": {}, "faults": [{"kind": "reset", "probability": 2}]}
 /// ]}}}"#)
 /// .unwrap_err();
-/// assert!(matches!(err.kind(), ErrorKind::InvalidRoute { route, .. } if route == "charge"));
+/// assert_eq!(err.kind(), ErrorKind::InvalidRoute);
+/// assert_eq!((err.scenario(), err.route()), (Some("s"), Some("charge")));
 /// assert_eq!(
 ///     err.to_string(),
 ///     "invalid catalog payments.json: scenario `s`, route `charge`: \
@@ -28,7 +34,6 @@ use std::time::Duration;
 /// );
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug)]
 pub struct Error {
     // Boxed so `Result<_, Error>` stays one pointer wide.
     inner: Box<Inner>,
@@ -37,182 +42,442 @@ pub struct Error {
 #[derive(Debug)]
 struct Inner {
     kind: ErrorKind,
+    file: Option<String>,
+    place: Option<Place>,
+    route: Option<String>,
+    serde_path: Option<String>,
+    /// The name looked up and not found.
+    name: Option<String>,
+    known: Vec<String>,
+    variable: Option<&'static str>,
+    value: Option<String>,
+    seed: Option<Seed>,
+    /// What is wrong, in words, where the kind alone does not say it.
+    detail: String,
     source: Option<Box<dyn StdError + Send + Sync + 'static>>,
 }
 
-/// What went wrong, for callers that want to react to a particular failure.
+/// The section of a catalog an error is in.
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Place {
+    Scenario(String),
+    Overlay(String),
+}
+
+/// What went wrong, without the details (see [`Error`] for those).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
-    /// A catalog file could not be read.
-    ReadCatalog {
-        /// The file.
-        file: String,
-    },
-    /// A catalog is not valid JSON or does not have the catalog's shape.
-    InvalidCatalog {
-        /// The file, as named when loading.
-        file: String,
-        /// The scenario (or overlay) the offending value is in, if it is in one.
-        scenario: Option<String>,
-        /// The name of the route the offending value is in, if it is in one and has a name.
-        route: Option<String>,
-        /// The serde path of the offending value, such as `scenarios.happy-path.routes[0].status`.
-        path: String,
-        /// What is wrong there.
-        message: String,
-    },
-    /// A route (or the scenario around it) parsed but holds a value that cannot be used.
-    InvalidRoute {
-        /// The file, as named when loading.
-        file: String,
-        /// The scenario or overlay holding the route.
-        scenario: String,
-        /// The route's name, or `(scenario faults)` for scenario-wide faults.
-        route: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// No scenario (or overlay) of that name is in the catalog.
-    UnknownScenario {
-        /// The name that was asked for.
-        name: String,
-        /// The names the catalog knows, sorted.
-        known: Vec<String>,
-    },
-    /// An environment variable held a value that could not be used.
-    InvalidEnv {
-        /// The variable, such as `STEADFAST_SCENARIO`.
-        var: &'static str,
-        /// Its value, lossily converted to UTF-8.
-        value: String,
-        /// What the value should have been.
-        expected: String,
-    },
+    /// A catalog file could not be read; the cause is the I/O error.
+    ReadCatalog,
+    /// A catalog is not valid JSON or does not have the catalog's shape (an unknown field, a
+    /// wrong type); [`Error::serde_path`] says where, and the cause is serde's error.
+    InvalidCatalog,
+    /// A route parsed but holds a value that cannot be used (a probability outside 0..=1, an
+    /// invalid regex, method or header, a missing response), or so do the scenario-wide or
+    /// overlay faults or the `extends` chain of a scenario (then [`Error::route`] is `None`).
+    InvalidRoute,
+    /// No scenario of that name is in the catalog ([`Error::name`]; [`Error::known`] lists
+    /// the ones there are).
+    UnknownScenario,
+    /// No overlay of that name is in the catalog or built in ([`Error::name`];
+    /// [`Error::known`] lists the ones there are).
+    UnknownOverlay,
+    /// An environment variable held a value that cannot be used ([`Error::variable`],
+    /// [`Error::value`]).
+    InvalidEnv,
     /// The server was started outside a deterministic test without an explicit seed.
     NoSeed,
-    /// The loopback listener could not be bound.
+    /// The loopback listener could not be bound; the cause is the I/O error.
     Bind,
     /// A scenario holds something a plain wiremock server cannot express.
-    Unsupported {
-        /// The route's name.
-        route: String,
-        /// What cannot be expressed.
-        what: String,
-    },
+    Unsupported,
     /// The callback base given to
     /// [`MockNetBuilder::callback_base`](crate::MockNetBuilder::callback_base) is not a loopback
-    /// `http://` URL, or a route has a relative callback URL and no base was given.
-    CallbackBase {
-        /// The base, or `None` when none was given.
-        base: Option<String>,
-        /// What is wrong.
-        message: String,
-    },
+    /// `http://` URL ([`Error::value`]), or a route has a relative callback URL and no base was
+    /// given ([`Error::route`]).
+    CallbackBase,
     /// [`MockNet::wait_for_requests`](crate::MockNet::wait_for_requests) or
     /// [`wait_for_callbacks`](crate::MockNet::wait_for_callbacks) ran out of time.
-    WaitTimedOut {
-        /// What was awaited: `requests` or `callbacks`.
-        what: &'static str,
-        /// How many were awaited.
-        wanted: usize,
-        /// How many had arrived (or, for callbacks, finished).
-        seen: usize,
-        /// How long the wait lasted (virtual time under a paused clock).
-        timeout: Duration,
-    },
+    WaitTimedOut,
+    /// [`MockNet::check_called`](crate::MockNet::check_called): a route matched another number
+    /// of requests than expected.
+    CallCount,
+    /// [`MockNet::check_no_unmatched`](crate::MockNet::check_no_unmatched), or a check in
+    /// fail-fast mode: a request matched no route.
+    Unmatched,
+    /// [`MockNet::check_trace_propagated`](crate::MockNet::check_trace_propagated): the
+    /// requests did not carry one trace with a distinct parent each.
+    TracePropagation,
 }
 
 impl Error {
     pub(crate) fn new(kind: ErrorKind) -> Self {
         Self {
-            inner: Box::new(Inner { kind, source: None }),
-        }
-    }
-
-    pub(crate) fn with_source(
-        kind: ErrorKind,
-        source: impl StdError + Send + Sync + 'static,
-    ) -> Self {
-        Self {
             inner: Box::new(Inner {
                 kind,
-                source: Some(Box::new(source)),
+                file: None,
+                place: None,
+                route: None,
+                serde_path: None,
+                name: None,
+                known: Vec::new(),
+                variable: None,
+                value: None,
+                seed: None,
+                detail: String::new(),
+                source: None,
             }),
         }
     }
 
-    pub(crate) fn io(kind: ErrorKind, source: io::Error) -> Self {
-        Self::with_source(kind, source)
+    /// The catalog file (as named when loading) the error is in.
+    pub(crate) fn in_file(mut self, file: impl Into<String>) -> Self {
+        self.inner.file = Some(file.into());
+        self
+    }
+
+    /// The scenario or overlay the error is in.
+    pub(crate) fn at(mut self, place: Option<Place>) -> Self {
+        self.inner.place = place;
+        self
+    }
+
+    pub(crate) fn in_scenario(self, scenario: impl Into<String>) -> Self {
+        self.at(Some(Place::Scenario(scenario.into())))
+    }
+
+    pub(crate) fn in_route(mut self, route: Option<String>) -> Self {
+        self.inner.route = route;
+        self
+    }
+
+    pub(crate) fn at_serde_path(mut self, path: impl Into<String>) -> Self {
+        self.inner.serde_path = Some(path.into());
+        self
+    }
+
+    /// The name that was looked up and not found.
+    pub(crate) fn looking_for(mut self, name: impl Into<String>) -> Self {
+        self.inner.name = Some(name.into());
+        self
+    }
+
+    /// The names (or values) that would have done.
+    pub(crate) fn with_known(mut self, known: Vec<String>) -> Self {
+        self.inner.known = known;
+        self
+    }
+
+    /// The environment variable the offending value came from.
+    pub(crate) fn with_variable(mut self, variable: &'static str) -> Self {
+        self.inner.variable = Some(variable);
+        self
+    }
+
+    pub(crate) fn with_value(mut self, value: impl Into<String>) -> Self {
+        self.inner.value = Some(value.into());
+        self
+    }
+
+    pub(crate) fn with_seed(mut self, seed: Seed) -> Self {
+        self.inner.seed = Some(seed);
+        self
+    }
+
+    pub(crate) fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.inner.detail = detail.into();
+        self
+    }
+
+    pub(crate) fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
+        self.inner.source = Some(Box::new(source));
+        self
+    }
+
+    /// A wait for `wanted` `what` (`requests` or `callbacks`) that saw only `seen`.
+    pub(crate) fn wait_timed_out(
+        what: &str,
+        wanted: usize,
+        seen: usize,
+        timeout: Duration,
+    ) -> Self {
+        Self::new(ErrorKind::WaitTimedOut).with_detail(format!(
+            "waited {timeout:?} for {wanted} {what} but saw {seen}"
+        ))
     }
 
     /// What went wrong.
-    pub fn kind(&self) -> &ErrorKind {
-        &self.inner.kind
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use steadfast_mocknet::{Catalog, ErrorKind};
+    ///
+    /// let err = Catalog::from_file("/no/such/catalog.json").unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::ReadCatalog);
+    /// assert_eq!(err.file(), Some("/no/such/catalog.json"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// The catalog file the error is in, as named when loading
+    /// ([`Catalog::file`](crate::Catalog::file)).
+    pub fn file(&self) -> Option<&str> {
+        self.inner.file.as_deref()
+    }
+
+    /// The scenario the error is in or about: the one holding the offending value, the one
+    /// naming an unknown base or overlay, or the one a server serves. `None` for an error in
+    /// an overlay (see [`overlay`](Self::overlay)).
+    pub fn scenario(&self) -> Option<&str> {
+        match &self.inner.place {
+            Some(Place::Scenario(name)) => Some(name),
+            _ => None,
+        }
+    }
+
+    /// The overlay of the catalog holding the offending value.
+    pub fn overlay(&self) -> Option<&str> {
+        match &self.inner.place {
+            Some(Place::Overlay(name)) => Some(name),
+            _ => None,
+        }
+    }
+
+    /// The route the error is in or about.
+    pub fn route(&self) -> Option<&str> {
+        self.inner.route.as_deref()
+    }
+
+    /// For [`ErrorKind::InvalidCatalog`], the serde path of the offending value, such as
+    /// `scenarios.happy-path.routes[0].response.status`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use steadfast_mocknet::{Catalog, ErrorKind};
+    ///
+    /// let err = Catalog::from_json("c.json", r#"{"scenarios": {"s": {"route": []}}}"#)
+    ///     .unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::InvalidCatalog);
+    /// assert_eq!(err.serde_path(), Some("scenarios.s.route"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn serde_path(&self) -> Option<&str> {
+        self.inner.serde_path.as_deref()
+    }
+
+    /// For [`ErrorKind::UnknownScenario`] and [`ErrorKind::UnknownOverlay`], the name that was
+    /// asked for.
+    pub fn name(&self) -> Option<&str> {
+        self.inner.name.as_deref()
+    }
+
+    /// For [`ErrorKind::UnknownScenario`] and [`ErrorKind::UnknownOverlay`], the names the
+    /// catalog knows, sorted; for [`ErrorKind::InvalidEnv`], the values that would do.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use steadfast_mocknet::{Catalog, ErrorKind};
+    ///
+    /// let catalog = Catalog::from_json("c.json", r#"{"scenarios": {"b": {}, "a": {}}}"#)?;
+    /// let err = catalog.scenario("c").unwrap_err();
+    /// assert_eq!((err.kind(), err.name()), (ErrorKind::UnknownScenario, Some("c")));
+    /// assert_eq!(err.known(), ["a", "b"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn known(&self) -> &[String] {
+        &self.inner.known
+    }
+
+    /// The environment variable the offending value came from, such as `STEADFAST_SCENARIO`.
+    pub fn variable(&self) -> Option<&str> {
+        self.inner.variable
+    }
+
+    /// The offending value: an environment variable's (lossily converted to UTF-8) or the
+    /// callback base.
+    pub fn value(&self) -> Option<&str> {
+        self.inner.value.as_deref()
+    }
+
+    /// The seed of the server's fault draws, for errors about a running server: a rerun with
+    /// it draws the same faults.
+    pub fn seed(&self) -> Option<Seed> {
+        self.inner.seed
+    }
+
+    /// Writes where the error is: ``scenario `s`, route `r` ``, or parts of it.
+    fn write_place(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.inner.place {
+            Some(Place::Scenario(name)) => write!(f, "scenario `{name}`")?,
+            Some(Place::Overlay(name)) => write!(f, "overlay `{name}`")?,
+            None => {}
+        }
+        if let Some(route) = &self.inner.route {
+            let separator = if self.inner.place.is_some() { ", " } else { "" };
+            write!(f, "{separator}route `{route}`")?;
+        }
+        Ok(())
+    }
+
+    fn file_name(&self) -> &str {
+        self.inner.file.as_deref().unwrap_or("(unnamed)")
+    }
+
+    fn scenario_name(&self) -> &str {
+        match &self.inner.place {
+            Some(Place::Scenario(name) | Place::Overlay(name)) => name,
+            None => "(unnamed)",
+        }
+    }
+
+    fn known_list(&self) -> String {
+        if self.inner.known.is_empty() {
+            "(none)".into()
+        } else {
+            self.inner.known.join(", ")
+        }
+    }
+
+    fn write_unknown(&self, f: &mut fmt::Formatter<'_>, what: &str) -> fmt::Result {
+        let name = self.inner.name.as_deref().unwrap_or_default();
+        let known = self.known_list();
+        if self.inner.place.is_some() {
+            // Named by a scenario while the catalog loaded.
+            let relation = if what == "scenario" { "extends" } else { "has" };
+            write!(f, "invalid catalog {}: ", self.file_name())?;
+            self.write_place(f)?;
+            return write!(
+                f,
+                " {relation} unknown {what} `{name}`; known {what}s: {known}"
+            );
+        }
+        write!(f, "unknown {what} `{name}`")?;
+        if let Some(file) = &self.inner.file {
+            write!(f, " in catalog {file}")?;
+        }
+        if let Some(variable) = self.inner.variable {
+            write!(f, " (from {variable})")?;
+        }
+        write!(f, "; known {what}s: {known}")
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
+        let mut debug = f.debug_struct("Error");
+        debug.field("kind", &self.kind());
+        let strings = [
+            ("file", &inner.file),
+            ("route", &inner.route),
+            ("serde_path", &inner.serde_path),
+            ("name", &inner.name),
+            ("value", &inner.value),
+        ];
+        if let Some(place) = &inner.place {
+            debug.field("place", place);
+        }
+        for (name, value) in strings {
+            if let Some(value) = value {
+                debug.field(name, value);
+            }
+        }
+        if !inner.known.is_empty() {
+            debug.field("known", &inner.known);
+        }
+        if let Some(variable) = inner.variable {
+            debug.field("variable", &variable);
+        }
+        if let Some(seed) = inner.seed {
+            debug.field("seed", &seed);
+        }
+        if !inner.detail.is_empty() {
+            debug.field("detail", &inner.detail);
+        }
+        if let Some(source) = &inner.source {
+            debug.field("source", source);
+        }
+        debug.finish()
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.inner.kind {
-            ErrorKind::ReadCatalog { file } => write!(f, "could not read catalog {file}"),
-            ErrorKind::InvalidCatalog {
-                file,
-                scenario,
-                route,
-                path,
-                message,
-            } => {
-                write!(f, "invalid catalog {file}")?;
-                if let Some(scenario) = scenario {
-                    write!(f, ": scenario `{scenario}`")?;
+        let inner = &self.inner;
+        let detail = &inner.detail;
+        match self.kind() {
+            ErrorKind::ReadCatalog => write!(f, "could not read catalog {}", self.file_name()),
+            ErrorKind::InvalidCatalog => {
+                write!(f, "invalid catalog {}", self.file_name())?;
+                if inner.place.is_some() || inner.route.is_some() {
+                    f.write_str(": ")?;
+                    self.write_place(f)?;
                 }
-                if let Some(route) = route {
-                    write!(f, ", route `{route}`")?;
+                let path = inner.serde_path.as_deref().unwrap_or_default();
+                write!(f, " at `{path}`: {detail}")
+            }
+            ErrorKind::InvalidRoute => {
+                write!(f, "invalid catalog {}: ", self.file_name())?;
+                self.write_place(f)?;
+                write!(f, ": {detail}")
+            }
+            ErrorKind::UnknownScenario => self.write_unknown(f, "scenario"),
+            ErrorKind::UnknownOverlay => self.write_unknown(f, "overlay"),
+            ErrorKind::InvalidEnv => write!(
+                f,
+                "environment variable {} has invalid value {:?}: expected {detail}",
+                inner.variable.unwrap_or_default(),
+                inner.value.as_deref().unwrap_or_default(),
+            ),
+            ErrorKind::NoSeed => write!(
+                f,
+                "no seed for fault draws of scenario `{}`: start the server inside a \
+                 #[deterministic_test] or give one with MockNetBuilder::seed",
+                self.scenario_name()
+            ),
+            ErrorKind::Bind => write!(
+                f,
+                "could not bind a listener on 127.0.0.1 for scenario `{}`",
+                self.scenario_name()
+            ),
+            ErrorKind::Unsupported => {
+                if let Some(route) = &inner.route {
+                    write!(f, "route `{route}` of ")?;
                 }
-                write!(f, " at `{path}`: {message}")
+                write!(
+                    f,
+                    "scenario `{}` cannot be mounted on wiremock: {detail}",
+                    self.scenario_name()
+                )
             }
-            ErrorKind::InvalidRoute {
-                file,
-                scenario,
-                route,
-                message,
-            } => write!(
+            ErrorKind::CallbackBase => match (&inner.value, &inner.route) {
+                (Some(base), _) => write!(f, "invalid callback base {base:?}: {detail}"),
+                (None, route) => write!(
+                    f,
+                    "no callback base: route `{}` of scenario `{}` has a relative callback URL; \
+                     give one with MockNetBuilder::callback_base",
+                    route.as_deref().unwrap_or_default(),
+                    self.scenario_name()
+                ),
+            },
+            ErrorKind::WaitTimedOut | ErrorKind::Unmatched => f.write_str(detail),
+            ErrorKind::TracePropagation => write!(
                 f,
-                "invalid catalog {file}: scenario `{scenario}`, route `{route}`: {message}"
+                "trace context was not propagated in scenario `{}`: {detail}",
+                self.scenario_name()
             ),
-            ErrorKind::UnknownScenario { name, known } => write!(
+            ErrorKind::CallCount => write!(
                 f,
-                "unknown scenario `{name}`; known scenarios: {}",
-                known.join(", ")
+                "route `{}` of scenario `{}` {detail}",
+                inner.route.as_deref().unwrap_or_default(),
+                self.scenario_name()
             ),
-            ErrorKind::InvalidEnv {
-                var,
-                value,
-                expected,
-            } => write!(f, "invalid {var}={value:?}: expected {expected}"),
-            ErrorKind::NoSeed => f.write_str(
-                "no seed for fault draws: start the server inside a #[deterministic_test] \
-                 or give one with MockNetBuilder::seed",
-            ),
-            ErrorKind::Bind => f.write_str("could not bind a listener on 127.0.0.1"),
-            ErrorKind::Unsupported { route, what } => {
-                write!(f, "route `{route}` cannot be mounted on wiremock: {what}")
-            }
-            ErrorKind::CallbackBase {
-                base: Some(base),
-                message,
-            } => write!(f, "invalid callback base {base:?}: {message}"),
-            ErrorKind::CallbackBase {
-                base: None,
-                message,
-            } => write!(f, "no callback base: {message}"),
-            ErrorKind::WaitTimedOut {
-                what,
-                wanted,
-                seen,
-                timeout,
-            } => write!(f, "waited {timeout:?} for {wanted} {what} but saw {seen}"),
         }
     }
 }
@@ -223,5 +488,70 @@ impl StdError for Error {
             .source
             .as_deref()
             .map(|source| source as &(dyn StdError + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_env_is_worded_as_everywhere_in_steadfast() {
+        let err = Error::new(ErrorKind::InvalidEnv)
+            .with_variable("STEADFAST_SCENARIO")
+            .with_value("x\ny")
+            .with_detail("one of the scenario names: a, b");
+
+        assert_eq!(
+            err.to_string(),
+            "environment variable STEADFAST_SCENARIO has invalid value \"x\\ny\": \
+             expected one of the scenario names: a, b"
+        );
+        assert_eq!(
+            (err.variable(), err.value()),
+            (Some("STEADFAST_SCENARIO"), Some("x\ny"))
+        );
+    }
+
+    #[test]
+    fn overlay_errors_name_the_overlay_not_a_scenario() {
+        let err = Error::new(ErrorKind::InvalidRoute)
+            .in_file("c.json")
+            .at(Some(Place::Overlay("flaky-dns".into())))
+            .with_detail("faults[0]: reset fault: probability 2 is outside 0..=1");
+
+        assert_eq!(
+            err.to_string(),
+            "invalid catalog c.json: overlay `flaky-dns`: \
+             faults[0]: reset fault: probability 2 is outside 0..=1"
+        );
+        assert_eq!((err.overlay(), err.scenario()), (Some("flaky-dns"), None));
+    }
+
+    #[test]
+    fn unknown_name_in_an_empty_catalog_says_there_are_none() {
+        let err = Error::new(ErrorKind::UnknownScenario)
+            .in_file("empty.json")
+            .looking_for("happy-path");
+
+        assert_eq!(
+            err.to_string(),
+            "unknown scenario `happy-path` in catalog empty.json; known scenarios: (none)"
+        );
+    }
+
+    #[test]
+    fn source_is_the_cause_and_display_stays_one_line() {
+        let io = std::io::Error::new(std::io::ErrorKind::AddrInUse, "in use");
+        let err = Error::new(ErrorKind::Bind).in_scenario("s").with_source(io);
+
+        assert_eq!(
+            err.to_string(),
+            "could not bind a listener on 127.0.0.1 for scenario `s`"
+        );
+        assert_eq!(
+            err.source().map(ToString::to_string).as_deref(),
+            Some("in use")
+        );
     }
 }

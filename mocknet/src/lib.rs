@@ -4,9 +4,14 @@
 //! running on the test's own tokio runtime, so that latencies and client timeouts follow the
 //! test's virtual clock and the same seed always gives the same faults.
 //!
+//! In a test, `#[deterministic_test]` sets up the two things a server needs: the running
+//! test's [`TestContext`](steadfast_determinism::TestContext), whose seed the faults are drawn
+//! from, and a current-thread tokio runtime with its clock paused. Here they are made by hand,
+//! as a benchmark or an example would:
+//!
 //! ```
-//! use std::time::Duration;
-//! use steadfast_determinism::{TestContext, deterministic_test};
+//! use std::sync::Arc;
+//! use steadfast_determinism::{Seed, TestContext};
 //! use steadfast_mocknet::{Catalog, MockNet};
 //! use tokio::io::{AsyncReadExt, AsyncWriteExt};
 //!
@@ -16,19 +21,26 @@
 //!     "offline": {"extends": "happy-path", "overlays": ["offline"]}
 //! }}"#;
 //!
-//! #[deterministic_test]
-//! async fn offline_network_resets_the_charge(_ctx: &TestContext) {
-//!     let catalog = Catalog::from_json("payments.json", CATALOG).unwrap();
-//!     let net = MockNet::start(catalog.scenario("offline").unwrap()).await.unwrap();
+//! let ctx = Arc::new(TestContext::new("payments::offline_resets_the_charge", Seed::new(7)));
+//! let _current = ctx.enter();
+//! let runtime = tokio::runtime::Builder::new_current_thread()
+//!     .enable_all()
+//!     .start_paused(true)
+//!     .build()?;
+//! runtime.block_on(async {
+//!     let catalog = Catalog::from_json("payments.json", CATALOG)?;
+//!     let net = MockNet::start(catalog.scenario("offline")?).await?;
 //!
-//!     let mut stream = tokio::net::TcpStream::connect(net.addr()).await.unwrap();
-//!     stream.write_all(b"POST /v1/charges HTTP/1.1\r\ncontent-length: 0\r\n\r\n").await.unwrap();
+//!     let mut stream = tokio::net::TcpStream::connect(net.addr()).await?;
+//!     stream.write_all(b"POST /v1/charges HTTP/1.1\r\ncontent-length: 0\r\n\r\n").await?;
 //!     let err = stream.read(&mut [0; 64]).await.unwrap_err();
 //!
 //!     assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset);
+//!     assert_eq!(net.seed(), ctx.fork_rng("mocknet").seed());
 //!     net.assert_called("charge", 1);
-//! }
-//! # fn main() {}
+//!     Ok::<(), Box<dyn std::error::Error>>(())
+//! })?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! Outside a deterministic test, give the seed yourself; on a paused runtime the scenario's
@@ -64,8 +76,10 @@
 //!   plain `wiremock::MockServer`.
 //! * [`MockNet`]: the server, with its [journal](JournalEntry) and assertions
 //!   ([`assert_called`](MockNet::assert_called), [`assert_no_unmatched`](MockNet::assert_no_unmatched),
-//!   [`assert_trace_propagated`](MockNet::assert_trace_propagated)) and
+//!   [`assert_trace_propagated`](MockNet::assert_trace_propagated)), each with a `check_*` twin
+//!   that returns an [`Error`] instead of panicking, and
 //!   [`wait_for_requests`](MockNet::wait_for_requests).
+//! * [`Error`]: the one error type; [`ErrorKind`] says what went wrong, accessors say where.
 //! * [Webhook callbacks](callback): a route's `callback` is sent after its response, on the
 //!   same runtime, continuing the request's trace, and recorded as a [`CallbackRecord`] in the
 //!   journal ([`MockNetBuilder::callback_base`], [`MockNet::wait_for_callbacks`]).
@@ -114,3 +128,8 @@ pub use fault::FaultKind;
 pub use journal::JournalEntry;
 pub use scenario::{Overlay, Scenario};
 pub use server::{MockNet, MockNetBuilder, OTLP_COLLECTOR_ROUTE};
+
+// The README's example runs as a doc-test too.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

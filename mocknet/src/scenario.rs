@@ -199,18 +199,17 @@ impl Scenario {
 
     fn wiremock_mocks(&self) -> Result<Vec<Mock>, Error> {
         if let Some(fault) = self.faults.first() {
-            return Err(Error::new(ErrorKind::Unsupported {
-                route: "(scenario faults)".into(),
-                what: format!("scenario-wide fault `{}`", fault.effect.kind()),
-            }));
+            return Err(Error::new(ErrorKind::Unsupported)
+                .in_scenario(self.name.clone())
+                .with_detail(format!("scenario-wide fault `{}`", fault.effect.kind())));
         }
         let mut mocks = Vec::new();
         for route in &self.routes {
             let unsupported = |what: String| {
-                Error::new(ErrorKind::Unsupported {
-                    route: route.name.clone(),
-                    what,
-                })
+                Error::new(ErrorKind::Unsupported)
+                    .in_scenario(self.name.clone())
+                    .in_route(Some(route.name.clone()))
+                    .with_detail(what)
             };
             if route.when_state.is_some() || route.set_state.is_some() {
                 return Err(unsupported("scenario states".into()));

@@ -186,7 +186,11 @@ fn non_loopback_callback_url_is_rejected_at_load_time_naming_the_route() {
     )
     .expect_err("remote callback");
 
-    assert!(matches!(err.kind(), ErrorKind::InvalidRoute { .. }));
+    assert_eq!(err.kind(), ErrorKind::InvalidRoute);
+    assert_eq!(
+        (err.file(), err.scenario(), err.route()),
+        (Some("hooks.json"), Some("s"), Some("charge"))
+    );
     assert_eq!(
         err.to_string(),
         "invalid catalog hooks.json: scenario `s`, route `charge`: callback: \
@@ -203,6 +207,11 @@ fn unknown_callback_field_names_its_serde_path() {
     )
     .expect_err("unknown field");
 
+    assert_eq!(err.kind(), ErrorKind::InvalidCatalog);
+    assert_eq!(
+        err.serde_path(),
+        Some("scenarios.s.routes[0].callback.delay")
+    );
     assert!(
         err.to_string()
             .starts_with("invalid catalog hooks.json: scenario `s`, route `charge` at `scenarios.s.routes[0].callback.delay`"),
@@ -227,9 +236,12 @@ async fn relative_callback_without_a_base_and_a_remote_base_fail_to_start(_ctx: 
         "no callback base: route `charge` of scenario `s` has a relative callback URL; \
          give one with MockNetBuilder::callback_base"
     );
-    assert!(
-        matches!(remote.kind(), ErrorKind::CallbackBase { base: Some(base), .. } if base == "http://198.51.100.7:80")
+    assert_eq!(
+        (missing.kind(), missing.route(), missing.value()),
+        (ErrorKind::CallbackBase, Some("charge"), None)
     );
+    assert_eq!(remote.kind(), ErrorKind::CallbackBase);
+    assert_eq!(remote.value(), Some("http://198.51.100.7:80"));
     assert!(
         remote.to_string().contains("is not on loopback"),
         "{remote}"

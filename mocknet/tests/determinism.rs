@@ -1,7 +1,7 @@
 //! The same seed gives the same faults, always; different seeds give different ones.
 
 use steadfast_determinism::{Seed, TestContext, deterministic_test};
-use steadfast_mocknet::{FaultKind, MockNet};
+use steadfast_mocknet::{ErrorKind, FaultKind, MockNet};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::support::catalog;
@@ -100,8 +100,10 @@ fn starting_outside_a_test_without_a_seed_is_an_error() {
         .block_on(MockNet::start(scenario))
         .expect_err("no seed anywhere");
 
-    assert!(
-        err.to_string().starts_with("no seed for fault draws"),
-        "{err}"
+    assert_eq!(err.kind(), ErrorKind::NoSeed);
+    assert_eq!(
+        err.to_string(),
+        "no seed for fault draws of scenario `s`: start the server inside a \
+         #[deterministic_test] or give one with MockNetBuilder::seed"
     );
 }

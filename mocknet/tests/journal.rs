@@ -1,7 +1,7 @@
 //! The journal and its assertions.
 
 use steadfast_determinism::{Seed, TestContext, deterministic_test};
-use steadfast_mocknet::MockNet;
+use steadfast_mocknet::{ErrorKind, MockNet};
 
 use crate::support::{catalog, client, one_route, start};
 
@@ -241,4 +241,141 @@ async fn assert_called_on_an_unknown_route_lists_the_routes(_ctx: &TestContext) 
         .expect("starts");
 
     net.assert_called("charge", 1);
+}
+
+#[deterministic_test]
+async fn check_called_returns_what_assert_called_would_panic_with(_ctx: &TestContext) {
+    let net = MockNet::builder(one_route("ok", "[]").scenario("s").expect("scenario"))
+        .seed(Seed::new(3))
+        .start()
+        .await
+        .expect("starts");
+    get_with_traceparent(&net, None).await;
+
+    let right = net.check_called("r", 1);
+    let err = net.check_called("r", 2).expect_err("one call, not two");
+
+    assert!(right.is_ok(), "{right:?}");
+    assert_eq!(err.kind(), ErrorKind::CallCount);
+    assert_eq!(
+        (err.scenario(), err.route(), err.seed()),
+        (Some("s"), Some("r"), Some(Seed::new(3)))
+    );
+    assert_eq!(
+        err.to_string(),
+        "route `r` of scenario `s` was called 1 times, expected 2 (seed 0x0000000000000003)"
+    );
+}
+
+#[deterministic_test]
+async fn assertion_failure_says_how_to_reproduce_with_the_run_seed(ctx: &TestContext) {
+    let net = start(&one_route("ok", "[]")).await;
+    get_with_traceparent(&net, None).await;
+
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        net.assert_called("r", 2);
+    }))
+    .expect_err("one call, not two");
+
+    let message = panic
+        .downcast_ref::<String>()
+        .expect("a formatted panic message");
+    let expected = format!(
+        "steadfast: route `r` of scenario `s` was called 1 times, expected 2 (seed {})\n\
+         reproduce: run test `{}` with STEADFAST_SEED={}; mocknet's fault seed {} derives from it\n\
+         journal:\n  #0 GET /r at 0ns -> r 200",
+        net.seed(),
+        ctx.name(),
+        ctx.run_seed(),
+        net.seed()
+    );
+    assert_eq!(message, &expected);
+}
+
+#[deterministic_test]
+#[should_panic(
+    expected = "reproduce: the faults follow MockNetBuilder::seed(0x0000000000000003), the same on every run"
+)]
+async fn assertion_failure_with_an_explicit_seed_names_it(_ctx: &TestContext) {
+    let net = MockNet::builder(one_route("ok", "[]").scenario("s").expect("scenario"))
+        .seed(Seed::new(3))
+        .start()
+        .await
+        .expect("starts");
+
+    net.assert_no_unmatched();
+    net.assert_called("r", 1);
+}
+
+#[deterministic_test]
+async fn check_no_unmatched_names_the_first_strays(_ctx: &TestContext) {
+    let net = start(&one_route("ok", "[]")).await;
+    net.check_no_unmatched().expect("nothing yet");
+    for i in 0..6 {
+        client()
+            .get(format!("{}/other?page={i}", net.uri()))
+            .send()
+            .await
+            .expect("answered");
+    }
+
+    let err = net.check_no_unmatched().expect_err("six strays");
+
+    assert_eq!(err.kind(), ErrorKind::Unmatched);
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "6 requests matched no route of scenario `s` (seed {}): GET /other?page=0, \
+             GET /other?page=1, GET /other?page=2, GET /other?page=3, GET /other?page=4, …",
+            net.seed()
+        )
+    );
+}
+
+#[deterministic_test]
+async fn fail_fast_check_reports_the_stray_once_and_dropping_then_is_quiet(_ctx: &TestContext) {
+    let scenario = one_route("ok", "[]").scenario("s").expect("scenario");
+    let net = MockNet::builder(scenario)
+        .fail_on_unmatched(true)
+        .seed(Seed::new(1))
+        .start()
+        .await
+        .expect("starts");
+    client()
+        .delete(format!("{}/r", net.uri()))
+        .send()
+        .await
+        .expect("answered");
+
+    let first = net
+        .check_called("r", 0)
+        .expect_err("a stray in fail-fast mode");
+    let second = net.check_called("r", 0);
+
+    assert_eq!(first.kind(), ErrorKind::Unmatched);
+    assert_eq!(
+        first.to_string(),
+        "DELETE /r matched no route of scenario `s` in state `started` (seed 0x0000000000000001)"
+    );
+    assert!(second.is_ok(), "{second:?}");
+    // The stray was reported, so dropping the server must not panic.
+    drop(net);
+}
+
+#[deterministic_test]
+async fn check_trace_propagated_names_the_request_without_one(_ctx: &TestContext) {
+    let net = start(&one_route("ok", "[]")).await;
+    get_with_traceparent(&net, Some(format!("00-{TRACE}-00f067aa0ba902b7-01"))).await;
+    get_with_traceparent(&net, None).await;
+
+    let err = net.check_trace_propagated().expect_err("second has none");
+
+    assert_eq!(
+        (err.kind(), err.scenario()),
+        (ErrorKind::TracePropagation, Some("s"))
+    );
+    assert_eq!(
+        err.to_string(),
+        "trace context was not propagated in scenario `s`: request #1 has no traceparent"
+    );
 }

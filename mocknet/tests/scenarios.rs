@@ -101,8 +101,11 @@ fn scenario_env_value_selects_and_unknown_names_list_the_known_ones() {
     assert_eq!(chosen.name(), "charge-failure");
     assert_eq!(
         err.to_string(),
-        "unknown scenario `sad-path`; known scenarios: charge-failure, happy-path"
+        "unknown scenario `sad-path` in catalog test.json (from STEADFAST_SCENARIO); \
+         known scenarios: charge-failure, happy-path"
     );
+    assert_eq!(err.kind(), MockErrorKind::UnknownScenario);
+    assert_eq!(err.name(), Some("sad-path"));
 }
 
 #[test]
@@ -124,7 +127,18 @@ fn catalog_file_errors_name_the_file() {
         )),
         "{err}"
     );
-    assert!(matches!(missing.kind(), MockErrorKind::ReadCatalog { .. }));
+    assert_eq!(err.kind(), MockErrorKind::InvalidCatalog);
+    assert_eq!(missing.kind(), MockErrorKind::ReadCatalog);
+    let missing_file = dir.join("missing.json").display().to_string();
+    assert_eq!(missing.file(), Some(missing_file.as_str()));
+    assert_eq!(
+        missing.to_string(),
+        format!("could not read catalog {missing_file}")
+    );
+    let cause = std::error::Error::source(&missing)
+        .and_then(|source| source.downcast_ref::<std::io::Error>())
+        .map(std::io::Error::kind);
+    assert_eq!(cause, Some(ErrorKind::NotFound));
 }
 
 #[tokio::test]
@@ -176,7 +190,11 @@ async fn mount_on_wiremock_refuses_faults_it_cannot_express() {
 
     assert_eq!(
         err.to_string(),
-        "route `r` cannot be mounted on wiremock: fault `reset` with probability 0.5"
+        "route `r` of scenario `s` cannot be mounted on wiremock: fault `reset` with probability 0.5"
+    );
+    assert_eq!(
+        (err.kind(), err.scenario(), err.route()),
+        (MockErrorKind::Unsupported, Some("s"), Some("r"))
     );
     assert!(
         server

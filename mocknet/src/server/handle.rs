@@ -1,0 +1,250 @@
+//! The public handle of a running server: its address, seed, journal and waits.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use steadfast_determinism::Seed;
+use steadfast_tracing_core::span::Span;
+use tokio::task::JoinHandle;
+
+use super::{MockNetBuilder, Shared};
+use crate::error::Error;
+use crate::journal::JournalEntry;
+use crate::scenario::Scenario;
+
+/// A running mock server serving one [`Scenario`].
+///
+/// The accept loop and every connection are tasks on the runtime that called
+/// [`start`](MockNetBuilder::start), so under `#[deterministic_test]` (tokio's paused clock)
+/// latencies, dribbles and client timeouts all run on the test's virtual time. The server stops
+/// when the `MockNet` is dropped.
+///
+/// Fault draws come from the seed given with [`MockNetBuilder::seed`], or else from the running
+/// test's RNG (`TestContext::current().fork_rng("mocknet")`). Request `i` draws from the
+/// stream `fork("request i")`, so the faults of a request depend only on the seed and its
+/// position, never on how requests interleave.
+///
+/// Connections are HTTP/1.1 with keep-alive, `Content-Length` or chunked request bodies and
+/// `Expect: 100-continue`. A request that is not valid HTTP/1.1 gets `400` with the reason and a
+/// close, and is not journaled. Matching is wiremock's: a `HEAD` request matches a route only
+/// if the route allows `HEAD` (its answer then has no body).
+///
+/// # Panics
+///
+/// In [fail-fast](MockNetBuilder::fail_on_unmatched) mode, dropping the server panics (unless
+/// the thread is already panicking) when a request matched no route and no check reported it.
+///
+/// # Example
+///
+/// Three seconds of latency take three seconds of virtual time on a paused runtime (the one
+/// `#[deterministic_test]` provides, built by hand here) and no wall time:
+///
+/// ```
+/// use std::time::Duration;
+/// use steadfast_determinism::Seed;
+/// use steadfast_mocknet::{Catalog, MockNet};
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+///
+/// let runtime = tokio::runtime::Builder::new_current_thread()
+///     .enable_all()
+///     .start_paused(true)
+///     .build()?;
+/// runtime.block_on(async {
+///     let catalog = Catalog::from_json("c.json", r#"{"scenarios": {"slow-health": {"routes": [
+///         {"name": "health", "path": "/health", "response": {"text": "ok"},
+///          "faults": [{"kind": "latency", "ms": 3000}]}]}}}"#)?;
+///     let net = MockNet::builder(catalog.scenario("slow-health")?)
+///         .seed(Seed::new(1))
+///         .start()
+///         .await?;
+///
+///     let wall = std::time::Instant::now();
+///     let started = tokio::time::Instant::now();
+///     let mut stream = tokio::net::TcpStream::connect(net.addr()).await?;
+///     stream.write_all(b"GET /health HTTP/1.1\r\nconnection: close\r\n\r\n").await?;
+///     let mut response = String::new();
+///     stream.read_to_string(&mut response).await?;
+///
+///     assert!(response.ends_with("\r\n\r\nok"), "{response}");
+///     assert_eq!(started.elapsed(), Duration::from_secs(3));
+///     assert!(wall.elapsed() < Duration::from_secs(3));
+///     net.assert_called("health", 1);
+///     Ok::<(), Box<dyn std::error::Error>>(())
+/// })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct MockNet {
+    pub(super) addr: SocketAddr,
+    pub(super) shared: Arc<Shared>,
+    pub(super) accept: JoinHandle<()>,
+}
+
+impl MockNet {
+    /// Starts a server for `scenario` with the default settings; see [`builder`](Self::builder).
+    ///
+    /// # Errors
+    ///
+    /// As [`MockNetBuilder::start`].
+    ///
+    /// # Panics
+    ///
+    /// As [`MockNetBuilder::start`]: when called outside a tokio runtime.
+    pub async fn start(scenario: Scenario) -> Result<MockNet, Error> {
+        MockNet::builder(scenario).start().await
+    }
+
+    /// A builder for a server serving `scenario`.
+    pub fn builder(scenario: Scenario) -> MockNetBuilder {
+        MockNetBuilder {
+            scenario,
+            seed: None,
+            fail_on_unmatched: false,
+            otlp_collector: false,
+            callback_base: None,
+        }
+    }
+
+    /// The server's address on 127.0.0.1.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The server's base URL, such as `http://127.0.0.1:40123`.
+    pub fn uri(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The seed fault draws come from.
+    pub fn seed(&self) -> Seed {
+        self.shared.rng.seed()
+    }
+
+    /// The scenario's current state (see `when_state` and `set_state` in the catalog).
+    pub fn current_state(&self) -> String {
+        self.shared.lock().current.clone()
+    }
+
+    /// Every request received so far, in order of arrival.
+    pub fn journal(&self) -> Vec<JournalEntry> {
+        self.shared.lock().journal.clone()
+    }
+
+    /// Every span the OTLP collector received, in order of arrival (see
+    /// [`MockNetBuilder::otlp_collector`]).
+    pub fn spans(&self) -> Vec<Span> {
+        self.shared.lock().spans.clone()
+    }
+
+    /// Waits until at least `n` requests have arrived, on tokio's clock, and returns the journal.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::WaitTimedOut`](crate::ErrorKind::WaitTimedOut) when `timeout` passes first.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use steadfast_determinism::Seed;
+    /// use steadfast_mocknet::{Catalog, MockNet};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build()?.block_on(async {
+    /// let catalog = Catalog::from_json("c.json", r#"{"scenarios": {"up": {"routes": [
+    ///     {"name": "health", "path": "/health", "response": {"text": "ok"}}]}}}"#)?;
+    /// let net = MockNet::builder(catalog.scenario("up")?).seed(Seed::new(1)).start().await?;
+    /// let url = format!("{}/health", net.uri());
+    /// tokio::spawn(async move {
+    ///     tokio::time::sleep(Duration::from_secs(5)).await;
+    ///     reqwest::get(url).await
+    /// });
+    ///
+    /// let journal = net.wait_for_requests(1, Duration::from_secs(60)).await?;
+    /// assert_eq!(journal[0].at, Duration::from_secs(5));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub async fn wait_for_requests(
+        &self,
+        n: usize,
+        timeout: Duration,
+    ) -> Result<Vec<JournalEntry>, Error> {
+        let mut arrived = self.shared.arrived.subscribe();
+        let waited = tokio::time::timeout(timeout, arrived.wait_for(|&seen| seen >= n))
+            .await
+            .map(|reached| reached.is_ok());
+        match waited {
+            Ok(true) => Ok(self.journal()),
+            // The sender lives in `shared`, which `self` holds, so it cannot be closed here;
+            // treat it like a timeout all the same.
+            Ok(false) | Err(_) => {
+                let seen = self.shared.lock().journal.len();
+                Err(self.timed_out("requests", n, seen, timeout))
+            }
+        }
+    }
+
+    /// Waits until at least `n` callbacks have finished (with the receiver's status or an
+    /// error), on tokio's clock, and returns the journal, whose entries then hold their
+    /// [`callback`](JournalEntry::callback) records.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::WaitTimedOut`](crate::ErrorKind::WaitTimedOut) when `timeout` passes first.
+    ///
+    /// # Example
+    ///
+    /// See [`CallbackRecord`](crate::CallbackRecord).
+    pub async fn wait_for_callbacks(
+        &self,
+        n: usize,
+        timeout: Duration,
+    ) -> Result<Vec<JournalEntry>, Error> {
+        let mut done = self.shared.called_back.subscribe();
+        let waited = tokio::time::timeout(timeout, done.wait_for(|&seen| seen >= n))
+            .await
+            .map(|reached| reached.is_ok());
+        match waited {
+            Ok(true) => Ok(self.journal()),
+            // As in `wait_for_requests`: the sender cannot be closed while `self` lives.
+            Ok(false) | Err(_) => {
+                let seen = self.shared.lock().callbacks_done;
+                Err(self.timed_out("callbacks", n, seen, timeout))
+            }
+        }
+    }
+
+    fn timed_out(&self, what: &str, wanted: usize, seen: usize, timeout: Duration) -> Error {
+        Error::wait_timed_out(what, wanted, seen, timeout)
+            .in_scenario(self.shared.scenario.name.clone())
+            .with_seed(self.seed())
+    }
+}
+
+impl fmt::Debug for MockNet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockNet")
+            .field("addr", &self.addr)
+            .field("scenario", &self.shared.scenario.name)
+            .field("seed", &self.seed())
+            .finish()
+    }
+}
+
+impl Drop for MockNet {
+    /// Stops the server. In fail-fast mode, panics (unless already panicking) when a request
+    /// matched no route and no assertion reported it yet.
+    fn drop(&mut self) {
+        self.accept.abort();
+        let callbacks = std::mem::take(&mut self.shared.lock().callbacks);
+        drop(callbacks);
+        let failures = std::mem::take(&mut self.shared.lock().unmatched_failures);
+        if let Some(first) = failures.first()
+            && !std::thread::panicking()
+        {
+            panic!("{}\n{}", first.body(), self.shared.reproduce());
+        }
+    }
+}
