@@ -5,9 +5,10 @@ use std::fmt::{Debug, Write as _};
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use crate::clock::{ManualClock, default_start};
+use crate::clock_policy::{CLOCK_ENV, ClockPolicy, DEFAULT_GRACE, grace_from_env};
 use crate::context::{CLOCK_SOURCE, TestClock, TestContext};
 use crate::isolation::sealing;
 use crate::rng::{Recorder, Trace};
@@ -35,6 +36,10 @@ pub struct TestSpec {
     pub ignored: bool,
     /// `tz = "…"`, checked at compile time against the IANA names (needs the `seal` feature).
     pub time_zone: Option<&'static str>,
+    /// `clock = "…"`, checked at compile time; `None` leaves it to `STEADFAST_CLOCK`.
+    pub clock: Option<&'static str>,
+    /// `grace_ms = N`; `None` leaves it to `STEADFAST_GRACE_MS`.
+    pub grace_ms: Option<u64>,
 }
 
 impl TestSpec {
@@ -68,6 +73,38 @@ impl TestSpec {
         } else {
             test_seed.derive(&format!("run {index}"))
         }
+    }
+
+    /// The clock policy of this test: the attribute's, else `STEADFAST_CLOCK`'s, else virtual.
+    ///
+    /// # Panics
+    ///
+    /// When `STEADFAST_CLOCK` or `STEADFAST_GRACE_MS` is malformed, or asks for `real-peers`
+    /// without the `seal` feature.
+    pub fn clock_policy(&self) -> (ClockPolicy, Duration) {
+        let policy = match self.clock.map(str::parse).transpose() {
+            Ok(Some(policy)) => policy,
+            // The attribute checked the name at compile time.
+            Err(err) => panic!("steadfast: {err}"),
+            Ok(None) => match ClockPolicy::from_env() {
+                Ok(policy) => policy.unwrap_or_default(),
+                Err(err) => panic!("steadfast: {err}"),
+            },
+        };
+        if policy == ClockPolicy::RealPeers && !cfg!(feature = "seal") {
+            panic!(
+                "steadfast: {CLOCK_ENV}=real-peers needs the `seal` feature of \
+                 steadfast-determinism (or steadfast): it watches the test thread's sockets"
+            );
+        }
+        let grace = match self.grace_ms {
+            Some(millis) => Duration::from_millis(millis),
+            None => match grace_from_env() {
+                Ok(grace) => grace.unwrap_or(DEFAULT_GRACE),
+                Err(err) => panic!("steadfast: {err}"),
+            },
+        };
+        (policy, grace)
     }
 
     fn start(&self) -> SystemTime {
@@ -198,7 +235,7 @@ fn run_sync_once<R>(
         TestClock::manual(ManualClock::starting_at(spec.start()))
     }));
     let _guard = ctx.enter();
-    let _seal = sealing::enter(spec, &ctx);
+    let _seal = sealing::enter(spec, &ctx, None);
     catch(|| body(&ctx))
 }
 
@@ -241,25 +278,66 @@ fn run_async_once<R, F>(
     body: &F,
 ) -> RunEnd<R>
 where
+    R: TestOutcome,
     F: for<'a> AsyncTestFn<'a, R>,
 {
+    let (policy, grace) = spec.clock_policy();
     let mut builder = tokio::runtime::Builder::new_current_thread();
-    builder.enable_all().start_paused(true);
+    builder
+        .enable_all()
+        .start_paused(policy != ClockPolicy::Real);
     let runtime = match sealing::runtime(&mut builder).build() {
         Ok(runtime) => runtime,
         Err(err) => panic!("steadfast: could not build the test's tokio runtime: {err}"),
     };
-    catch(|| {
+    let peer_grace = (policy == ClockPolicy::RealPeers).then_some(grace);
+    let end = catch(|| {
         runtime.block_on(async {
             // Created inside the runtime so the clock's origin is the paused clock's start.
             let ctx = Arc::new(context(spec, seed, run_seed, recorder, || {
                 TestClock::tokio(spec.start())
             }));
             let _guard = ctx.enter();
-            let seal = sealing::enter(spec, &ctx);
-            sealing::follow(&seal, body.call(&ctx)).await
+            let seal = sealing::enter(spec, &ctx, peer_grace);
+            let ended = sealing::follow(&seal, CatchPanic(Box::pin(body.call(&ctx)))).await;
+            (ended, sealing::slow_peers(&seal))
         })
-    })
+    });
+    let (end, slow_peers) = match end {
+        RunEnd::Returned((Ok(value), slow)) => (RunEnd::Returned(value), slow),
+        RunEnd::Returned((Err(payload), slow)) => (RunEnd::Panicked(payload), slow),
+        RunEnd::Panicked(payload) => (RunEnd::Panicked(payload), Vec::new()),
+    };
+    if !slow_peers.is_empty() && !passed(&end) {
+        // Printed before the failure line: the timeout may be the peer's doing, not the seed's.
+        eprintln!(
+            "steadfast: note: virtual time moved on while a real peer had not answered within \
+             the grace: {}; a slow or hung peer, not the seed, may have caused this failure \
+             (raise grace_ms or {} to wait longer)",
+            slow_peers.join("; "),
+            crate::clock_policy::GRACE_ENV
+        );
+    }
+    end
+}
+
+/// A future that turns a panic while polling into an `Err` with the payload, so the run can
+/// still say what it knows (its slow peers) before the panic goes on.
+struct CatchPanic<F>(std::pin::Pin<Box<F>>);
+
+impl<F: std::future::Future> std::future::Future for CatchPanic<F> {
+    type Output = Result<F::Output, Box<dyn std::any::Any + Send>>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        match panic::catch_unwind(AssertUnwindSafe(|| self.0.as_mut().poll(cx))) {
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Ok(std::task::Poll::Ready(value)) => std::task::Poll::Ready(Ok(value)),
+            Err(payload) => std::task::Poll::Ready(Err(payload)),
+        }
+    }
 }
 
 fn context(

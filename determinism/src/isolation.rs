@@ -115,17 +115,26 @@ pub(crate) mod sealing {
 
     use crate::context::TestContext;
     use crate::harness::TestSpec;
+    use std::time::Duration;
+
     use crate::seal::{Seal, SealGuard};
 
     /// The guard of a sealed run.
     pub(crate) type Guard = SealGuard;
 
-    /// Seals the calling thread for this run.
-    pub(crate) fn enter(spec: &TestSpec, ctx: &Arc<TestContext>) -> Guard {
-        let seal = match spec.time_zone {
+    /// Seals the calling thread for this run; `peer_grace` for `clock = "real-peers"`.
+    pub(crate) fn enter(
+        spec: &TestSpec,
+        ctx: &Arc<TestContext>,
+        peer_grace: Option<Duration>,
+    ) -> Guard {
+        let mut seal = match spec.time_zone {
             Some(time_zone) => Seal::new().time_zone(time_zone),
             None => Seal::new(),
         };
+        if let Some(grace) = peer_grace {
+            seal = seal.real_peers(grace);
+        }
         match seal.enter(ctx) {
             Ok(guard) => guard,
             Err(err) => panic!("steadfast: {err}"),
@@ -137,9 +146,17 @@ pub(crate) mod sealing {
         guard.follow(future)
     }
 
-    /// The runtime of an async run, catching the sealed clock up after each park.
+    /// The runtime of an async run: the seal knows when the driver parks (the moment an
+    /// idle runtime decides to advance its paused clock) and catches up after each park.
     pub(crate) fn runtime(builder: &mut tokio::runtime::Builder) -> &mut tokio::runtime::Builder {
-        builder.on_thread_unpark(crate::seal::refresh)
+        builder
+            .on_thread_park(|| crate::seal::parking(true))
+            .on_thread_unpark(|| crate::seal::parking(false))
+    }
+
+    /// The real peers that made virtual time move on without their answer, described.
+    pub(crate) fn slow_peers(guard: &Guard) -> Vec<String> {
+        guard.slow_peers().iter().map(ToString::to_string).collect()
     }
 }
 
@@ -155,8 +172,16 @@ pub(crate) mod sealing {
     /// Nothing to leave.
     pub(crate) struct Guard;
 
-    pub(crate) fn enter(_spec: &TestSpec, _ctx: &Arc<TestContext>) -> Guard {
+    pub(crate) fn enter(
+        _spec: &TestSpec,
+        _ctx: &Arc<TestContext>,
+        _peer_grace: Option<std::time::Duration>,
+    ) -> Guard {
         Guard
+    }
+
+    pub(crate) fn slow_peers(_guard: &Guard) -> Vec<String> {
+        Vec::new()
     }
 
     pub(crate) fn follow<F: Future>(_guard: &Guard, future: F) -> F {

@@ -74,6 +74,7 @@
 
 pub mod budget;
 pub mod clock;
+pub mod clock_policy;
 pub mod context;
 mod error;
 pub mod rng;

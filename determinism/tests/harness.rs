@@ -16,6 +16,8 @@ fn spec(runs: u32, seed: Option<u64>) -> TestSpec {
         crate_name: "integration",
         ignored: false,
         time_zone: None,
+        clock: None,
+        grace_ms: None,
     }
 }
 

@@ -14,6 +14,8 @@ pub(crate) struct Args {
     pub(crate) check_determinism: bool,
     pub(crate) retries: Option<(u32, Span)>,
     pub(crate) time_zone: Option<LitStr>,
+    pub(crate) clock: Option<LitStr>,
+    pub(crate) grace_ms: Option<(u64, Span)>,
 }
 
 /// The IANA time zone names (tzdata 2025b, zones and links), one per line.
@@ -88,6 +90,24 @@ impl Args {
                         ));
                     }
                 },
+                "clock" => match &pair.value {
+                    Expr::Lit(ExprLit {
+                        lit: Lit::Str(text),
+                        ..
+                    }) if ["virtual", "real-peers", "real"].contains(&text.value().as_str()) => {
+                        args.clock = Some(text.clone());
+                    }
+                    other => {
+                        return Err(syn::Error::new_spanned(
+                            other,
+                            "`clock` takes \"virtual\" (the default), \"real-peers\" or \"real\"",
+                        ));
+                    }
+                },
+                "grace_ms" => {
+                    let grace = int(&pair.value, "grace_ms", "a whole number of milliseconds")?;
+                    args.grace_ms = Some((grace, span_of(&pair.value)));
+                }
                 "flavor" => match &pair.value {
                     Expr::Lit(ExprLit {
                         lit: Lit::Str(text),
@@ -140,7 +160,7 @@ fn span_of(expr: &Expr) -> Span {
 fn unknown(pair: &MetaNameValue) -> syn::Error {
     syn::Error::new_spanned(
         &pair.path,
-        "unknown argument: expected `seed`, `runs`, `start`, `check_determinism`, `retries`, `tz` or `flavor`",
+        "unknown argument: expected `seed`, `runs`, `start`, `check_determinism`, `retries`, `tz`, `clock`, `grace_ms` or `flavor`",
     )
 }
 

@@ -63,6 +63,44 @@ pub(crate) fn expand(args: &Args, item: TokenStream) -> syn::Result<TokenStream>
             #check!("`tz = ...`");
         }
     });
+    if sig.asyncness.is_none() {
+        if let Some(clock) = &args.clock {
+            return Err(syn::Error::new_spanned(
+                clock,
+                "`clock` chooses how an async test's tokio clock moves; a sync test runs on its \
+                 manual clock, which moves only when the test moves it",
+            ));
+        }
+    }
+    if let Some((_, span)) = args.grace_ms
+        && args
+            .clock
+            .as_ref()
+            .is_none_or(|clock| clock.value() != "real-peers")
+    {
+        return Err(syn::Error::new(
+            span,
+            "`grace_ms` is how long `clock = \"real-peers\"` waits for a real peer: add that policy",
+        ));
+    }
+    let clock = match &args.clock {
+        Some(text) => quote!(::core::option::Option::Some(#text)),
+        None => quote!(::core::option::Option::None),
+    };
+    let grace_ms = match args.grace_ms {
+        Some((grace, _)) => quote!(::core::option::Option::Some(#grace)),
+        None => quote!(::core::option::Option::None),
+    };
+    let peers_check = args
+        .clock
+        .as_ref()
+        .filter(|clock| clock.value() == "real-peers")
+        .map(|text| {
+            let check = respan(quote!(#det::__require_seal), text.span());
+            quote_spanned! {text.span()=>
+                #check!("`clock = \"real-peers\"`");
+            }
+        });
     let return_type = match output {
         ReturnType::Default => quote!(()),
         ReturnType::Type(_, ty) => quote!(#ty),
@@ -79,6 +117,8 @@ pub(crate) fn expand(args: &Args, item: TokenStream) -> syn::Result<TokenStream>
             crate_name: ::core::env!("CARGO_CRATE_NAME"),
             ignored: #ignored,
             time_zone: #time_zone,
+            clock: #clock,
+            grace_ms: #grace_ms,
         }
     };
     // Runs go to fresh threads when the return type is `Send` (see determinism's isolation
@@ -122,6 +162,7 @@ pub(crate) fn expand(args: &Args, item: TokenStream) -> syn::Result<TokenStream>
             #[allow(unused_imports)]
             use #det::__macro_support::{RunOnFreshThread as _, RunOnTestThread as _};
             #seal_check
+            #peers_check
             const __STEADFAST_SPEC: #det::__macro_support::TestSpec = #spec;
             #asyncness fn #body_name(#parameter) #output #block
             #call

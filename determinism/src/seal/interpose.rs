@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use libc::{c_char, c_int, c_long, c_uint, c_void, clockid_t, size_t, ssize_t, time_t, timespec};
 
-use super::state::{refresh, with_sealed};
+use super::state::with_sealed;
 
 /// Glibc's own functions, resolved once.
 pub(super) mod real {
@@ -62,6 +62,19 @@ pub(super) mod real {
     pub(in super::super) static NANOSLEEP: Real = Real::new(c"nanosleep");
     pub(in super::super) static CLOCK_NANOSLEEP: Real = Real::new(c"clock_nanosleep");
     pub(in super::super) static EPOLL_WAIT: Real = Real::new(c"epoll_wait");
+    pub(in super::super) static CONNECT: Real = Real::new(c"connect");
+    pub(in super::super) static LISTEN: Real = Real::new(c"listen");
+    pub(in super::super) static CLOSE: Real = Real::new(c"close");
+    pub(in super::super) static WRITE: Real = Real::new(c"write");
+    pub(in super::super) static WRITEV: Real = Real::new(c"writev");
+    pub(in super::super) static SEND: Real = Real::new(c"send");
+    pub(in super::super) static SENDTO: Real = Real::new(c"sendto");
+    pub(in super::super) static SENDMSG: Real = Real::new(c"sendmsg");
+    pub(in super::super) static READ: Real = Real::new(c"read");
+    pub(in super::super) static READV: Real = Real::new(c"readv");
+    pub(in super::super) static RECV: Real = Real::new(c"recv");
+    pub(in super::super) static RECVFROM: Real = Real::new(c"recvfrom");
+    pub(in super::super) static RECVMSG: Real = Real::new(c"recvmsg");
 
     /// Resolves every function before `main`, while the process has one thread.
     extern "C" fn resolve_all() {
@@ -76,6 +89,19 @@ pub(super) mod real {
             &NANOSLEEP,
             &CLOCK_NANOSLEEP,
             &EPOLL_WAIT,
+            &CONNECT,
+            &LISTEN,
+            &CLOSE,
+            &WRITE,
+            &WRITEV,
+            &SEND,
+            &SENDTO,
+            &SENDMSG,
+            &READ,
+            &READV,
+            &RECV,
+            &RECVFROM,
+            &RECVMSG,
         ] {
             real.address();
         }
@@ -147,7 +173,7 @@ pub(super) mod real {
 
 /// Calls glibc's function `real` with the given signature, or fails with `ENOSYS` when glibc
 /// does not have it.
-macro_rules! call_real {
+macro_rules! call_real_impl {
     ($real:expr, fn($($ty:ty),*) -> $ret:ty, ($($arg:expr),*), $fail:expr) => {
         match $real.address() {
             0 => {
@@ -164,12 +190,14 @@ macro_rules! call_real {
     };
 }
 
-fn set_errno(value: c_int) {
+pub(super) use call_real_impl as call_real;
+
+pub(super) fn set_errno(value: c_int) {
     // SAFETY: glibc's errno location is valid for the calling thread.
     unsafe { *libc::__errno_location() = value };
 }
 
-fn errno() -> c_int {
+pub(super) fn errno() -> c_int {
     // SAFETY: as above.
     unsafe { *libc::__errno_location() }
 }
@@ -192,7 +220,8 @@ fn to_timespec(duration: Duration) -> timespec {
 /// Makes sure the linker keeps this object, so its definitions replace glibc's in every test
 /// binary that seals a thread.
 pub(super) fn keep_linked() {
-    let definitions: [*const (); 10] = [
+    use super::sockets;
+    let definitions: [*const (); 23] = [
         clock_gettime as *const (),
         gettimeofday as *const (),
         time as *const (),
@@ -202,7 +231,20 @@ pub(super) fn keep_linked() {
         getenv as *const (),
         nanosleep as *const (),
         clock_nanosleep as *const (),
-        epoll_wait as *const (),
+        sockets::epoll_wait as *const (),
+        sockets::connect as *const (),
+        sockets::listen as *const (),
+        sockets::close as *const (),
+        sockets::write as *const (),
+        sockets::writev as *const (),
+        sockets::send as *const (),
+        sockets::sendto as *const (),
+        sockets::sendmsg as *const (),
+        sockets::read as *const (),
+        sockets::readv as *const (),
+        sockets::recv as *const (),
+        sockets::recvfrom as *const (),
+        sockets::recvmsg as *const (),
     ];
     std::hint::black_box(definitions);
 }
@@ -245,7 +287,7 @@ pub unsafe extern "C" fn gettimeofday(tv: *mut libc::timeval, tz: *mut c_void) -
         }
         return 0;
     }
-    call_real!(
+    call_real_impl!(
         real::GETTIMEOFDAY,
         fn(*mut libc::timeval, *mut c_void) -> c_int,
         (tv, tz),
@@ -268,7 +310,7 @@ pub unsafe extern "C" fn time(tloc: *mut time_t) -> time_t {
         }
         return secs;
     }
-    call_real!(real::TIME, fn(*mut time_t) -> time_t, (tloc), -1)
+    call_real_impl!(real::TIME, fn(*mut time_t) -> time_t, (tloc), -1)
 }
 
 /// Fills `len` bytes at `buf` from the sealed stream; false when the thread is not sealed.
@@ -299,7 +341,7 @@ pub unsafe extern "C" fn getrandom(buf: *mut c_void, len: size_t, flags: c_uint)
     if unsafe { fill_sealed(buf, len) } {
         return ssize_t::try_from(len).unwrap_or(ssize_t::MAX);
     }
-    call_real!(
+    call_real_impl!(
         real::GETRANDOM,
         fn(*mut c_void, size_t, c_uint) -> ssize_t,
         (buf, len, flags),
@@ -320,7 +362,7 @@ pub unsafe extern "C" fn getentropy(buf: *mut c_void, len: size_t) -> c_int {
             return 0;
         }
     }
-    call_real!(
+    call_real_impl!(
         real::GETENTROPY,
         fn(*mut c_void, size_t) -> c_int,
         (buf, len),
@@ -342,7 +384,7 @@ pub unsafe extern "C" fn getenv(name: *const c_char) -> *mut c_char {
             return value.cast_mut();
         }
     }
-    call_real!(
+    call_real_impl!(
         real::GETENV,
         fn(*const c_char) -> *mut c_char,
         (name),
@@ -363,7 +405,7 @@ pub unsafe extern "C" fn nanosleep(req: *const timespec, rem: *mut timespec) -> 
     {
         return 0;
     }
-    call_real!(
+    call_real_impl!(
         real::NANOSLEEP,
         fn(*const timespec, *mut timespec) -> c_int,
         (req, rem),
@@ -397,37 +439,12 @@ pub unsafe extern "C" fn clock_nanosleep(
             return 0;
         }
     }
-    call_real!(
+    call_real_impl!(
         real::CLOCK_NANOSLEEP,
         fn(clockid_t, c_int, *const timespec, *mut timespec) -> c_int,
         (clock, flags, req, rem),
         libc::ENOSYS
     )
-}
-
-/// `epoll_wait(2)`: unchanged, but an async test's sealed clock catches up with tokio's clock
-/// when the runtime's readiness poll returns.
-///
-/// # Safety
-///
-/// As for glibc's.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn epoll_wait(
-    epfd: c_int,
-    events: *mut libc::epoll_event,
-    maxevents: c_int,
-    timeout: c_int,
-) -> c_int {
-    let ready = call_real!(
-        real::EPOLL_WAIT,
-        fn(c_int, *mut libc::epoll_event, c_int, c_int) -> c_int,
-        (epfd, events, maxevents, timeout),
-        -1
-    );
-    let saved = errno();
-    refresh();
-    set_errno(saved);
-    ready
 }
 
 /// `syscall(2)`, defined with the six argument registers glibc's own assembly passes on.

@@ -84,16 +84,20 @@ compile_error!(
 );
 
 mod interpose;
+mod peers;
+mod sockets;
 mod state;
 
 use std::ffi::CString;
 use std::marker::PhantomData;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::context::TestContext;
 use crate::error::Error;
 
-pub(crate) use state::refresh;
+pub use peers::SlowPeer;
+pub(crate) use state::{parking, refresh};
 
 /// How to seal a thread: the time zone and locale the code under test sees.
 ///
@@ -105,6 +109,7 @@ pub(crate) use state::refresh;
 pub struct Seal {
     time_zone: &'static str,
     locale: &'static str,
+    grace: Option<Duration>,
 }
 
 impl Seal {
@@ -113,7 +118,18 @@ impl Seal {
         Self {
             time_zone: "UTC",
             locale: "C.UTF-8",
+            grace: None,
         }
+    }
+
+    /// The `clock = "real-peers"` policy: while a real peer (a socket this thread connected to
+    /// an address none of its listeners has) owes an answer, an idle runtime waits up to
+    /// `grace` of real time for it before its paused clock moves on to the next timer. An
+    /// answer within the grace takes no virtual time; a peer that never answers lets timeouts
+    /// fire after the grace.
+    pub const fn real_peers(mut self, grace: Duration) -> Self {
+        self.grace = Some(grace);
+        self
     }
 
     /// The value of `TZ` on the sealed thread, such as `"Europe/Berlin"`.
@@ -146,7 +162,7 @@ impl Seal {
     pub fn enter(&self, ctx: &Arc<TestContext>) -> Result<SealGuard, Error> {
         let time_zone = pinned_value("time zone", self.time_zone)?;
         let locale = pinned_value("locale", self.locale)?;
-        state::install(ctx, time_zone, locale)?;
+        state::install(ctx, time_zone, locale, self.grace)?;
         Ok(SealGuard {
             _not_send: PhantomData,
         })
@@ -181,6 +197,12 @@ pub struct SealGuard {
 }
 
 impl SealGuard {
+    /// The real peers that had not answered within the grace when virtual time moved on
+    /// (`clock = "real-peers"`), oldest first: what to blame when a timeout fired.
+    pub fn slow_peers(&self) -> Vec<SlowPeer> {
+        state::slow_peers()
+    }
+
     /// Wraps an async test's future so the sealed clock catches up with tokio's clock each
     /// time the future is polled.
     pub fn follow<F: std::future::Future>(

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use super::interpose::real;
+use super::peers::{Peers, SlowPeer};
 use crate::clock::{Clock, Reading};
 use crate::context::{TestClock, TestContext};
 use crate::error::Error;
@@ -25,6 +26,20 @@ pub(super) struct SealState {
     os_random: RefCell<DetRng>,
     time_zone: CString,
     locale: CString,
+    /// `clock = "real-peers"`: how long an idle runtime waits for a real peer's answer.
+    grace: Option<Duration>,
+    /// True between the runtime's park and unpark callbacks.
+    parking: Cell<bool>,
+    peers: RefCell<Peers>,
+}
+
+/// A real peer the runtime is about to stop waiting for.
+pub(super) struct PeerWait {
+    peer: std::net::SocketAddr,
+    since: Duration,
+    grace: Duration,
+    /// Real time left of the grace.
+    pub(super) remaining: Duration,
 }
 
 /// `CLOCK_*` ids below this are known to the sealed clock.
@@ -43,6 +58,7 @@ pub(super) fn install(
     ctx: &Arc<TestContext>,
     time_zone: CString,
     locale: CString,
+    grace: Option<Duration>,
 ) -> Result<(), Error> {
     if is_sealed() {
         return Err(Error::seal(
@@ -66,6 +82,9 @@ pub(super) fn install(
         os_random: RefCell::new(ctx.fork_rng("os-random")),
         time_zone,
         locale,
+        grace,
+        parking: Cell::new(false),
+        peers: RefCell::new(Peers::default()),
     });
     SEALED.with(|sealed| sealed.set(Box::into_raw(state)));
     super::interpose::keep_linked();
@@ -78,6 +97,26 @@ pub(super) fn uninstall() {
         // SAFETY: `install` made the pointer with `Box::into_raw`, and it was just taken out of
         // the thread-local, so no interposed call can reach it any more.
         drop(unsafe { Box::from_raw(state.cast_mut()) });
+    }
+}
+
+/// The real peers that had not answered within the grace when virtual time moved on.
+pub(super) fn slow_peers() -> Vec<SlowPeer> {
+    with_sealed(|state| {
+        state
+            .peers
+            .try_borrow()
+            .map(|peers| peers.slow())
+            .unwrap_or_default()
+    })
+    .unwrap_or_default()
+}
+
+/// The runtime's driver is about to park (`true`) or has unparked (`false`).
+pub(crate) fn parking(parking: bool) {
+    let _ = with_sealed(|state| state.parking.set(parking));
+    if !parking {
+        refresh();
     }
 }
 
@@ -175,6 +214,42 @@ impl SealState {
 
     pub(super) fn is_manual(&self) -> bool {
         self.clock.as_manual().is_some()
+    }
+
+    /// Tells this thread's peers about a socket call, with the real monotonic time.
+    pub(super) fn peers(&self, f: impl FnOnce(&mut Peers, Duration)) {
+        if self.grace.is_none() {
+            return;
+        }
+        let now = real::clock_duration(libc::CLOCK_MONOTONIC).unwrap_or_default();
+        if let Ok(mut peers) = self.peers.try_borrow_mut() {
+            f(&mut peers, now);
+        }
+    }
+
+    /// The real peer an idle runtime should wait for now, if any: only while the driver parks
+    /// under `clock = "real-peers"` and a peer owes an answer.
+    pub(super) fn peer_wait(&self) -> Option<PeerWait> {
+        let grace = self.grace?;
+        if !self.parking.get() {
+            return None;
+        }
+        let (peer, since) = self.peers.try_borrow().ok()?.longest_waiting()?;
+        let now = real::clock_duration(libc::CLOCK_MONOTONIC)?;
+        Some(PeerWait {
+            peer,
+            since,
+            grace,
+            remaining: grace.saturating_sub(now.saturating_sub(since)),
+        })
+    }
+
+    /// The grace for `wait` is over: virtual time moves on, and the test's report will say so.
+    pub(super) fn give_up(&self, wait: &PeerWait) {
+        let now = real::clock_duration(libc::CLOCK_MONOTONIC).unwrap_or_default();
+        if let Ok(mut peers) = self.peers.try_borrow_mut() {
+            peers.gave_up_on(wait.peer, wait.since, now, wait.grace);
+        }
     }
 
     pub(super) fn env(&self, name: &CStr) -> Option<*const libc::c_char> {
