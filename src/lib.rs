@@ -13,7 +13,7 @@
 //! | `visual` | `visual` | `steadfast-visual` |
 //! | `flaky` | `flaky` | `steadfast-flaky` |
 //! | `tracing-core` | `tracing_core` | `steadfast-tracing-core` |
-//! | `tracing` | [`tracing_bridge`] | a `tracing-subscriber` layer over `steadfast-tracing-core` |
+//! | `tracing` | `tracing_bridge` | `steadfast-tracing-bridge`: a `tracing-subscriber` layer recording `tracing` spans as steadfast spans |
 //! | `full` | all of the above | |
 //!
 //! ## Example
@@ -74,7 +74,8 @@ pub use steadfast_tracing_core as tracing_core;
 
 #[cfg(feature = "tracing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
-pub mod tracing_bridge;
+#[doc(inline)]
+pub use steadfast_tracing_bridge as tracing_bridge;
 
 // The README's examples are doc-tests too (they use every member, so only with `full`).
 #[cfg(all(doctest, feature = "full"))]
