@@ -8,13 +8,14 @@
 //!
 //! | feature | module | crate |
 //! | --- | --- | --- |
-//! | `determinism` (default) | [`determinism`] and [`deterministic_test`] | `steadfast-determinism`, `steadfast-macros` |
+//! | `determinism` (default) | [`determinism`] and [`deterministic_test`] | `steadfast-determinism` |
 //! | `mocknet` | `mocknet` | `steadfast-mocknet` |
 //! | `visual` | `visual` | `steadfast-visual` |
+//! | `insta` | `visual::InstaComparator` (turns on `visual`) | `steadfast-visual` with its `insta` feature |
 //! | `flaky` | `flaky` | `steadfast-flaky` |
 //! | `tracing-core` | `tracing_core` | `steadfast-tracing-core` |
 //! | `tracing` | `tracing_bridge` | `steadfast-tracing-bridge`: a `tracing-subscriber` layer recording `tracing` spans as steadfast spans |
-//! | `full` | all of the above | |
+//! | `full` | every feature above | |
 //!
 //! ## Example
 //!
@@ -50,7 +51,7 @@ pub use steadfast_determinism as determinism;
 #[cfg(feature = "determinism")]
 #[cfg_attr(docsrs, doc(cfg(feature = "determinism")))]
 #[doc(inline)]
-pub use steadfast_macros::deterministic_test;
+pub use steadfast_determinism::deterministic_test;
 
 #[cfg(feature = "mocknet")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mocknet")))]
