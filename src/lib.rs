@@ -37,7 +37,7 @@
 //!
 //! ## Supported Rust versions
 //!
-//! The minimum supported Rust version is the `rust-version` of the workspace (1.88); raising it
+//! The minimum supported Rust version is the `rust-version` of the workspace (1.95); raising it
 //! is a minor-version change.
 
 // Shows which feature enables each re-export on docs.rs.

@@ -43,7 +43,7 @@
 //!
 //! ## Supported Rust versions
 //!
-//! The workspace's `rust-version` (1.88) and newer; raising it is a minor-version change.
+//! The workspace's `rust-version` (1.95) and newer; raising it is a minor-version change.
 
 use std::fmt;
 use std::sync::{Mutex, PoisonError};
