@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
-use steadfast_determinism::{Clock, DetRng, ManualClock, Seed};
+use steadfast::determinism::{Clock, DetRng, ManualClock, Seed};
 
 const DRAWS: u64 = 4096;
 

@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use steadfast_flaky::input::read_report;
-use steadfast_flaky::render::{to_json, to_markdown};
+use steadfast::flaky::input::read_report;
+use steadfast::flaky::render::{to_json, to_markdown};
 
 /// The system allocator, counting live and peak bytes.
 struct Counting;

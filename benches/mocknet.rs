@@ -7,8 +7,8 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use steadfast_determinism::Seed;
-use steadfast_mocknet::{Catalog, MockNet};
+use steadfast::determinism::Seed;
+use steadfast::mocknet::{Catalog, MockNet};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

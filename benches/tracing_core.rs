@@ -14,10 +14,10 @@ use opentelemetry::trace::{
     SpanContext as OtelSpanContext, SpanId as OtelSpanId, TraceContextExt as _,
 };
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use steadfast_tracing_core::ids::{IdGenerator, SplitMix64};
-use steadfast_tracing_core::otlp::{Resource, encode_request_into};
-use steadfast_tracing_core::span::{Span, SpanKind, Status};
-use steadfast_tracing_core::{SpanId, TraceFlags, TraceId, TraceParent, extract, inject};
+use steadfast::tracing_core::ids::{IdGenerator, SplitMix64};
+use steadfast::tracing_core::otlp::{Resource, encode_request_into};
+use steadfast::tracing_core::span::{Span, SpanKind, Status};
+use steadfast::tracing_core::{SpanId, TraceFlags, TraceId, TraceParent, extract, inject};
 
 const HEADER: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
@@ -83,7 +83,7 @@ impl Headers {
     }
 }
 
-impl steadfast_tracing_core::Injector for Headers {
+impl steadfast::tracing_core::Injector for Headers {
     fn set(&mut self, name: &str, value: &str) {
         self.put(name, value);
     }
@@ -99,7 +99,7 @@ impl opentelemetry::propagation::Injector for Headers {
 /// of name/value pairs, read by both propagators.
 struct Incoming(&'static [(&'static str, &'static str)]);
 
-impl steadfast_tracing_core::Extractor for Incoming {
+impl steadfast::tracing_core::Extractor for Incoming {
     fn for_each(&self, name: &str, f: &mut dyn FnMut(&str)) {
         self.0.for_each(name, f);
     }

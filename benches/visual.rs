@@ -11,7 +11,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use image::{Rgba, RgbaImage};
-use steadfast_visual::{Options, compare, compare_into};
+use steadfast::visual::{Options, compare, compare_into};
 
 const W: u32 = 3840;
 const H: u32 = 2160;

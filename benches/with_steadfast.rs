@@ -14,8 +14,8 @@ mod client;
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use steadfast_determinism::{DetRng, Seed};
-use steadfast_mocknet::{Catalog, MockNet};
+use steadfast::determinism::{DetRng, Seed};
+use steadfast::mocknet::{Catalog, MockNet};
 
 use client::PaymentsClient;
 

@@ -19,8 +19,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use serde_json::json;
-use steadfast_determinism::{DetRng, Seed};
-use steadfast_mocknet::{Catalog, MockNet};
+use steadfast::determinism::{DetRng, Seed};
+use steadfast::mocknet::{Catalog, MockNet};
 
 use client::PaymentsClient;
 

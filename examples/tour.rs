@@ -11,15 +11,15 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use image::{Rgba, RgbaImage};
-use steadfast_determinism::{
+use steadfast::determinism::{
     Clock, DetRng, LatencyBudget, Seed, TestClock, TestContext, timestamp,
 };
-use steadfast_flaky::{Report, RetryPolicy, SeedMode, retry};
-use steadfast_mocknet::{Catalog, JournalEntry, MockNet};
-use steadfast_tracing_core::IdGenerator;
-use steadfast_tracing_core::sink::{Forest, InMemorySink, SpanSink};
-use steadfast_tracing_core::span::{Span, SpanKind, Status};
-use steadfast_visual::Options;
+use steadfast::flaky::{Report, RetryPolicy, SeedMode, retry};
+use steadfast::mocknet::{Catalog, JournalEntry, MockNet};
+use steadfast::tracing_core::IdGenerator;
+use steadfast::tracing_core::sink::{Forest, InMemorySink, SpanSink};
+use steadfast::tracing_core::span::{Span, SpanKind, Status};
+use steadfast::visual::Options;
 
 use client::PaymentsClient;
 
@@ -86,7 +86,7 @@ fn determinism_chapter(run_seed: Seed) -> TourResult<()> {
         for _ in 0..3600 {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
-        Ok::<_, steadfast_determinism::Error>((started, clock.now()))
+        Ok::<_, steadfast::determinism::Error>((started, clock.now()))
     })?;
     println!(
         "test clock: {} -> {} ({:?} of virtual time)",
@@ -257,7 +257,7 @@ fn visual_chapter(runs: &[ScenarioRun], out: &Path) -> TourResult<Vec<PathBuf>> 
     let baseline = latency_chart(runs, None);
     let slower = latency_chart(runs, Some(2));
     let identical =
-        steadfast_visual::compare(&baseline, &latency_chart(runs, None), &Options::new())?;
+        steadfast::visual::compare(&baseline, &latency_chart(runs, None), &Options::new())?;
     println!(
         "chart vs. a redraw:            {} of {} pixels differ (passed: {})",
         identical.diff_pixels(),
@@ -265,7 +265,7 @@ fn visual_chapter(runs: &[ScenarioRun], out: &Path) -> TourResult<Vec<PathBuf>> 
         identical.is_passed()
     );
     let options = Options::new().max_diff_ratio(0.001);
-    let changed = steadfast_visual::compare(&baseline, &slower, &options)?;
+    let changed = steadfast::visual::compare(&baseline, &slower, &options)?;
     println!(
         "chart vs. one bar 40 px taller: {} of {} pixels differ, ratio {:.4} (passed: {}, tolerance 0.1 %)",
         changed.diff_pixels(),
@@ -356,7 +356,7 @@ fn flaky_chapter(run_seed: Seed, out: &Path) -> TourResult<Vec<PathBuf>> {
     });
     std::panic::set_hook(quiet);
 
-    let attempts = steadfast_flaky::attempts::read_attempts(&log)?;
+    let attempts = steadfast::flaky::attempts::read_attempts(&log)?;
     for attempt in &attempts {
         println!(
             "attempt {}/{}: {:?}, seed {}, same seed as the first: {}{}",
@@ -373,7 +373,7 @@ fn flaky_chapter(run_seed: Seed, out: &Path) -> TourResult<Vec<PathBuf>> {
         );
     }
     let mut report = Report::new();
-    for observation in steadfast_flaky::input::attempts_to_observations(attempts) {
+    for observation in steadfast::flaky::input::attempts_to_observations(attempts) {
         report.observe(observation);
     }
     for (name, stats) in report.tests() {

@@ -12,12 +12,12 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, UNIX_EPOCH};
 
-use steadfast_tracing_core::ids::SplitMix64;
-use steadfast_tracing_core::otlp::{Resource, encode_request};
-use steadfast_tracing_core::scrub::Scrubber;
-use steadfast_tracing_core::sink::InMemorySink;
-use steadfast_tracing_core::span::{KeyValue, SpanKind, Status};
-use steadfast_tracing_core::tracer::Tracer;
+use steadfast::tracing_core::ids::SplitMix64;
+use steadfast::tracing_core::otlp::{Resource, encode_request};
+use steadfast::tracing_core::scrub::Scrubber;
+use steadfast::tracing_core::sink::InMemorySink;
+use steadfast::tracing_core::span::{KeyValue, SpanKind, Status};
+use steadfast::tracing_core::tracer::Tracer;
 
 fn main() {
     // Every reading of the clock moves it 5 ms forward from a fixed start.

@@ -8,13 +8,14 @@
 //!
 //! | feature | module | crate |
 //! | --- | --- | --- |
-//! | `determinism` (default) | [`determinism`] and [`deterministic_test`] | `steadfast-determinism`, `steadfast-macros` |
+//! | `determinism` (default) | [`determinism`] and [`deterministic_test`] | `steadfast-determinism` |
 //! | `mocknet` | `mocknet` | `steadfast-mocknet` |
 //! | `visual` | `visual` | `steadfast-visual` |
+//! | `insta` | `visual::InstaComparator` (turns on `visual`) | `steadfast-visual` with its `insta` feature |
 //! | `flaky` | `flaky` | `steadfast-flaky` |
 //! | `tracing-core` | `tracing_core` | `steadfast-tracing-core` |
-//! | `tracing` | [`tracing_bridge`] | a `tracing-subscriber` layer over `steadfast-tracing-core` |
-//! | `full` | all of the above | |
+//! | `tracing` | `tracing_bridge` | `steadfast-tracing-bridge`: a `tracing-subscriber` layer recording `tracing` spans as steadfast spans |
+//! | `full` | every feature above | |
 //!
 //! ## Example
 //!
@@ -36,7 +37,7 @@
 //!
 //! ## Supported Rust versions
 //!
-//! The minimum supported Rust version is the `rust-version` of the workspace (1.88); raising it
+//! The minimum supported Rust version is the `rust-version` of the workspace (1.95); raising it
 //! is a minor-version change.
 
 // Shows which feature enables each re-export on docs.rs.
@@ -50,7 +51,7 @@ pub use steadfast_determinism as determinism;
 #[cfg(feature = "determinism")]
 #[cfg_attr(docsrs, doc(cfg(feature = "determinism")))]
 #[doc(inline)]
-pub use steadfast_macros::deterministic_test;
+pub use steadfast_determinism::deterministic_test;
 
 #[cfg(feature = "mocknet")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mocknet")))]
@@ -74,7 +75,8 @@ pub use steadfast_tracing_core as tracing_core;
 
 #[cfg(feature = "tracing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
-pub mod tracing_bridge;
+#[doc(inline)]
+pub use steadfast_tracing_bridge as tracing_bridge;
 
 // The README's examples are doc-tests too (they use every member, so only with `full`).
 #[cfg(all(doctest, feature = "full"))]

@@ -3,8 +3,9 @@
 use std::time::{Duration, UNIX_EPOCH};
 
 use image::{Rgba, RgbaImage};
-use steadfast_determinism::{Seed, TestContext, TokioClock, deterministic_test};
-use steadfast_visual::{Snapshot, Status};
+use steadfast::determinism::{Seed, TestContext, TokioClock};
+use steadfast::deterministic_test;
+use steadfast::visual::{Snapshot, Status};
 
 use crate::flow::{self, SCENARIOS};
 
@@ -115,7 +116,7 @@ fn snapshot() -> Snapshot {
 #[test]
 fn one_changed_pixel_fails_the_chart_snapshot() {
     let baseline_path = format!("{}/tests/snapshots/{NAME}.png", env!("CARGO_MANIFEST_DIR"));
-    let mut chart = steadfast_visual::open(&baseline_path).expect("the committed baseline");
+    let mut chart = steadfast::visual::open(&baseline_path).expect("the committed baseline");
     let (x, y) = (MARGIN + 1, HEIGHT - MARGIN - 1);
     let pixel = *chart.get_pixel(x, y);
     chart.put_pixel(x, y, Rgba([pixel[0] ^ 0x10, pixel[1], pixel[2], 255]));

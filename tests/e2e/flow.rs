@@ -8,15 +8,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
-use steadfast_determinism::{Clock, DetRng, Seed};
-use steadfast_mocknet::{Catalog, JournalEntry, MockNet};
-use steadfast_tracing_core::export::{ExportReport, OtlpHttpExporter};
-use steadfast_tracing_core::otlp::Resource;
-use steadfast_tracing_core::propagation::SpanContext;
-use steadfast_tracing_core::sink::{InMemorySink, SpanSink};
-use steadfast_tracing_core::span::{Span, SpanKind, Status};
-use steadfast_tracing_core::tracer::Tracer;
-use steadfast_tracing_core::{SpanId, TraceId};
+use steadfast::determinism::{Clock, DetRng, Seed};
+use steadfast::mocknet::{Catalog, JournalEntry, MockNet};
+use steadfast::tracing_core::export::{ExportReport, OtlpHttpExporter};
+use steadfast::tracing_core::otlp::Resource;
+use steadfast::tracing_core::propagation::SpanContext;
+use steadfast::tracing_core::sink::{InMemorySink, SpanSink};
+use steadfast::tracing_core::span::{Span, SpanKind, Status};
+use steadfast::tracing_core::tracer::Tracer;
+use steadfast::tracing_core::{SpanId, TraceId};
 
 use crate::client::{PaymentError, PaymentsClient};
 

@@ -3,7 +3,8 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use steadfast_determinism::{Seed, TestContext, TokioClock, deterministic_test};
+use steadfast::determinism::{Seed, TestContext, TokioClock};
+use steadfast::deterministic_test;
 
 use crate::flow::{self, SCENARIOS};
 

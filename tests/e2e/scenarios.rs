@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
-use steadfast_determinism::budget::LatencyBudget;
-use steadfast_determinism::{TestContext, deterministic_test};
+use steadfast::determinism::TestContext;
+use steadfast::determinism::budget::LatencyBudget;
+use steadfast::deterministic_test;
 
 use crate::client::{ATTEMPTS, PaymentError, TIMEOUT};
 use crate::flow::{self, WEBHOOK_DELAY};

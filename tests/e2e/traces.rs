@@ -3,11 +3,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use steadfast_determinism::{TestContext, deterministic_test};
-use steadfast_mocknet::OTLP_COLLECTOR_ROUTE;
-use steadfast_tracing_core::SpanId;
-use steadfast_tracing_core::sink::Forest;
-use steadfast_tracing_core::span::{Span, SpanKind};
+use steadfast::determinism::TestContext;
+use steadfast::deterministic_test;
+use steadfast::mocknet::OTLP_COLLECTOR_ROUTE;
+use steadfast::tracing_core::SpanId;
+use steadfast::tracing_core::sink::Forest;
+use steadfast::tracing_core::span::{Span, SpanKind};
 
 use crate::flow::{self, Run, SCENARIOS};
 
@@ -158,8 +159,8 @@ fn whole_trace_check_fails_when_a_webhook_leads_elsewhere() {
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        let clock = steadfast_determinism::TokioClock::starting_at(std::time::UNIX_EPOCH);
-        let mut run = flow::run("happy-path", steadfast_determinism::Seed::new(1), 1, clock).await;
+        let clock = steadfast::determinism::TokioClock::starting_at(std::time::UNIX_EPOCH);
+        let mut run = flow::run("happy-path", steadfast::determinism::Seed::new(1), 1, clock).await;
         // Cut the operation spans from the tree: attempts now hang off the root directly.
         let root = run
             .client_spans

@@ -1,12 +1,15 @@
+//! # steadfast-tracing-bridge
+//!
 //! A bridge from the `tracing` crate: spans of code instrumented with `#[instrument]` become
-//! steadfast-tracing-core spans with W3C ids drawn from the test seed, so a test can assert the
-//! trace tree they form.
+//! steadfast-tracing-core spans with W3C ids drawn from the test seed and times read from the
+//! test clock, so a test can assert the trace tree they form, the same on every replay.
+//! Through the facade it is `steadfast::tracing_bridge`, behind the `tracing` feature.
 //!
 //! ```
-//! use steadfast::determinism::{Seed, TestContext};
-//! use steadfast::tracing_bridge::CaptureLayer;
-//! use steadfast::tracing_core::sink::InMemorySink;
-//! use steadfast::tracing_core::span::SpanKind;
+//! use steadfast_determinism::{Seed, TestContext};
+//! use steadfast_tracing_bridge::CaptureLayer;
+//! use steadfast_tracing_core::sink::InMemorySink;
+//! use steadfast_tracing_core::span::SpanKind;
 //! use tracing_subscriber::layer::SubscriberExt as _;
 //!
 //! #[tracing::instrument(fields(otel.kind = "server"))]
@@ -29,11 +32,18 @@
 //! sink.assert_shape(&[("handle_order", SpanKind::Server), ("charge_card", SpanKind::Client)]);
 //! ```
 //!
+//! ## How spans are recorded
+//!
 //! Span fields become attributes. The fields `otel.name`, `otel.kind` (`server`, `client`,
 //! `producer`, `consumer`, `internal`), `otel.status_code` (`ok`, `error`) and
 //! `otel.status_message` set the span's name, kind and status, as in `tracing-opentelemetry`.
 //! Events inside a span become span events; an `ERROR`-level event marks an unset status as an
-//! error with the event's message.
+//! error with the event's message. Trace and span ids come from the [`ID_STREAM`] stream of the
+//! seed's `DetRng`.
+//!
+//! ## Supported Rust versions
+//!
+//! The workspace's `rust-version` (1.95) and newer; raising it is a minor-version change.
 
 use std::fmt;
 use std::sync::{Mutex, PoisonError};
