@@ -2,20 +2,42 @@
 //! waiting for an answer, and how long the runtime may wait for it before virtual time moves on.
 //!
 //! A connection counts as a real peer when the address it connects to is not a listener this
-//! thread opened (MockNet and the user's in-process servers listen on the sealed thread). It is
-//! *waiting* from its connect or its latest write until a read returns data.
+//! thread opened (MockNet and the user's in-process servers listen on the sealed thread). It
+//! *owes an answer* from its connect or a write until data comes back; after data comes back,
+//! more may follow (a response's body after its headers, a protocol's trailing message), so it
+//! is also waited for until it has been quiet for [`QUIET`].
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-/// One socket connected to a real peer.
+/// How long a real peer that just sent data may stay quiet before its answer counts as
+/// complete: the gap between the segments of one answer on a loopback or LAN connection.
+pub(super) const QUIET: Duration = Duration::from_millis(50);
+
+/// One socket connected to a real peer; times are real monotonic time.
 #[derive(Debug, Clone, Copy)]
 struct PeerSocket {
     peer: SocketAddr,
-    /// The real monotonic time of the connect or write that the peer has not answered yet.
-    waiting_since: Option<Duration>,
+    /// The connect or latest write.
+    last_write: Duration,
+    /// The latest read that returned data.
+    last_read: Option<Duration>,
+}
+
+impl PeerSocket {
+    fn owes_answer(&self) -> bool {
+        self.last_read.is_none_or(|read| read < self.last_write)
+    }
+
+    /// Until when the runtime should wait for this peer before its paused clock moves on.
+    fn wait_until(&self, grace: Duration) -> Duration {
+        match self.last_read {
+            Some(read) if !self.owes_answer() => read + QUIET.min(grace),
+            _ => self.last_write + grace,
+        }
+    }
 }
 
 /// A real peer that had not answered within the grace when virtual time moved on.
@@ -84,21 +106,24 @@ impl Peers {
                 fd,
                 PeerSocket {
                     peer,
-                    waiting_since: Some(now),
+                    last_write: now,
+                    last_read: None,
                 },
             );
         }
     }
 
     pub(super) fn wrote(&mut self, fd: i32, now: Duration) {
-        if let Some(socket) = self.sockets.get_mut(&fd) {
-            socket.waiting_since.get_or_insert(now);
+        if let Some(socket) = self.sockets.get_mut(&fd)
+            && !socket.owes_answer()
+        {
+            socket.last_write = now;
         }
     }
 
-    pub(super) fn read(&mut self, fd: i32) {
+    pub(super) fn read(&mut self, fd: i32, now: Duration) {
         if let Some(socket) = self.sockets.get_mut(&fd) {
-            socket.waiting_since = None;
+            socket.last_read = Some(now);
         }
     }
 
@@ -106,35 +131,36 @@ impl Peers {
         self.sockets.remove(&fd);
     }
 
-    /// The peer that has waited longest for an answer, and since when.
-    pub(super) fn longest_waiting(&self) -> Option<(SocketAddr, Duration)> {
+    /// Until when an idle runtime should wait for real peers, if any is owed an answer or may
+    /// still be sending one.
+    pub(super) fn wait_until(&self, grace: Duration) -> Option<Duration> {
         self.sockets
             .values()
-            .filter_map(|socket| Some((socket.peer, socket.waiting_since?)))
-            .min_by_key(|(_, since)| *since)
+            .map(|socket| socket.wait_until(grace))
+            .max()
     }
 
-    /// Virtual time moves on while `peer` has not answered the request it got at `since`.
-    pub(super) fn gave_up_on(
-        &mut self,
-        peer: SocketAddr,
-        since: Duration,
-        now: Duration,
-        grace: Duration,
-    ) {
-        let unanswered_for = now.saturating_sub(since);
-        match self
-            .slow
-            .iter_mut()
-            .find(|slow| slow.peer == peer && slow.since == since)
-        {
-            Some(slow) => slow.unanswered_for = unanswered_for,
-            None => self.slow.push(SlowPeer {
-                peer,
-                since,
-                unanswered_for,
-                grace,
-            }),
+    /// Virtual time moves on at `now`: the peers still owing an answer past their grace are
+    /// remembered as slow, once per request.
+    pub(super) fn moving_on(&mut self, now: Duration, grace: Duration) {
+        for socket in self.sockets.values() {
+            if !socket.owes_answer() || now < socket.last_write + grace {
+                continue;
+            }
+            let unanswered_for = now.saturating_sub(socket.last_write);
+            match self
+                .slow
+                .iter_mut()
+                .find(|slow| slow.peer == socket.peer && slow.since == socket.last_write)
+            {
+                Some(slow) => slow.unanswered_for = unanswered_for,
+                None => self.slow.push(SlowPeer {
+                    peer: socket.peer,
+                    since: socket.last_write,
+                    unanswered_for,
+                    grace,
+                }),
+            }
         }
     }
 
@@ -147,8 +173,14 @@ impl Peers {
 mod tests {
     use super::*;
 
+    const GRACE: Duration = Duration::from_secs(2);
+
     fn addr(text: &str) -> SocketAddr {
         text.parse().unwrap()
+    }
+
+    fn secs(s: f64) -> Duration {
+        Duration::from_secs_f64(s)
     }
 
     #[test]
@@ -158,48 +190,47 @@ mod tests {
         peers.listening(addr("0.0.0.0:5000"));
         peers.connecting(3, addr("127.0.0.1:4000"), Duration::ZERO);
         peers.connecting(4, addr("127.0.0.1:5000"), Duration::ZERO);
-        assert_eq!(peers.longest_waiting(), None);
-        peers.connecting(5, addr("127.0.0.1:5432"), Duration::from_secs(1));
-        assert_eq!(
-            peers.longest_waiting(),
-            Some((addr("127.0.0.1:5432"), Duration::from_secs(1)))
-        );
+        assert_eq!(peers.wait_until(GRACE), None);
+        peers.connecting(5, addr("127.0.0.1:5432"), secs(1.0));
+        assert_eq!(peers.wait_until(GRACE), Some(secs(3.0)));
     }
 
     #[test]
-    fn a_peer_waits_from_its_write_until_a_read_returns_data() {
+    fn an_answer_is_waited_for_from_the_request_then_until_the_peer_is_quiet() {
         let mut peers = Peers::default();
-        peers.connecting(7, addr("10.0.0.1:80"), Duration::from_secs(1));
-        peers.read(7);
-        assert_eq!(peers.longest_waiting(), None);
-        peers.wrote(7, Duration::from_secs(5));
-        peers.wrote(7, Duration::from_secs(6));
-        assert_eq!(
-            peers.longest_waiting().map(|(_, since)| since),
-            Some(Duration::from_secs(5))
-        );
+        peers.connecting(7, addr("10.0.0.1:80"), secs(1.0));
+        peers.read(7, secs(1.2));
+        assert_eq!(peers.wait_until(GRACE), Some(secs(1.2) + QUIET));
+        peers.wrote(7, secs(5.0));
+        // A second write before the answer keeps the first request's deadline.
+        peers.wrote(7, secs(6.0));
+        assert_eq!(peers.wait_until(GRACE), Some(secs(7.0)));
+        // Headers, then the body: the peer stays waited for after each piece.
+        peers.read(7, secs(6.5));
+        peers.read(7, secs(6.6));
+        assert_eq!(peers.wait_until(GRACE), Some(secs(6.6) + QUIET));
         peers.closed(7);
-        assert_eq!(peers.longest_waiting(), None);
+        assert_eq!(peers.wait_until(GRACE), None);
     }
 
     #[test]
     fn one_unanswered_request_is_one_slow_peer_however_often_time_moves_on() {
         let mut peers = Peers::default();
-        let (peer, grace) = (addr("127.0.0.1:5432"), Duration::from_millis(500));
-        peers.gave_up_on(
-            peer,
-            Duration::from_secs(1),
-            Duration::from_millis(1500),
-            grace,
-        );
-        peers.gave_up_on(peer, Duration::from_secs(1), Duration::from_secs(4), grace);
-        peers.gave_up_on(peer, Duration::from_secs(9), Duration::from_secs(10), grace);
+        let peer = addr("127.0.0.1:5432");
+        peers.connecting(3, peer, secs(1.0));
+        peers.moving_on(secs(2.0), GRACE);
+        assert!(peers.slow().is_empty(), "within the grace");
+        peers.moving_on(secs(3.5), GRACE);
+        peers.moving_on(secs(4.0), GRACE);
         let slow = peers.slow();
-        assert_eq!(slow.len(), 2);
-        assert_eq!(slow[0].unanswered_for(), Duration::from_secs(3));
+        assert_eq!(slow.len(), 1);
+        assert_eq!(slow[0].unanswered_for(), secs(3.0));
         assert_eq!(
             slow[0].to_string(),
-            "127.0.0.1:5432 had not answered after 3.000 s of real time (grace 0.500 s)"
+            "127.0.0.1:5432 had not answered after 3.000 s of real time (grace 2.000 s)"
         );
+        peers.read(3, secs(4.5));
+        peers.moving_on(secs(9.0), GRACE);
+        assert_eq!(peers.slow().len(), 1, "an answered peer is not slow");
     }
 }

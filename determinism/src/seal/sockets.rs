@@ -137,7 +137,7 @@ fn note_write(fd: c_int, result: ssize_t) {
 
 fn note_read(fd: c_int, result: ssize_t) {
     if result > 0 {
-        let _ = with_sealed(|state| state.peers(|peers, _| peers.read(fd)));
+        let _ = with_sealed(|state| state.peers(|peers, now| peers.read(fd, now)));
     }
 }
 
@@ -343,12 +343,12 @@ pub unsafe extern "C" fn epoll_wait(
     };
     let mut ready = poll(timeout);
     if ready == 0 && timeout == 0 {
-        while let Some(Some(wait)) = with_sealed(|state| state.peer_wait()) {
-            if wait.remaining.is_zero() {
-                let _ = with_sealed(|state| state.give_up(&wait));
+        while let Some(Some(remaining)) = with_sealed(|state| state.peer_wait()) {
+            if remaining.is_zero() {
+                let _ = with_sealed(|state| state.moving_on());
                 break;
             }
-            let millis = wait.remaining.as_millis().clamp(1, c_int::MAX as u128) as c_int;
+            let millis = remaining.as_millis().clamp(1, c_int::MAX as u128) as c_int;
             ready = poll(millis);
             if ready != 0 {
                 break;

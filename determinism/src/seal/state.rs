@@ -33,15 +33,6 @@ pub(super) struct SealState {
     peers: RefCell<Peers>,
 }
 
-/// A real peer the runtime is about to stop waiting for.
-pub(super) struct PeerWait {
-    peer: std::net::SocketAddr,
-    since: Duration,
-    grace: Duration,
-    /// Real time left of the grace.
-    pub(super) remaining: Duration,
-}
-
 /// `CLOCK_*` ids below this are known to the sealed clock.
 pub(super) const CLOCK_IDS: usize = 12;
 
@@ -227,28 +218,24 @@ impl SealState {
         }
     }
 
-    /// The real peer an idle runtime should wait for now, if any: only while the driver parks
-    /// under `clock = "real-peers"` and a peer owes an answer.
-    pub(super) fn peer_wait(&self) -> Option<PeerWait> {
+    /// How much longer an idle runtime should wait for real peers before its paused clock
+    /// moves on: only while the driver parks under `clock = "real-peers"`.
+    pub(super) fn peer_wait(&self) -> Option<Duration> {
         let grace = self.grace?;
         if !self.parking.get() {
             return None;
         }
-        let (peer, since) = self.peers.try_borrow().ok()?.longest_waiting()?;
+        let until = self.peers.try_borrow().ok()?.wait_until(grace)?;
         let now = real::clock_duration(libc::CLOCK_MONOTONIC)?;
-        Some(PeerWait {
-            peer,
-            since,
-            grace,
-            remaining: grace.saturating_sub(now.saturating_sub(since)),
-        })
+        Some(until.saturating_sub(now))
     }
 
-    /// The grace for `wait` is over: virtual time moves on, and the test's report will say so.
-    pub(super) fn give_up(&self, wait: &PeerWait) {
+    /// The paused clock is about to move on: remember the peers still owing an answer.
+    pub(super) fn moving_on(&self) {
+        let Some(grace) = self.grace else { return };
         let now = real::clock_duration(libc::CLOCK_MONOTONIC).unwrap_or_default();
         if let Ok(mut peers) = self.peers.try_borrow_mut() {
-            peers.gave_up_on(wait.peer, wait.since, now, wait.grace);
+            peers.moving_on(now, grace);
         }
     }
 
