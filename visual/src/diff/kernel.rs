@@ -274,8 +274,11 @@ impl<'a> Kernel<'a> {
                 differs |= (quad_at(ca, o) ^ m) | (quad_at(cb, o) ^ m);
             }
             if differs == 0 && !self.mask {
+                // One splat for the four stores: read from the memo after
+                // each store, it is reloaded from memory.
+                let quad = memo.quad_out();
                 for o in [0, 16, 32, 48] {
-                    put16::<STREAM>(&mut co[o..], memo.quad_out());
+                    put16::<STREAM>(&mut co[o..], quad);
                 }
             } else if !self.mask && ca == cb {
                 // Equal in both images but of several colours (gradients,
