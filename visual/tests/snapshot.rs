@@ -238,9 +238,10 @@ fn malformed_env_fails_the_assertion_naming_the_variable() {
     let dir = scratch("snap-env");
     let s = snap(&dir, "square", &[("STEADFAST_VISUAL_THRESHOLD", "loose")]);
     let message = panic_message(|| s.assert(&square([0, 0, 0, 255])));
-    assert!(
-        message.contains("invalid STEADFAST_VISUAL_THRESHOLD=`loose`"),
-        "{message}"
+    assert_eq!(
+        message,
+        "steadfast: snapshot `square`: environment variable STEADFAST_VISUAL_THRESHOLD has invalid \
+         value \"loose\": expected a number in 0..=1"
     );
 }
 
