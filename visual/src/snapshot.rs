@@ -25,13 +25,18 @@ const ARTIFACTS: [&str; 3] = ["expected.png", "actual.png", "diff.png"];
 /// # Panics
 ///
 /// When the image does not match within tolerance, when the baseline is
-/// missing and may not be written (`CI`), or on any [`Error`].
+/// missing and may not be written (`CI`), or on any [`Error`]; see
+/// [`Snapshot::assert`].
 ///
 /// # Example
 ///
-/// ```no_run
-/// let screenshot = steadfast_visual::open("out/home.png")?;
-/// steadfast_visual::assert_snapshot!("home", &screenshot);
+/// This crate's own `tests/snapshots/pixelmatch-1a.png` is the baseline of
+/// pixelmatch's fixture `1a.png`:
+///
+/// ```
+/// let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pixelmatch/1a.png");
+/// let screenshot = steadfast_visual::open(fixture)?;
+/// steadfast_visual::assert_snapshot!("pixelmatch-1a", &screenshot);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[macro_export]
