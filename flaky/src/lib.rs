@@ -57,7 +57,9 @@
 //! | `STEADFAST_FAIL_ON_FLAKY` | `1`/`true`: a pass on retry fails the test; `0`/`false`: it does not |
 //! | `STEADFAST_SEED` | the run seed (read by steadfast-determinism; set per run by `run`) |
 //!
-//! A malformed value is an error naming the variable.
+//! A malformed value is an error naming the variable:
+//! `environment variable STEADFAST_FAIL_ON_FLAKY has invalid value "yes": expected 1, true, 0 or
+//! false`.
 //!
 //! ## Supported Rust versions
 //!
@@ -75,7 +77,10 @@ pub mod time;
 
 pub use error::{Error, ErrorKind};
 pub use report::{Failure, Observation, Outcome, Report, Status, TestStats};
-pub use retry::{FAIL_ON_FLAKY_ENV, RetryPolicy, SeedMode, fail_on_flaky_from_env, retry};
+pub use retry::{
+    FAIL_ON_FLAKY_ENV, RetryPolicy, SeedMode, fail_on_flaky_from_env, fail_on_flaky_from_env_value,
+    retry,
+};
 
 /// A test body's return value: `()` passes; `Result` fails with `Err`.
 pub use steadfast_determinism::__macro_support::TestOutcome;

@@ -18,6 +18,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
@@ -29,10 +30,13 @@ use steadfast_determinism::Seed;
 
 use crate::TestOutcome;
 use crate::attempts::{self, AttemptOutcome, AttemptRecord};
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 
 /// The environment variable that turns a pass on retry into a failure: `1`/`true` or `0`/`false`.
 pub const FAIL_ON_FLAKY_ENV: &str = "STEADFAST_FAIL_ON_FLAKY";
+
+/// The run seed's variable, read by steadfast-determinism.
+const SEED_ENV: &str = "STEADFAST_SEED";
 
 /// Which seed retries use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -118,20 +122,63 @@ impl RetryPolicy {
 ///
 /// # Errors
 ///
-/// When the value is not one of `1`, `true`, `0`, `false` (or empty, meaning `false`).
+/// [`ErrorKind::InvalidEnv`](crate::ErrorKind::InvalidEnv) when the value is not one of `1`,
+/// `true`, `0`, `false` (or empty, meaning `false`); see [`fail_on_flaky_from_env_value`].
 pub fn fail_on_flaky_from_env() -> Result<Option<bool>, Error> {
-    let Some(value) = std::env::var_os(FAIL_ON_FLAKY_ENV) else {
+    fail_on_flaky_from_env_value(std::env::var_os(FAIL_ON_FLAKY_ENV).as_deref())
+}
+
+/// Like [`fail_on_flaky_from_env`], for a value read elsewhere (tests, config layers): `None`
+/// when `value` is `None`.
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidEnv`](crate::ErrorKind::InvalidEnv) naming `STEADFAST_FAIL_ON_FLAKY`
+/// when the value is not one of `1`, `true`, `0`, `false` or empty (surrounding whitespace is
+/// ignored).
+///
+/// # Example
+///
+/// ```
+/// use std::ffi::OsStr;
+/// use steadfast_flaky::fail_on_flaky_from_env_value;
+///
+/// assert_eq!(fail_on_flaky_from_env_value(Some(OsStr::new(" true ")))?, Some(true));
+/// assert_eq!(fail_on_flaky_from_env_value(Some(OsStr::new("")))?, Some(false));
+/// assert_eq!(fail_on_flaky_from_env_value(None)?, None);
+/// let err = fail_on_flaky_from_env_value(Some(OsStr::new("yes"))).unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     "environment variable STEADFAST_FAIL_ON_FLAKY has invalid value \"yes\": expected 1, true, 0 or false"
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn fail_on_flaky_from_env_value(value: Option<&OsStr>) -> Result<Option<bool>, Error> {
+    let Some(value) = value else {
         return Ok(None);
     };
     match value.to_str().map(str::trim) {
         Some("1" | "true") => Ok(Some(true)),
         Some("0" | "false" | "") => Ok(Some(false)),
-        _ => Err(Error::new(ErrorKind::InvalidEnv {
-            var: FAIL_ON_FLAKY_ENV,
-            value: value.to_string_lossy().into_owned(),
-            expected: "1, true, 0 or false",
-        })),
+        _ => Err(Error::invalid_env(
+            FAIL_ON_FLAKY_ENV,
+            value,
+            "1, true, 0 or false",
+        )),
     }
+}
+
+/// The run seed, `STEADFAST_SEED` or 0, with a malformed value as this crate's error.
+pub(crate) fn run_seed() -> Result<Seed, Error> {
+    // steadfast-determinism's error says exactly what this one says, so it is not kept as the
+    // source: a printed chain would repeat the line.
+    Seed::run_seed().map_err(|_| {
+        Error::invalid_env(
+            SEED_ENV,
+            &std::env::var_os(SEED_ENV).unwrap_or_default(),
+            "a decimal u64 or 0x followed by up to 16 hex digits",
+        )
+    })
 }
 
 /// Runs `attempt` up to `retries + 1` times until it passes, catching panics and recording

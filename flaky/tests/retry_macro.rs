@@ -134,7 +134,10 @@ fn a_malformed_fail_on_flaky_value_names_the_variable() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        both.contains("STEADFAST_FAIL_ON_FLAKY is \"sometimes\", expected 1, true, 0 or false"),
+        both.contains(
+            "steadfast: environment variable STEADFAST_FAIL_ON_FLAKY has invalid value \
+             \"sometimes\": expected 1, true, 0 or false"
+        ),
         "{both}"
     );
 }
