@@ -3,7 +3,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// Why reading, recording, running or gating failed.
+/// Why reading, recording, running, gating or a fail-on-flaky retry failed.
 ///
 /// The error is opaque: ask [`Error::kind`] what went wrong, [`Error::path`], [`Error::line`],
 /// [`Error::offset`], [`Error::test`] and [`Error::variable`] for the details, and
@@ -56,6 +56,8 @@ pub enum ErrorKind {
     Spawn,
     /// A run of the test command wrote no JUnit report.
     NoReport,
+    /// A test passed only on retry while fail-on-flaky was on ([`try_retry`](crate::try_retry)).
+    Flaky,
 }
 
 /// The details of each kind; private, so that adding one is not a breaking change.
@@ -106,6 +108,21 @@ enum Detail {
         path: PathBuf,
         status: String,
     },
+    /// Boxed: the largest detail by far, and the rarest.
+    Flaky(Box<Flaky>),
+}
+
+/// What a fail-on-flaky error says about the test.
+#[derive(Debug)]
+struct Flaky {
+    test: String,
+    attempt: u32,
+    max_attempts: u32,
+    /// The seeds of the failed attempts, as `0x` and 16 hex digits.
+    seeds: Vec<String>,
+    replay: Option<String>,
+    /// The `attempts.jsonl` the attempts were recorded to, when recording worked.
+    attempts: Option<PathBuf>,
 }
 
 impl Error {
@@ -228,6 +245,24 @@ impl Error {
         Self::new(Detail::NoReport { run, path, status })
     }
 
+    /// `test` passed only on attempt `attempt` of `max_attempts` while fail-on-flaky was on.
+    pub(crate) fn flaky(
+        test: String,
+        (attempt, max_attempts): (u32, u32),
+        seeds: Vec<String>,
+        replay: Option<String>,
+        attempts: Option<PathBuf>,
+    ) -> Self {
+        Self::new(Detail::Flaky(Box::new(Flaky {
+            test,
+            attempt,
+            max_attempts,
+            seeds,
+            replay,
+            attempts,
+        })))
+    }
+
     /// What went wrong.
     ///
     /// # Example
@@ -253,11 +288,12 @@ impl Error {
             Detail::InvalidEnv { .. } => ErrorKind::InvalidEnv,
             Detail::Spawn { .. } => ErrorKind::Spawn,
             Detail::NoReport { .. } => ErrorKind::NoReport,
+            Detail::Flaky(_) => ErrorKind::Flaky,
         }
     }
 
-    /// The file the error is about, if any: the input, the quarantine file, or the JUnit file
-    /// a run did not write.
+    /// The file the error is about, if any: the input, the quarantine file, the JUnit file a
+    /// run did not write, or the `attempts.jsonl` of a flaky test.
     ///
     /// # Example
     ///
@@ -279,6 +315,7 @@ impl Error {
             | Detail::UnknownFormat { path }
             | Detail::Quarantine { path, .. }
             | Detail::NoReport { path, .. } => Some(path),
+            Detail::Flaky(flaky) => flaky.attempts.as_deref(),
             Detail::InvalidEnv { .. } | Detail::Spawn { .. } => None,
         }
     }
@@ -321,7 +358,7 @@ impl Error {
         }
     }
 
-    /// The test id, for [`ErrorKind::DuplicateTest`].
+    /// The test id, for [`ErrorKind::DuplicateTest`] and [`ErrorKind::Flaky`].
     ///
     /// # Example
     ///
@@ -337,6 +374,7 @@ impl Error {
     pub fn test(&self) -> Option<&str> {
         match &self.detail {
             Detail::DuplicateTest { test, .. } => Some(test),
+            Detail::Flaky(flaky) => Some(&flaky.test),
             _ => None,
         }
     }
@@ -411,6 +449,30 @@ impl fmt::Display for Error {
                 "run {run} of the test command ({status}) wrote no report at {}",
                 path.display()
             ),
+            Detail::Flaky(flaky) => {
+                let Flaky {
+                    test,
+                    attempt,
+                    max_attempts,
+                    seeds,
+                    replay,
+                    attempts,
+                } = &**flaky;
+                let plural = if seeds.len() == 1 { "" } else { "s" };
+                write!(
+                    f,
+                    "test {test} passed only on attempt {attempt} of {max_attempts} and \
+                     fail-on-flaky is on; failed with seed{plural} {}",
+                    seeds.join(", ")
+                )?;
+                if let Some(replay) = replay {
+                    write!(f, "; replay: {replay}")?;
+                }
+                if let Some(attempts) = attempts {
+                    write!(f, "; attempts in {}", attempts.display())?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -467,6 +529,26 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "could not start the test command: it is empty"
+        );
+    }
+
+    #[test]
+    fn a_flaky_error_says_how_to_replay_on_one_line() {
+        let err = Error::flaky(
+            "app t".into(),
+            (2, 3),
+            vec!["0x0000000000000005".into()],
+            Some("STEADFAST_SEED=0x0 cargo test".into()),
+            Some(PathBuf::from("target/attempts.jsonl")),
+        );
+        assert_eq!(err.kind(), ErrorKind::Flaky);
+        assert_eq!(err.test(), Some("app t"));
+        assert_eq!(err.path(), Some(Path::new("target/attempts.jsonl")));
+        assert_eq!(
+            err.to_string(),
+            "test app t passed only on attempt 2 of 3 and fail-on-flaky is on; failed with seed \
+             0x0000000000000005; replay: STEADFAST_SEED=0x0 cargo test; attempts in \
+             target/attempts.jsonl"
         );
     }
 }

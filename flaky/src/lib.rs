@@ -34,7 +34,10 @@
 //!
 //! * [`retry`] and [`RetryPolicy`]: run a body up to N+1 times, catching panics, recording
 //!   every attempt ([`attempts`]) to `attempts.jsonl`; `#[deterministic_test(retries = N)]`
-//!   expands to it.
+//!   expands to it. [`try_retry`] returns the fail-on-flaky verdict as an [`Error`] instead of
+//!   panicking.
+//! * [`Error`] and [`ErrorKind`]: every fallible function's error, naming the file, line,
+//!   variable or test.
 //! * [`Report`]: per-test runs, passes, failures, passes on retry, flake rate with a Wilson
 //!   95 % interval, first/last seen, failing seeds and the last failure; [`Report::merge`] is
 //!   associative and commutative, so shards merge in any order.
@@ -79,7 +82,7 @@ pub use error::{Error, ErrorKind};
 pub use report::{Failure, Observation, Outcome, Report, Status, TestStats};
 pub use retry::{
     FAIL_ON_FLAKY_ENV, RetryPolicy, SeedMode, fail_on_flaky_from_env, fail_on_flaky_from_env_value,
-    retry,
+    retry, try_retry,
 };
 
 /// A test body's return value: `()` passes; `Result` fails with `Err`.
@@ -101,6 +104,7 @@ pub mod __macro_support {
 
     /// Runs the attempts of a `retries = N` test: the first with the test's seed, retries with
     /// the same seed, recording each one.
+    #[track_caller]
     pub fn retry_test<R: TestOutcome>(
         spec: &TestSpec,
         retries: u32,
