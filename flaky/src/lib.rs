@@ -18,17 +18,36 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! With the attribute (needs `steadfast-determinism` too):
+//! In a test, `#[deterministic_test(retries = 2)]` (steadfast-determinism's attribute) runs the
+//! body through [`retry`] like this: each attempt gets a [`TestContext`] with the test's seed,
+//! derived from the run seed (`STEADFAST_SEED`) and the test's path, and retries reuse it, so a
+//! pass on retry means the nondeterminism is outside the seed (`tests/retry_macro.rs` runs the
+//! attribute form itself):
 //!
 //! ```
-//! use steadfast_determinism::{TestContext, deterministic_test};
+//! use steadfast_determinism::{Seed, TestContext};
+//! use steadfast_flaky::{RetryPolicy, retry};
 //!
-//! #[deterministic_test(retries = 2)]
-//! fn talks_to_a_slow_service(ctx: &TestContext) {
-//!     let _ = ctx.seed();
-//! }
-//! # fn main() {}
+//! let dir = std::env::temp_dir().join(format!("steadfast-flaky-ctx-doc-{}", std::process::id()));
+//! let (run_seed, path) = (Seed::new(0x2a), "app::tests::talks_to_a_slow_service");
+//! let policy = RetryPolicy::new(2)
+//!     .named("app tests::talks_to_a_slow_service")
+//!     .seeds(run_seed, run_seed.derive(path))
+//!     .record_to(&dir);
+//! let mut draws = Vec::new();
+//! retry(&policy, |seed| {
+//!     let ctx = TestContext::new(path, seed);
+//!     draws.push(ctx.rng().next_u64());
+//!     assert!(draws.len() > 1, "the service is slow the first time");
+//! });
+//! // Both attempts drew the same number: the seed did not make the first one fail.
+//! assert_eq!(draws.len(), 2);
+//! assert_eq!(draws[0], draws[1]);
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! [`TestContext`]: steadfast_determinism::TestContext
 //!
 //! ## What is here
 //!

@@ -8,12 +8,34 @@
 //! exit code: nextest's `--stress-count` exits 0 even when an iteration failed, so only per-test
 //! results decide.
 //!
-//! ```no_run
-//! use steadfast_flaky::run::{RunConfig, run};
+//! The command is usually `cargo nextest run --profile ci`; here it is a shell command that
+//! writes the JUnit file nextest would, naming the seed of each run in its test's name:
 //!
-//! let config = RunConfig::new(["cargo", "nextest", "run", "--profile", "ci"]).runs(3);
+//! ```
+//! use steadfast_determinism::Seed;
+//! use steadfast_flaky::run::{RunConfig, run};
+//! use steadfast_flaky::{SeedMode, Status};
+//!
+//! let dir = std::env::temp_dir().join(format!("steadfast-flaky-run-doc-{}", std::process::id()));
+//! let junit = dir.join("junit.xml");
+//! let write = format!(
+//!     r#"printf '<testsuites><testsuite name="app"><testcase name="login"/><testcase name="seed_%s"/></testsuite></testsuites>' "$STEADFAST_SEED" > '{}'"#,
+//!     junit.display()
+//! );
+//! let config = RunConfig::new(["sh", "-c", write.as_str()])
+//!     .runs(3)
+//!     .seed(Seed::new(1))
+//!     .seed_mode(SeedMode::Vary)
+//!     .junit(&junit)
+//!     .dir(&dir);
 //! let report = run(&config)?;
-//! std::process::exit(report.exit_code());
+//! let login = report.get("app login").unwrap();
+//! assert_eq!((login.runs, login.status()), (3, Status::StablePass));
+//! // Run 2 (index 1) had the seed `Seed::new(1).derive("run 1")`.
+//! let second = config.seed_of_run(Seed::new(1), 1);
+//! assert!(report.get(&format!("app seed_{second}")).is_some());
+//! assert!(dir.join("report.json").is_file());
+//! # std::fs::remove_dir_all(&dir)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
