@@ -31,13 +31,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::ffi::OsString;
 use std::fs::OpenOptions;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, ErrorKind, read_utf8};
+use crate::error::{Error, read_utf8};
 
 /// The environment variable naming the directory of `attempts.jsonl`.
 pub const FLAKY_DIR_ENV: &str = "STEADFAST_FLAKY_DIR";
@@ -102,22 +103,27 @@ pub struct AttemptRecord {
 ///
 /// # Errors
 ///
-/// When `STEADFAST_FLAKY_DIR` is set but empty or not UTF-8.
+/// [`ErrorKind::InvalidEnv`](crate::ErrorKind::InvalidEnv) when `STEADFAST_FLAKY_DIR` is set but blank or not UTF-8.
 pub fn flaky_dir() -> Result<PathBuf, Error> {
-    if let Some(value) = std::env::var_os(FLAKY_DIR_ENV) {
+    flaky_dir_from(&|name| std::env::var_os(name))
+}
+
+/// [`flaky_dir`] with the environment read through `env`.
+fn flaky_dir_from(env: &dyn Fn(&str) -> Option<OsString>) -> Result<PathBuf, Error> {
+    if let Some(value) = env(FLAKY_DIR_ENV) {
         return match value.to_str() {
             Some(text) if !text.trim().is_empty() => Ok(PathBuf::from(text)),
-            _ => Err(Error::new(ErrorKind::InvalidEnv {
-                var: FLAKY_DIR_ENV,
-                value: value.to_string_lossy().into_owned(),
-                expected: "a non-empty UTF-8 directory path",
-            })),
+            _ => Err(Error::invalid_env(
+                FLAKY_DIR_ENV,
+                &value,
+                "a non-empty UTF-8 directory path",
+            )),
         };
     }
-    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
+    if let Some(target) = env("CARGO_TARGET_DIR") {
         return Ok(PathBuf::from(target).join("steadfast").join("flaky"));
     }
-    if let Some(root) = std::env::var_os("NEXTEST_WORKSPACE_ROOT") {
+    if let Some(root) = env("NEXTEST_WORKSPACE_ROOT") {
         return Ok(PathBuf::from(root)
             .join("target")
             .join("steadfast")
@@ -136,7 +142,7 @@ pub fn flaky_dir() -> Result<PathBuf, Error> {
 ///
 /// # Errors
 ///
-/// When the directory or file cannot be created or written.
+/// [`ErrorKind::Io`](crate::ErrorKind::Io) when the directory or file cannot be created or written.
 pub fn append_to(dir: &Path, record: &AttemptRecord) -> Result<PathBuf, Error> {
     let path = dir.join(ATTEMPTS_FILE);
     std::fs::create_dir_all(dir).map_err(|err| Error::io(dir, "create", err))?;
@@ -175,8 +181,8 @@ fn truncate_at_char(text: &mut String, max: usize) {
 ///
 /// # Errors
 ///
-/// When the file cannot be read, is not UTF-8, or a line is not a record (the error names the
-/// file and line).
+/// [`ErrorKind::Io`](crate::ErrorKind::Io) when the file cannot be read, [`ErrorKind::NotUtf8`](crate::ErrorKind::NotUtf8), and [`ErrorKind::Json`](crate::ErrorKind::Json) when a line is
+/// not a record ([`Error::line`] says which).
 pub fn read_attempts(path: &Path) -> Result<Vec<AttemptRecord>, Error> {
     parse_attempts(path, &read_utf8(path)?)
 }
@@ -186,16 +192,7 @@ pub(crate) fn parse_attempts(path: &Path, text: &str) -> Result<Vec<AttemptRecor
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
         .map(|(index, line)| {
-            serde_json::from_str(line).map_err(|err| {
-                Error::with_source(
-                    ErrorKind::Json {
-                        path: path.to_owned(),
-                        line: index + 1,
-                        detail: err.to_string(),
-                    },
-                    err,
-                )
-            })
+            serde_json::from_str(line).map_err(|err| Error::json(path, index + 1, err))
         })
         .collect()
 }
@@ -203,6 +200,7 @@ pub(crate) fn parse_attempts(path: &Path, text: &str) -> Result<Vec<AttemptRecor
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorKind;
 
     #[test]
     fn long_messages_are_cut_at_a_char_boundary() {
@@ -212,12 +210,51 @@ mod tests {
     }
 
     #[test]
+    fn the_flaky_dir_comes_from_its_variable_then_the_target_dir() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| OsString::from(value))
+            }
+        };
+        let set = env(&[(FLAKY_DIR_ENV, "/tmp/flaky"), ("CARGO_TARGET_DIR", "/t")]);
+        assert_eq!(flaky_dir_from(&set).unwrap(), Path::new("/tmp/flaky"));
+        let target = env(&[("CARGO_TARGET_DIR", "/t"), ("NEXTEST_WORKSPACE_ROOT", "/w")]);
+        assert_eq!(
+            flaky_dir_from(&target).unwrap(),
+            Path::new("/t/steadfast/flaky")
+        );
+        let nextest = env(&[("NEXTEST_WORKSPACE_ROOT", "/w")]);
+        assert_eq!(
+            flaky_dir_from(&nextest).unwrap(),
+            Path::new("/w/target/steadfast/flaky")
+        );
+    }
+
+    #[test]
+    fn a_blank_flaky_dir_is_an_error_naming_the_variable() {
+        let blank = |name: &str| (name == FLAKY_DIR_ENV).then(|| OsString::from(" "));
+        let err = flaky_dir_from(&blank).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidEnv);
+        assert_eq!(err.variable(), Some(FLAKY_DIR_ENV));
+        assert_eq!(
+            err.to_string(),
+            "environment variable STEADFAST_FLAKY_DIR has invalid value \" \": expected a \
+             non-empty UTF-8 directory path"
+        );
+    }
+
+    #[test]
     fn a_malformed_line_names_the_file_and_line() {
         let err = parse_attempts(Path::new("a.jsonl"), "\n{\"test\": 1}\n").unwrap_err();
-        assert!(
-            matches!(err.kind(), ErrorKind::Json { line: 2, .. }),
+        assert_eq!(
+            (err.kind(), err.line()),
+            (ErrorKind::Json, Some(2)),
             "{err}"
         );
+        assert_eq!(err.path(), Some(Path::new("a.jsonl")));
         assert!(
             err.to_string().starts_with("a.jsonl:2: invalid JSON"),
             "{err}"

@@ -23,7 +23,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::error::{Error, ErrorKind, read_utf8};
+use crate::error::{Error, read_utf8};
 use crate::report::{Report, Status};
 use crate::time::Date;
 
@@ -62,7 +62,8 @@ impl Quarantine {
     ///
     /// # Errors
     ///
-    /// When the file cannot be read, is not UTF-8, or a line is malformed.
+    /// [`ErrorKind::Io`](crate::ErrorKind::Io) when the file cannot be read, [`ErrorKind::NotUtf8`](crate::ErrorKind::NotUtf8), and [`ErrorKind::Quarantine`](crate::ErrorKind::Quarantine) when a
+    /// line is malformed (see [`Quarantine::parse`]).
     pub fn read(path: &Path) -> Result<Self, Error> {
         Self::parse(path, &read_utf8(path)?)
     }
@@ -71,8 +72,8 @@ impl Quarantine {
     ///
     /// # Errors
     ///
-    /// When a line's last word looks like a date (`NNNN-NN-NN`) but is not a real one, or a
-    /// line has a date but no test id.
+    /// [`ErrorKind::Quarantine`](crate::ErrorKind::Quarantine), naming the file and line, when a line's last word looks like a date
+    /// (`NNNN-NN-NN`) but is not a real one, or a line has a date but no test id.
     pub fn parse(path: &Path, text: &str) -> Result<Self, Error> {
         let mut entries = Vec::new();
         for (index, raw) in text.lines().enumerate() {
@@ -80,13 +81,7 @@ impl Quarantine {
             if line.is_empty() {
                 continue;
             }
-            let error = |reason: String| {
-                Error::new(ErrorKind::Quarantine {
-                    path: path.to_owned(),
-                    line: index + 1,
-                    reason,
-                })
-            };
+            let error = |reason: String| Error::quarantine(path, index + 1, reason);
             let (test, expires) = match line.rsplit_once(char::is_whitespace) {
                 Some((test, last)) if looks_like_date(last) => {
                     let date = Date::parse(last).ok_or_else(|| {
@@ -229,6 +224,7 @@ pub fn gate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorKind;
 
     #[test]
     fn parses_ids_comments_and_dates() {
@@ -258,6 +254,8 @@ mod tests {
             err.to_string(),
             "q.txt:2: \"2025-02-30\" is not a date (expected YYYY-MM-DD)"
         );
+        assert_eq!((err.kind(), err.line()), (ErrorKind::Quarantine, Some(2)));
+        assert_eq!(err.path(), Some(Path::new("q.txt")));
     }
 
     #[test]

@@ -28,7 +28,7 @@ use quick_junit::{TestCaseStatus, TestRerun, XmlString};
 use serde::Deserialize;
 
 use crate::attempts::{AttemptOutcome, AttemptRecord, parse_attempts};
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::report::{Failure, Observation, Outcome, Report, TestStats};
 
 /// The formats `report` reads, detected from a file's first bytes.
@@ -52,8 +52,10 @@ pub const REPORT_SCHEMA: &str = "steadfast-flaky/report/v1";
 ///
 /// # Errors
 ///
-/// When the file cannot be read, is empty, not UTF-8, malformed or truncated, lists a test twice
-/// where that is not allowed, or is in no supported format. The error names the file.
+/// The error names the file ([`Error::path`]) and says what is wrong: it cannot be read
+/// ([`ErrorKind::Io`](crate::ErrorKind::Io)), is empty ([`ErrorKind::Empty`](crate::ErrorKind::Empty)), not UTF-8 ([`ErrorKind::NotUtf8`](crate::ErrorKind::NotUtf8)), malformed or truncated
+/// ([`ErrorKind::Junit`](crate::ErrorKind::Junit), [`ErrorKind::Json`](crate::ErrorKind::Json)), lists a test twice where that is not allowed
+/// ([`ErrorKind::DuplicateTest`](crate::ErrorKind::DuplicateTest)), or is in no supported format ([`ErrorKind::UnknownFormat`](crate::ErrorKind::UnknownFormat)).
 pub fn read_report(path: &Path) -> Result<Report, Error> {
     let mut report = Report::new();
     if starts_with_xml(path)? {
@@ -133,15 +135,13 @@ fn check_utf8(path: &Path) -> Result<(), Error> {
 ///
 /// # Errors
 ///
-/// When the content is empty, not UTF-8 or in no supported format.
+/// [`ErrorKind::Empty`](crate::ErrorKind::Empty), [`ErrorKind::NotUtf8`](crate::ErrorKind::NotUtf8) or [`ErrorKind::UnknownFormat`](crate::ErrorKind::UnknownFormat), naming `path`.
 pub fn detect<'a>(path: &Path, bytes: &'a [u8]) -> Result<(Format, &'a str), Error> {
     let text =
         std::str::from_utf8(bytes).map_err(|err| Error::not_utf8(path, err.valid_up_to()))?;
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
     if trimmed.is_empty() {
-        return Err(Error::new(ErrorKind::Empty {
-            path: path.to_owned(),
-        }));
+        return Err(Error::empty(path));
     }
     let format = if trimmed.starts_with('<') {
         Format::Junit
@@ -160,9 +160,7 @@ pub fn detect<'a>(path: &Path, bytes: &'a [u8]) -> Result<(Format, &'a str), Err
     {
         Format::Libtest
     } else {
-        return Err(Error::new(ErrorKind::UnknownFormat {
-            path: path.to_owned(),
-        }));
+        return Err(Error::unknown_format(path));
     };
     Ok((format, text))
 }
@@ -176,7 +174,9 @@ pub fn detect<'a>(path: &Path, bytes: &'a [u8]) -> Result<(Format, &'a str), Err
 ///
 /// # Errors
 ///
-/// When the XML is malformed or truncated, or a suite lists a test twice.
+/// [`ErrorKind::Junit`](crate::ErrorKind::Junit) when the XML is malformed or truncated (the parser's description is the
+/// [`source`](std::error::Error::source)), [`ErrorKind::NotUtf8`](crate::ErrorKind::NotUtf8), and [`ErrorKind::DuplicateTest`](crate::ErrorKind::DuplicateTest) when a
+/// suite lists a test twice.
 pub fn parse_junit(path: &Path, xml: &[u8]) -> Result<Vec<Observation>, Error> {
     let mut observations = Vec::new();
     junit_observations(path, xml, &mut |observation| observations.push(observation))?;
@@ -188,28 +188,11 @@ fn junit_observations(
     xml: impl BufRead,
     sink: &mut dyn FnMut(Observation),
 ) -> Result<(), Error> {
-    let parsed = quick_junit::Report::deserialize(xml).map_err(|err| {
-        let kind = match err.kind() {
-            quick_junit::DeserializeErrorKind::Utf8Error(utf8) => ErrorKind::NotUtf8 {
-                path: path.to_owned(),
-                offset: Some(utf8.valid_up_to()),
-            },
-            _ => ErrorKind::Junit {
-                path: path.to_owned(),
-                detail: err.to_string(),
-            },
-        };
-        Error::with_source(kind, err)
-    })?;
+    let parsed = quick_junit::Report::deserialize(xml).map_err(|err| Error::junit(path, err))?;
     let mut suites: HashSet<String> = HashSet::new();
     for suite in parsed.test_suites {
         let binary = strip_stress(suite.name.as_str());
-        let duplicate = |name: &str| {
-            Error::new(ErrorKind::DuplicateTest {
-                path: path.to_owned(),
-                test: format!("{binary} {name}"),
-            })
-        };
+        let duplicate = |name: &str| Error::duplicate_test(path, format!("{binary} {name}"));
         // Test names are unique within a suite, and suite names within a file (stress
         // iterations are suites of their own: `bin@stress-N`).
         let mut names: HashSet<&str> = HashSet::with_capacity(suite.test_cases.len());
@@ -407,7 +390,7 @@ fn parse_libtest_line(line: &str) -> Option<(&str, Outcome)> {
 ///
 /// # Errors
 ///
-/// When the output contains no test result line.
+/// [`ErrorKind::UnknownFormat`](crate::ErrorKind::UnknownFormat) when the output contains no test result line.
 pub fn parse_libtest(path: &Path, text: &str) -> Result<Vec<Observation>, Error> {
     let mut binary: Option<String> = None;
     let mut observations: Vec<Observation> = Vec::new();
@@ -462,9 +445,7 @@ pub fn parse_libtest(path: &Path, text: &str) -> Result<Vec<Observation>, Error>
     }
     flush_section(&mut section, &mut observations);
     if observations.is_empty() {
-        return Err(Error::new(ErrorKind::UnknownFormat {
-            path: path.to_owned(),
-        }));
+        return Err(Error::unknown_format(path));
     }
     Ok(observations)
 }
@@ -554,31 +535,23 @@ struct ReportEntry {
 ///
 /// # Errors
 ///
-/// When the JSON is malformed, has another schema, or lists a test twice.
+/// [`ErrorKind::Json`](crate::ErrorKind::Json) when the JSON is malformed or has another schema ([`Error::line`] says
+/// where), [`ErrorKind::DuplicateTest`](crate::ErrorKind::DuplicateTest) when it lists a test twice.
 pub fn parse_report_json(path: &Path, text: &str) -> Result<Report, Error> {
-    let json_error = |detail: String, line: usize| {
-        Error::new(ErrorKind::Json {
-            path: path.to_owned(),
-            line,
-            detail,
-        })
-    };
     let file: ReportFile =
-        serde_json::from_str(text).map_err(|err| json_error(err.to_string(), err.line()))?;
+        serde_json::from_str(text).map_err(|err| Error::json(path, err.line(), err))?;
     if file.schema != REPORT_SCHEMA {
-        return Err(json_error(
-            format!("schema is {:?}, expected {REPORT_SCHEMA:?}", file.schema),
+        return Err(Error::json_content(
+            path,
             1,
+            format!("schema is {:?}, expected {REPORT_SCHEMA:?}", file.schema),
         ));
     }
     let mut report = Report::new();
     let mut ids = HashSet::new();
     for entry in file.tests {
         if !ids.insert(entry.id.clone()) {
-            return Err(Error::new(ErrorKind::DuplicateTest {
-                path: path.to_owned(),
-                test: entry.id,
-            }));
+            return Err(Error::duplicate_test(path, entry.id));
         }
         report.insert_stats(entry.id, entry.stats);
     }

@@ -18,23 +18,45 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! With the attribute (needs `steadfast-determinism` too):
+//! In a test, `#[deterministic_test(retries = 2)]` (steadfast-determinism's attribute) runs the
+//! body through [`retry`] like this: each attempt gets a [`TestContext`] with the test's seed,
+//! derived from the run seed (`STEADFAST_SEED`) and the test's path, and retries reuse it, so a
+//! pass on retry means the nondeterminism is outside the seed (`tests/retry_macro.rs` runs the
+//! attribute form itself):
 //!
 //! ```
-//! use steadfast_determinism::{TestContext, deterministic_test};
+//! use steadfast_determinism::{Seed, TestContext};
+//! use steadfast_flaky::{RetryPolicy, retry};
 //!
-//! #[deterministic_test(retries = 2)]
-//! fn talks_to_a_slow_service(ctx: &TestContext) {
-//!     let _ = ctx.seed();
-//! }
-//! # fn main() {}
+//! let dir = std::env::temp_dir().join(format!("steadfast-flaky-ctx-doc-{}", std::process::id()));
+//! let (run_seed, path) = (Seed::new(0x2a), "app::tests::talks_to_a_slow_service");
+//! let policy = RetryPolicy::new(2)
+//!     .named("app tests::talks_to_a_slow_service")
+//!     .seeds(run_seed, run_seed.derive(path))
+//!     .record_to(&dir);
+//! let mut draws = Vec::new();
+//! retry(&policy, |seed| {
+//!     let ctx = TestContext::new(path, seed);
+//!     draws.push(ctx.rng().next_u64());
+//!     assert!(draws.len() > 1, "the service is slow the first time");
+//! });
+//! // Both attempts drew the same number: the seed did not make the first one fail.
+//! assert_eq!(draws.len(), 2);
+//! assert_eq!(draws[0], draws[1]);
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! [`TestContext`]: steadfast_determinism::TestContext
 //!
 //! ## What is here
 //!
 //! * [`retry`] and [`RetryPolicy`]: run a body up to N+1 times, catching panics, recording
 //!   every attempt ([`attempts`]) to `attempts.jsonl`; `#[deterministic_test(retries = N)]`
-//!   expands to it.
+//!   expands to it. [`try_retry`] returns the fail-on-flaky verdict as an [`Error`] instead of
+//!   panicking.
+//! * [`Error`] and [`ErrorKind`]: every fallible function's error, naming the file, line,
+//!   variable or test.
 //! * [`Report`]: per-test runs, passes, failures, passes on retry, flake rate with a Wilson
 //!   95 % interval, first/last seen, failing seeds and the last failure; [`Report::merge`] is
 //!   associative and commutative, so shards merge in any order.
@@ -57,7 +79,9 @@
 //! | `STEADFAST_FAIL_ON_FLAKY` | `1`/`true`: a pass on retry fails the test; `0`/`false`: it does not |
 //! | `STEADFAST_SEED` | the run seed (read by steadfast-determinism; set per run by `run`) |
 //!
-//! A malformed value is an error naming the variable.
+//! A malformed value is an error naming the variable:
+//! `environment variable STEADFAST_FAIL_ON_FLAKY has invalid value "yes": expected 1, true, 0 or
+//! false`.
 //!
 //! ## Supported Rust versions
 //!
@@ -75,7 +99,10 @@ pub mod time;
 
 pub use error::{Error, ErrorKind};
 pub use report::{Failure, Observation, Outcome, Report, Status, TestStats};
-pub use retry::{FAIL_ON_FLAKY_ENV, RetryPolicy, SeedMode, fail_on_flaky_from_env, retry};
+pub use retry::{
+    FAIL_ON_FLAKY_ENV, RetryPolicy, SeedMode, fail_on_flaky_from_env, fail_on_flaky_from_env_value,
+    retry, try_retry,
+};
 
 /// A test body's return value: `()` passes; `Result` fails with `Err`.
 pub use steadfast_determinism::__macro_support::TestOutcome;
@@ -96,6 +123,7 @@ pub mod __macro_support {
 
     /// Runs the attempts of a `retries = N` test: the first with the test's seed, retries with
     /// the same seed, recording each one.
+    #[track_caller]
     pub fn retry_test<R: TestOutcome>(
         spec: &TestSpec,
         retries: u32,

@@ -18,9 +18,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::panic::{self, AssertUnwindSafe};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -29,10 +30,13 @@ use steadfast_determinism::Seed;
 
 use crate::TestOutcome;
 use crate::attempts::{self, AttemptOutcome, AttemptRecord};
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 
 /// The environment variable that turns a pass on retry into a failure: `1`/`true` or `0`/`false`.
 pub const FAIL_ON_FLAKY_ENV: &str = "STEADFAST_FAIL_ON_FLAKY";
+
+/// The run seed's variable, read by steadfast-determinism.
+const SEED_ENV: &str = "STEADFAST_SEED";
 
 /// Which seed retries use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -118,20 +122,63 @@ impl RetryPolicy {
 ///
 /// # Errors
 ///
-/// When the value is not one of `1`, `true`, `0`, `false` (or empty, meaning `false`).
+/// [`ErrorKind::InvalidEnv`](crate::ErrorKind::InvalidEnv) when the value is not one of `1`,
+/// `true`, `0`, `false` (or empty, meaning `false`); see [`fail_on_flaky_from_env_value`].
 pub fn fail_on_flaky_from_env() -> Result<Option<bool>, Error> {
-    let Some(value) = std::env::var_os(FAIL_ON_FLAKY_ENV) else {
+    fail_on_flaky_from_env_value(std::env::var_os(FAIL_ON_FLAKY_ENV).as_deref())
+}
+
+/// Like [`fail_on_flaky_from_env`], for a value read elsewhere (tests, config layers): `None`
+/// when `value` is `None`.
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidEnv`](crate::ErrorKind::InvalidEnv) naming `STEADFAST_FAIL_ON_FLAKY`
+/// when the value is not one of `1`, `true`, `0`, `false` or empty (surrounding whitespace is
+/// ignored).
+///
+/// # Example
+///
+/// ```
+/// use std::ffi::OsStr;
+/// use steadfast_flaky::fail_on_flaky_from_env_value;
+///
+/// assert_eq!(fail_on_flaky_from_env_value(Some(OsStr::new(" true ")))?, Some(true));
+/// assert_eq!(fail_on_flaky_from_env_value(Some(OsStr::new("")))?, Some(false));
+/// assert_eq!(fail_on_flaky_from_env_value(None)?, None);
+/// let err = fail_on_flaky_from_env_value(Some(OsStr::new("yes"))).unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     "environment variable STEADFAST_FAIL_ON_FLAKY has invalid value \"yes\": expected 1, true, 0 or false"
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn fail_on_flaky_from_env_value(value: Option<&OsStr>) -> Result<Option<bool>, Error> {
+    let Some(value) = value else {
         return Ok(None);
     };
     match value.to_str().map(str::trim) {
         Some("1" | "true") => Ok(Some(true)),
         Some("0" | "false" | "") => Ok(Some(false)),
-        _ => Err(Error::new(ErrorKind::InvalidEnv {
-            var: FAIL_ON_FLAKY_ENV,
-            value: value.to_string_lossy().into_owned(),
-            expected: "1, true, 0 or false",
-        })),
+        _ => Err(Error::invalid_env(
+            FAIL_ON_FLAKY_ENV,
+            value,
+            "1, true, 0 or false",
+        )),
     }
+}
+
+/// The run seed, `STEADFAST_SEED` or 0, with a malformed value as this crate's error.
+pub(crate) fn run_seed() -> Result<Seed, Error> {
+    // steadfast-determinism's error says exactly what this one says, so it is not kept as the
+    // source: a printed chain would repeat the line.
+    Seed::run_seed().map_err(|_| {
+        Error::invalid_env(
+            SEED_ENV,
+            &std::env::var_os(SEED_ENV).unwrap_or_default(),
+            "a decimal u64 or 0x followed by up to 16 hex digits",
+        )
+    })
 }
 
 /// Runs `attempt` up to `retries + 1` times until it passes, catching panics and recording
@@ -141,25 +188,125 @@ pub fn fail_on_flaky_from_env() -> Result<Option<bool>, Error> {
 /// whose failure is `Some` (an `Err`). The first passing attempt's value is returned. A pass
 /// after a failed attempt is a *flaky* test: it is reported on stderr, and fails the test when
 /// fail-on-flaky is on. Recording is best effort: a file that cannot be written prints a
-/// `steadfast:` warning and never fails the test.
+/// `steadfast:` warning and never fails the test. [`try_retry`] returns the fail-on-flaky
+/// verdict and malformed variables as errors instead of panicking.
 ///
 /// # Panics
 ///
 /// * With the last attempt's panic, when every attempt panicked or the last one did.
-/// * When fail-on-flaky is on and the test passed only on retry; the message lists every attempt.
+/// * When fail-on-flaky is on and the test passed only on retry; the message (prefixed
+///   `steadfast:`) lists every attempt with its seed, the replay command and the
+///   `attempts.jsonl` the attempts went to.
 /// * When `STEADFAST_SEED` or `STEADFAST_FAIL_ON_FLAKY` is malformed.
 ///
 /// When every attempt failed and the last one returned an `Err`, that value is returned.
-pub fn retry<R: TestOutcome>(policy: &RetryPolicy, mut attempt: impl FnMut(Seed) -> R) -> R {
+///
+/// # Example
+///
+/// ```should_panic
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use steadfast_flaky::{RetryPolicy, retry};
+///
+/// let dir = std::env::temp_dir().join(format!("steadfast-flaky-panic-doc-{}", std::process::id()));
+/// # struct RemoveOnDrop(std::path::PathBuf);
+/// # impl Drop for RemoveOnDrop {
+/// #     fn drop(&mut self) {
+/// #         let _ = std::fs::remove_dir_all(&self.0);
+/// #     }
+/// # }
+/// # let _cleanup = RemoveOnDrop(dir.clone());
+/// // Panics: "steadfast: test doc flaky passed only on attempt 2 of 2, so it fails because …",
+/// // then every attempt with its seed, and the attempts.jsonl path.
+/// let calls = AtomicU32::new(0);
+/// let policy = RetryPolicy::new(1).named("doc flaky").fail_on_flaky(true).record_to(&dir);
+/// retry(&policy, |_seed| assert!(calls.fetch_add(1, Ordering::SeqCst) > 0, "first call fails"));
+/// ```
+#[track_caller]
+pub fn retry<R: TestOutcome>(policy: &RetryPolicy, attempt: impl FnMut(Seed) -> R) -> R {
+    match attempt_until_pass(policy, attempt) {
+        Ok(value) => value,
+        Err(Stop::Flaky { summary, .. }) => panic!("{summary}"),
+        Err(Stop::Setup(err)) => panic!("steadfast: {err}"),
+    }
+}
+
+/// Like [`retry`], but a pass on retry while fail-on-flaky is on, and a malformed
+/// `STEADFAST_SEED` or `STEADFAST_FAIL_ON_FLAKY`, are errors instead of panics.
+///
+/// Attempts are recorded and a flaky pass is reported on stderr as [`retry`] does.
+///
+/// # Errors
+///
+/// * [`ErrorKind::Flaky`](crate::ErrorKind::Flaky) when the body passed only on retry and
+///   fail-on-flaky is on; the error names the test, the failing seeds, the replay command and
+///   ([`Error::path`]) the `attempts.jsonl`.
+/// * [`ErrorKind::InvalidEnv`](crate::ErrorKind::InvalidEnv) for a malformed variable.
+///
+/// # Panics
+///
+/// With the last attempt's panic, when every attempt panicked or the last one did.
+///
+/// # Example
+///
+/// ```
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use steadfast_determinism::Seed;
+/// use steadfast_flaky::{ErrorKind, RetryPolicy, try_retry};
+///
+/// let dir = std::env::temp_dir().join(format!("steadfast-flaky-try-doc-{}", std::process::id()));
+/// let calls = AtomicU32::new(0);
+/// let policy = RetryPolicy::new(2)
+///     .named("doc eventually")
+///     .seeds(Seed::new(0), Seed::new(5))
+///     .fail_on_flaky(true)
+///     .record_to(&dir);
+/// let err = try_retry(&policy, |_seed| {
+///     assert!(calls.fetch_add(1, Ordering::SeqCst) > 0, "first call fails");
+/// })
+/// .unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Flaky);
+/// assert_eq!(err.test(), Some("doc eventually"));
+/// assert_eq!(err.path(), Some(dir.join("attempts.jsonl").as_path()));
+/// assert!(err.to_string().contains("failed with seed 0x0000000000000005"));
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn try_retry<R: TestOutcome>(
+    policy: &RetryPolicy,
+    attempt: impl FnMut(Seed) -> R,
+) -> Result<R, Error> {
+    attempt_until_pass(policy, attempt).map_err(|stop| match stop {
+        Stop::Flaky { error, .. } => error,
+        Stop::Setup(err) => err,
+    })
+}
+
+/// Why [`attempt_until_pass`] returned no value.
+enum Stop {
+    /// The body passed only on retry and fail-on-flaky is on: the multi-line summary for a
+    /// panic, and the same as an error.
+    Flaky { summary: String, error: Error },
+    /// A variable the policy needs is malformed.
+    Setup(Error),
+}
+
+/// The attempts of [`retry`] and [`try_retry`]; panics of the body are resumed.
+fn attempt_until_pass<R: TestOutcome>(
+    policy: &RetryPolicy,
+    mut attempt: impl FnMut(Seed) -> R,
+) -> Result<R, Stop> {
     let name = policy.name.clone().unwrap_or_else(default_name);
-    let (run_seed, first_seed) = policy.seeds.unwrap_or_else(|| {
-        let run = Seed::run_seed().unwrap_or_else(|err| panic!("steadfast: {err}"));
-        (run, run.derive(&name))
-    });
+    let (run_seed, first_seed) = match policy.seeds {
+        Some(seeds) => seeds,
+        None => {
+            let run = run_seed().map_err(Stop::Setup)?;
+            (run, run.derive(&name))
+        }
+    };
     let fail_on_flaky = match policy.fail_on_flaky {
         Some(fail) => fail,
         None => fail_on_flaky_from_env()
-            .unwrap_or_else(|err| panic!("steadfast: {err}"))
+            .map_err(Stop::Setup)?
             .unwrap_or(false),
     };
     let dir = policy
@@ -171,6 +318,8 @@ pub fn retry<R: TestOutcome>(policy: &RetryPolicy, mut attempt: impl FnMut(Seed)
     let max_attempts = policy.retries.saturating_add(1);
     let mut history: Vec<AttemptRecord> = Vec::new();
     let mut last_failure = None;
+    // Where the attempts went, once one was recorded.
+    let mut log: Option<PathBuf> = None;
 
     for number in 1..=max_attempts {
         let seed = match policy.seed_mode {
@@ -206,37 +355,63 @@ pub fn retry<R: TestOutcome>(policy: &RetryPolicy, mut attempt: impl FnMut(Seed)
             at_ms,
         };
         match &dir {
-            Ok(dir) => {
-                if let Err(err) = attempts::append_to(dir, &record) {
+            Ok(dir) => match attempts::append_to(dir, &record) {
+                Ok(path) => log = Some(path),
+                Err(err) => {
                     eprintln!("steadfast: could not record attempt {number} of {name}: {err}");
                 }
-            }
+            },
             Err(err) => eprintln!("steadfast: not recording attempts of {name}: {err}"),
         }
         history.push(record);
         match end {
             Ok(value) if outcome == AttemptOutcome::Passed => {
                 if number > 1 {
-                    let summary = flaky_summary(&name, &history, fail_on_flaky);
+                    let summary = flaky_summary(&name, &history, fail_on_flaky, log.as_deref());
                     if fail_on_flaky {
-                        panic!("{summary}");
+                        let error = Error::flaky(
+                            name,
+                            (number, max_attempts),
+                            failing_seeds(&history),
+                            policy.replay.clone(),
+                            log,
+                        );
+                        return Err(Stop::Flaky { summary, error });
                     }
                     eprintln!("{summary}");
                 }
-                return value;
+                return Ok(value);
             }
             failed => last_failure = Some(failed),
         }
     }
     match last_failure {
-        Some(Ok(value)) => value,
+        Some(Ok(value)) => Ok(value),
         Some(Err(payload)) => panic::resume_unwind(payload),
         // max_attempts >= 1, so the loop ran at least once and every failing pass set this.
         None => unreachable!("retry ran no attempt"),
     }
 }
 
-fn flaky_summary(name: &str, history: &[AttemptRecord], failing: bool) -> String {
+/// The distinct seeds of the failed attempts, in attempt order.
+fn failing_seeds(history: &[AttemptRecord]) -> Vec<String> {
+    let mut seeds: Vec<String> = Vec::new();
+    for record in history {
+        if let (AttemptOutcome::Failed, Some(seed)) = (record.outcome, &record.seed)
+            && !seeds.contains(seed)
+        {
+            seeds.push(seed.clone());
+        }
+    }
+    seeds
+}
+
+fn flaky_summary(
+    name: &str,
+    history: &[AttemptRecord],
+    failing: bool,
+    log: Option<&Path>,
+) -> String {
     let last = history.len();
     let verdict = if failing {
         format!("fails because {FAIL_ON_FLAKY_ENV} is on")
@@ -271,6 +446,9 @@ fn flaky_summary(name: &str, history: &[AttemptRecord], failing: bool) -> String
     }
     if let Some(replay) = history.iter().find_map(|record| record.replay.as_deref()) {
         let _ = write!(text, "\n  replay: {replay}");
+    }
+    if let Some(log) = log {
+        let _ = write!(text, "\n  attempts: {}", log.display());
     }
     text
 }

@@ -8,12 +8,34 @@
 //! exit code: nextest's `--stress-count` exits 0 even when an iteration failed, so only per-test
 //! results decide.
 //!
-//! ```no_run
-//! use steadfast_flaky::run::{RunConfig, run};
+//! The command is usually `cargo nextest run --profile ci`; here it is a shell command that
+//! writes the JUnit file nextest would, naming the seed of each run in its test's name:
 //!
-//! let config = RunConfig::new(["cargo", "nextest", "run", "--profile", "ci"]).runs(3);
+//! ```
+//! use steadfast_determinism::Seed;
+//! use steadfast_flaky::run::{RunConfig, run};
+//! use steadfast_flaky::{SeedMode, Status};
+//!
+//! let dir = std::env::temp_dir().join(format!("steadfast-flaky-run-doc-{}", std::process::id()));
+//! let junit = dir.join("junit.xml");
+//! let write = format!(
+//!     r#"printf '<testsuites><testsuite name="app"><testcase name="login"/><testcase name="seed_%s"/></testsuite></testsuites>' "$STEADFAST_SEED" > '{}'"#,
+//!     junit.display()
+//! );
+//! let config = RunConfig::new(["sh", "-c", write.as_str()])
+//!     .runs(3)
+//!     .seed(Seed::new(1))
+//!     .seed_mode(SeedMode::Vary)
+//!     .junit(&junit)
+//!     .dir(&dir);
 //! let report = run(&config)?;
-//! std::process::exit(report.exit_code());
+//! let login = report.get("app login").unwrap();
+//! assert_eq!((login.runs, login.status()), (3, Status::StablePass));
+//! // Run 2 (index 1) had the seed `Seed::new(1).derive("run 1")`.
+//! let second = config.seed_of_run(Seed::new(1), 1);
+//! assert!(report.get(&format!("app seed_{second}")).is_some());
+//! assert!(dir.join("report.json").is_file());
+//! # std::fs::remove_dir_all(&dir)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -25,9 +47,10 @@ use steadfast_determinism::Seed;
 
 use crate::SeedMode;
 use crate::attempts::{self, ATTEMPTS_FILE, FLAKY_DIR_ENV};
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::input::{attempts_to_observations, parse_junit};
 use crate::report::{Observation, Outcome, Report};
+use crate::retry::run_seed;
 
 /// What `steadfast-flaky run` does.
 #[derive(Debug, Clone)]
@@ -140,26 +163,17 @@ fn profile_of(command: &[OsString]) -> Option<String> {
 ///
 /// # Errors
 ///
-/// When the command is empty or cannot be started, a run writes no (or a malformed) report,
-/// `STEADFAST_SEED` is malformed, or the output directory cannot be written.
+/// [`ErrorKind::Spawn`](crate::ErrorKind::Spawn) when the command is empty or cannot be started, [`ErrorKind::NoReport`](crate::ErrorKind::NoReport) when a run
+/// writes no report (and the errors of [`parse_junit`] for a malformed one),
+/// [`ErrorKind::InvalidEnv`](crate::ErrorKind::InvalidEnv) when `STEADFAST_SEED` or `STEADFAST_FLAKY_DIR` is malformed, and
+/// [`ErrorKind::Io`](crate::ErrorKind::Io) when the output directory cannot be written.
 pub fn run(config: &RunConfig) -> Result<Report, Error> {
     let Some((program, args)) = config.command.split_first() else {
-        return Err(Error::new(ErrorKind::Spawn {
-            program: String::new(),
-        }));
+        return Err(Error::spawn(String::new(), None));
     };
     let base = match config.seed {
         Some(seed) => seed,
-        None => Seed::run_seed().map_err(|err| {
-            Error::with_source(
-                ErrorKind::InvalidEnv {
-                    var: "STEADFAST_SEED",
-                    value: std::env::var("STEADFAST_SEED").unwrap_or_default(),
-                    expected: "a decimal u64 or 0x followed by up to 16 hex digits",
-                },
-                err,
-            )
-        })?,
+        None => run_seed()?,
     };
     let dir = match &config.dir {
         Some(dir) => dir.clone(),
@@ -189,22 +203,13 @@ pub fn run(config: &RunConfig) -> Result<Report, Error> {
         if let Some(retries) = config.retries {
             command.env("NEXTEST_RETRIES", retries.to_string());
         }
-        let status = command.status().map_err(|err| {
-            Error::with_source(
-                ErrorKind::Spawn {
-                    program: program.to_string_lossy().into_owned(),
-                },
-                err,
-            )
-        })?;
+        let status = command
+            .status()
+            .map_err(|err| Error::spawn(program.to_string_lossy().into_owned(), Some(err)))?;
         let bytes = match std::fs::read(&junit) {
             Ok(bytes) => bytes,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::new(ErrorKind::NoReport {
-                    run: number,
-                    path: junit,
-                    status: status.to_string(),
-                }));
+                return Err(Error::no_report(number, junit, status.to_string()));
             }
             Err(err) => return Err(Error::io(&junit, "read", err)),
         };

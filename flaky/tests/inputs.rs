@@ -196,32 +196,55 @@ fn broken_inputs_are_errors_naming_the_file() {
     let libtest_not_utf8 = write(&dir, "libtest.txt", libtest_bytes);
 
     let cases = [
-        (&truncated, "is not a valid JUnit report"),
-        (&not_utf8, "is not valid UTF-8 (invalid byte at offset 100)"),
-        (&empty, "is empty"),
+        (&truncated, ErrorKind::Junit, "is not a valid JUnit report"),
+        (
+            &not_utf8,
+            ErrorKind::NotUtf8,
+            "is not valid UTF-8 (invalid byte at offset 100)",
+        ),
+        (&empty, ErrorKind::Empty, "is empty"),
         (
             &duplicate,
+            ErrorKind::DuplicateTest,
             "lists test `steadfast-flaky-fixture::fixture always_passes` more than once",
         ),
-        (&unknown, "is neither JUnit XML"),
-        (&not_xml, "is not a valid JUnit report"),
+        (&unknown, ErrorKind::UnknownFormat, "is neither JUnit XML"),
+        (&not_xml, ErrorKind::Junit, "is not a valid JUnit report"),
         (
             &libtest_not_utf8,
+            ErrorKind::NotUtf8,
             "is not valid UTF-8 (invalid byte at offset 29)",
         ),
     ];
-    for (path, expected) in cases {
+    for (path, kind, expected) in cases {
         let err = read_report(path).unwrap_err();
         let text = err.to_string();
         assert!(text.starts_with(&path.display().to_string()), "{text}");
         assert!(text.contains(expected), "{text}");
         assert_eq!(err.path(), Some(path.as_path()));
+        assert_eq!(err.kind(), kind, "{text}");
     }
-    let missing = read_report(&dir.join("missing.xml")).unwrap_err();
-    assert!(matches!(
-        missing.kind(),
-        ErrorKind::Io { action: "read", .. }
-    ));
+    let err = read_report(&duplicate).unwrap_err();
+    assert_eq!(
+        err.test(),
+        Some("steadfast-flaky-fixture::fixture always_passes")
+    );
+    assert_eq!(read_report(&not_utf8).unwrap_err().offset(), Some(100));
+    // The parser's own description of where the JUnit breaks is the source.
+    let err = read_report(&truncated).unwrap_err();
+    assert!(std::error::Error::source(&err).is_some(), "{err}");
+
+    let path = dir.join("missing.xml");
+    let missing = read_report(&path).unwrap_err();
+    assert_eq!(missing.kind(), ErrorKind::Io);
+    assert_eq!(
+        missing.to_string(),
+        format!("could not read {}", path.display())
+    );
+    let cause = std::error::Error::source(&missing)
+        .and_then(|source| source.downcast_ref::<std::io::Error>())
+        .map(std::io::Error::kind);
+    assert_eq!(cause, Some(std::io::ErrorKind::NotFound));
 }
 
 // The JUnit elements nextest writes for errors (as opposed to failures), written by hand from
@@ -325,12 +348,18 @@ fn a_json_report_file_is_read_as_a_report() {
 #[test]
 fn json_with_another_schema_or_duplicate_ids_is_rejected() {
     let other = parse_report_json(Path::new("r.json"), r#"{"schema": "v0", "tests": []}"#);
-    assert!(other.unwrap_err().to_string().contains("schema is \"v0\""));
+    let other = other.unwrap_err();
+    assert!(other.to_string().contains("schema is \"v0\""), "{other}");
+    assert_eq!((other.kind(), other.line()), (ErrorKind::Json, Some(1)));
     let entry = r#"{"id": "a b", "runs": 1, "passes": 1, "failures": 0, "passed_on_retry": 0}"#;
     let twice =
         format!(r#"{{"schema": "steadfast-flaky/report/v1", "tests": [{entry}, {entry}]}}"#);
     let err = parse_report_json(Path::new("r.json"), &twice).unwrap_err();
     assert_eq!(err.to_string(), "r.json lists test `a b` more than once");
+    assert_eq!(
+        (err.kind(), err.test()),
+        (ErrorKind::DuplicateTest, Some("a b"))
+    );
 }
 
 #[test]

@@ -5,9 +5,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use steadfast_determinism::Seed;
 use steadfast_flaky::attempts::{AttemptOutcome, read_attempts};
-use steadfast_flaky::{RetryPolicy, SeedMode, retry};
+use steadfast_flaky::{ErrorKind, RetryPolicy, SeedMode, retry, try_retry};
 
-use crate::support::fresh_dir;
+use crate::support::{fresh_dir, panic_location, run_ignored_test};
 
 fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
     steadfast_determinism::__macro_support::panic_message(payload).to_owned()
@@ -191,4 +191,82 @@ fn an_unwritable_attempt_log_never_fails_the_test() {
         .record_to(blocker.join("sub"));
 
     assert_eq!(retry(&policy, |_| Ok::<_, String>(5)), Ok(5));
+}
+
+#[test]
+fn try_retry_returns_a_pass_on_retry_under_fail_on_flaky_as_an_error() {
+    let dir = fresh_dir("try-flaky");
+    let calls = AtomicU32::new(0);
+    let policy = RetryPolicy::new(2)
+        .named("app flaky")
+        .seeds(Seed::new(0), Seed::new(5))
+        .replay("STEADFAST_SEED=0x0 cargo test")
+        .fail_on_flaky(true)
+        .record_to(&dir);
+
+    let err = try_retry(&policy, |_| {
+        assert!(calls.fetch_add(1, Ordering::SeqCst) > 0, "first try fails");
+    })
+    .unwrap_err();
+
+    let log = dir.join("attempts.jsonl");
+    assert_eq!(err.kind(), ErrorKind::Flaky);
+    assert_eq!(err.test(), Some("app flaky"));
+    assert_eq!(err.path(), Some(log.as_path()));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "test app flaky passed only on attempt 2 of 3 and fail-on-flaky is on; failed with \
+             seed 0x0000000000000005; replay: STEADFAST_SEED=0x0 cargo test; attempts in {}",
+            log.display()
+        )
+    );
+    assert_eq!(read_attempts(&log).unwrap().len(), 2);
+}
+
+#[test]
+fn try_retry_returns_what_the_passing_attempt_returned() {
+    let dir = fresh_dir("try-pass");
+    let calls = AtomicU32::new(0);
+    let policy = RetryPolicy::new(1)
+        .named("app eventually")
+        .seeds(Seed::new(0), Seed::new(1))
+        .fail_on_flaky(false)
+        .record_to(&dir);
+
+    let value = try_retry(&policy, |seed| match calls.fetch_add(1, Ordering::SeqCst) {
+        0 => Err("not yet".to_owned()),
+        _ => Ok(seed.value()),
+    });
+
+    assert_eq!(value.unwrap(), Ok(1));
+}
+
+#[test]
+#[ignore = "run in a child process by the test below"]
+fn fails_on_flaky_when_retried() {
+    let calls = AtomicU32::new(0);
+    let policy = RetryPolicy::new(1)
+        .named("app flaky")
+        .fail_on_flaky(true)
+        .record_to(fresh_dir("caller-child"));
+    retry(&policy, |_| {
+        assert!(calls.fetch_add(1, Ordering::SeqCst) > 0, "first try fails");
+    });
+}
+
+#[test]
+fn the_fail_on_flaky_panic_points_at_the_caller_of_retry() {
+    let output = run_ignored_test("retry_api::fails_on_flaky_when_retried", &[]);
+
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let location = panic_location(
+        &stderr,
+        "steadfast: test app flaky passed only on attempt 2",
+    );
+    assert!(
+        location.is_some_and(|at| at.starts_with("flaky/tests/retry_api.rs:")),
+        "{location:?}: {stderr}"
+    );
 }

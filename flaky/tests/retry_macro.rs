@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use steadfast_determinism::{Seed, TestContext, deterministic_test};
 use steadfast_flaky::attempts::{AttemptOutcome, read_attempts};
 
-use crate::support::{fresh_dir, run_ignored_test};
+use crate::support::{fresh_dir, panic_location, run_ignored_test};
 
 static FIRST_FAILS: AtomicU32 = AtomicU32::new(0);
 
@@ -113,7 +113,26 @@ fn fail_on_flaky_from_the_environment_fails_the_attributed_test() {
     );
     assert!(both.contains("attempt 1: failed"), "{both}");
     assert!(both.contains("attempt 2: passed"), "{both}");
-    assert_eq!(read_attempts(&dir.join("attempts.jsonl")).unwrap().len(), 2);
+    // How to reproduce: the replay command and the recorded attempts.
+    assert!(
+        both.contains(
+            "replay: STEADFAST_SEED=0x000000000000002a cargo test -p steadfast-flaky --test \
+             integration -- retry_macro::fails_on_first_attempt_only --exact"
+        ),
+        "{both}"
+    );
+    let log = dir.join("attempts.jsonl");
+    assert!(
+        both.contains(&format!("attempts: {}", log.display())),
+        "{both}"
+    );
+    // The fail-on-flaky panic points at the test, not into steadfast-flaky.
+    let location = panic_location(&both, "steadfast: test ").unwrap_or_default();
+    assert!(
+        location.starts_with("flaky/tests/retry_macro.rs:"),
+        "{location}: {both}"
+    );
+    assert_eq!(read_attempts(&log).unwrap().len(), 2);
 }
 
 #[test]
@@ -134,7 +153,10 @@ fn a_malformed_fail_on_flaky_value_names_the_variable() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        both.contains("STEADFAST_FAIL_ON_FLAKY is \"sometimes\", expected 1, true, 0 or false"),
+        both.contains(
+            "steadfast: environment variable STEADFAST_FAIL_ON_FLAKY has invalid value \
+             \"sometimes\": expected 1, true, 0 or false"
+        ),
         "{both}"
     );
 }

@@ -52,3 +52,15 @@ pub fn run_ignored_test(test: &str, env: &[(&str, &str)]) -> Output {
     }
     command.output().unwrap()
 }
+
+/// Where the panic whose message starts with `message` happened, as the default panic hook
+/// prints it (`thread '…' panicked at FILE:LINE:COL:` and the message on the next line).
+pub fn panic_location<'a>(output: &'a str, message: &str) -> Option<&'a str> {
+    let lines: Vec<&str> = output.lines().collect();
+    lines.windows(2).find_map(|pair| {
+        let at = pair[0].find(" panicked at ")?;
+        pair[1]
+            .starts_with(message)
+            .then(|| pair[0][at + " panicked at ".len()..].trim_end_matches(':'))
+    })
+}

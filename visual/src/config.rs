@@ -16,6 +16,9 @@ pub(crate) const ENV_MAX_DIFF_RATIO: &str = "STEADFAST_VISUAL_MAX_DIFF_RATIO";
 /// `STEADFAST_VISUAL_MAX_DIFF_PIXELS`: overrides every snapshot's pixels.
 pub(crate) const ENV_MAX_DIFF_PIXELS: &str = "STEADFAST_VISUAL_MAX_DIFF_PIXELS";
 
+/// The values of [`UpdateMode`], as its parser names them.
+const UPDATE_MODES: &str = "none, missing, changed or all";
+
 /// Which baselines a snapshot assertion may write, like Playwright's
 /// `--update-snapshots`. Read from `STEADFAST_UPDATE`.
 ///
@@ -50,10 +53,9 @@ impl std::str::FromStr for UpdateMode {
             "missing" => Ok(Self::Missing),
             "changed" => Ok(Self::Changed),
             "all" => Ok(Self::All),
-            other => Err(env_error(
-                ENV_UPDATE,
-                other,
-                "none, missing, changed or all",
+            other => Err(Error::invalid_option(
+                "update mode",
+                format!("{other:?} is not one of {UPDATE_MODES}"),
             )),
         }
     }
@@ -126,7 +128,10 @@ impl EnvConfig {
         let lookup = &get;
         let ci = lookup("CI").is_some_and(|v| !matches!(v.trim(), "" | "0" | "false"));
         let update = match lookup(ENV_UPDATE) {
-            Some(v) => v.trim().parse()?,
+            Some(v) => v
+                .trim()
+                .parse()
+                .map_err(|_| Error::invalid_env(ENV_UPDATE, &v, UPDATE_MODES))?,
             None if ci => UpdateMode::None,
             None => UpdateMode::Missing,
         };
@@ -135,9 +140,9 @@ impl EnvConfig {
             max_diff_ratio: env_unit(lookup, ENV_MAX_DIFF_RATIO)?,
             max_diff_pixels: lookup(ENV_MAX_DIFF_PIXELS)
                 .map(|v| {
-                    v.trim()
-                        .parse::<u64>()
-                        .map_err(|_| env_error(ENV_MAX_DIFF_PIXELS, &v, "a non-negative integer"))
+                    v.trim().parse::<u64>().map_err(|_| {
+                        Error::invalid_env(ENV_MAX_DIFF_PIXELS, &v, "a non-negative integer")
+                    })
                 })
                 .transpose()?,
             ..Settings::default()
@@ -146,23 +151,19 @@ impl EnvConfig {
     }
 }
 
-fn env_unit(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Result<Option<f64>, Error> {
+fn env_unit(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<f64>, Error> {
     lookup(name)
         .map(|v| {
             v.trim()
                 .parse::<f64>()
                 .ok()
                 .filter(|n| (0.0..=1.0).contains(n))
-                .ok_or_else(|| env_error(name, &v, "a number in 0..=1"))
+                .ok_or_else(|| Error::invalid_env(name, &v, "a number in 0..=1"))
         })
         .transpose()
-}
-
-fn env_error(name: &str, value: &str, expected: &str) -> Error {
-    Error::new(
-        ErrorKind::InvalidEnv,
-        format!("invalid {name}=`{value}`: expected {expected}"),
-    )
 }
 
 /// Read per-snapshot settings from a JSON file; a missing file is empty.
@@ -284,21 +285,33 @@ mod tests {
 
     #[test]
     fn malformed_values_name_the_variable() {
-        for (var, value) in [
-            (ENV_UPDATE, "sometimes"),
-            (ENV_THRESHOLD, "high"),
-            (ENV_THRESHOLD, "1.5"),
-            (ENV_MAX_DIFF_RATIO, "NaN"),
-            (ENV_MAX_DIFF_PIXELS, "-3"),
+        for (var, value, expected) in [
+            (ENV_UPDATE, "sometimes", "none, missing, changed or all"),
+            (ENV_THRESHOLD, "high", "a number in 0..=1"),
+            (ENV_THRESHOLD, "1.5", "a number in 0..=1"),
+            (ENV_MAX_DIFF_RATIO, "NaN", "a number in 0..=1"),
+            (ENV_MAX_DIFF_PIXELS, "-3", "a non-negative integer"),
         ] {
             let err = EnvConfig::read(&env(&[(var, value)])).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidEnv);
-            assert!(
-                err.to_string()
-                    .starts_with(&format!("invalid {var}=`{value}`")),
-                "{err}"
+            assert_eq!(err.variable(), Some(var));
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "environment variable {var} has invalid value \"{value}\": expected {expected}"
+                )
             );
         }
+    }
+
+    #[test]
+    fn an_unknown_update_mode_in_code_is_an_invalid_option() {
+        let err = "sometimes".parse::<UpdateMode>().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidOption);
+        assert_eq!(
+            err.to_string(),
+            "invalid update mode: \"sometimes\" is not one of none, missing, changed or all"
+        );
     }
 
     #[test]

@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 /// images.
 ///
 /// The error is opaque: ask [`Error::kind`] for the category, [`Error::path`]
-/// for the file involved (if any) and [`std::error::Error::source`] for the
-/// underlying cause.
+/// for the file involved (if any), [`Error::variable`] for the environment
+/// variable (if any) and [`std::error::Error::source`] for the underlying
+/// cause. The [`Display`](fmt::Display) text is one lowercase line saying
+/// what was wrong and where.
 ///
 /// # Example
 ///
@@ -27,6 +29,7 @@ pub struct Error {
     kind: ErrorKind,
     message: String,
     path: Option<PathBuf>,
+    variable: Option<&'static str>,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -58,6 +61,7 @@ impl Error {
             kind,
             message: message.into(),
             path: None,
+            variable: None,
             source: None,
         }
     }
@@ -80,6 +84,19 @@ impl Error {
             ErrorKind::InvalidOption,
             format!("invalid {name}: {reason}"),
         )
+    }
+
+    /// The environment variable `variable` holds `value`, which is not
+    /// `expected`; worded as everywhere in steadfast.
+    pub(crate) fn invalid_env(variable: &'static str, value: &str, expected: &str) -> Self {
+        let mut error = Self::new(
+            ErrorKind::InvalidEnv,
+            format!(
+                "environment variable {variable} has invalid value {value:?}: expected {expected}"
+            ),
+        );
+        error.variable = Some(variable);
+        error
     }
 
     pub(crate) fn io(action: &str, path: &Path, source: std::io::Error) -> Self {
@@ -115,6 +132,24 @@ impl Error {
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
     }
+
+    /// The environment variable this error is about, for
+    /// [`ErrorKind::InvalidEnv`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use steadfast_visual::{ErrorKind, Snapshot};
+    ///
+    /// let snap = Snapshot::new("x").with_env(|k| (k == "STEADFAST_UPDATE").then(|| "maybe".into()));
+    /// let err = snap.check(&image::RgbaImage::new(1, 1)).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::InvalidEnv);
+    /// assert_eq!(err.variable(), Some("STEADFAST_UPDATE"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn variable(&self) -> Option<&str> {
+        self.variable
+    }
 }
 
 impl fmt::Display for Error {
@@ -147,5 +182,18 @@ mod tests {
         let source = std::error::Error::source(&err).map(ToString::to_string);
         assert_eq!(source.as_deref(), Some("gone"));
         assert_eq!(err.kind(), ErrorKind::Io);
+        assert_eq!(err.variable(), None);
+    }
+
+    #[test]
+    fn a_bad_environment_variable_is_worded_as_everywhere_in_steadfast() {
+        let err = Error::invalid_env("STEADFAST_VISUAL_THRESHOLD", "high", "a number in 0..=1");
+        assert_eq!(err.kind(), ErrorKind::InvalidEnv);
+        assert_eq!(err.variable(), Some("STEADFAST_VISUAL_THRESHOLD"));
+        assert_eq!(
+            err.to_string(),
+            "environment variable STEADFAST_VISUAL_THRESHOLD has invalid value \"high\": expected \
+             a number in 0..=1"
+        );
     }
 }

@@ -18,16 +18,35 @@ use crate::options::Options;
 ///
 /// # Example
 ///
+/// In a test, set it as insta's comparator and assert binary snapshots as
+/// usual: `settings.bind(|| insta::assert_binary_snapshot!(".png", png))`.
+/// Here it answers what insta then asks it, for a stored snapshot and a new
+/// one a pixel apart:
+///
 /// ```
+/// use image::{Rgba, RgbaImage};
+/// use insta::Comparator as _;
 /// use steadfast_visual::{InstaComparator, Options};
 ///
+/// let comparator = InstaComparator::new(Options::new().max_diff_pixels(1));
 /// let mut settings = insta::Settings::clone_current();
-/// settings.set_comparator(Box::new(InstaComparator::new(
-///     Options::new().max_diff_ratio(0.001),
-/// )));
-/// settings.bind(|| {
-///     // insta::assert_binary_snapshot!(".png", png_bytes);
-/// });
+/// settings.set_comparator(Box::new(comparator.clone()));
+///
+/// let dir = std::env::temp_dir().join(format!("steadfast-insta-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let stored = |name: &str, image: &RgbaImage| -> Result<insta::Snapshot, Box<dyn std::error::Error>> {
+///     image.save(dir.join(format!("{name}.snap.png")))?;
+///     let header = "---\nsource: doc\nexpression: png\nextension: png\nsnapshot_kind: binary\n---\n";
+///     std::fs::write(dir.join(format!("{name}.snap")), header)?;
+///     insta::Snapshot::from_file(&dir.join(format!("{name}.snap")))
+/// };
+/// let white = RgbaImage::from_pixel(8, 8, Rgba([255, 255, 255, 255]));
+/// let mut dot = white.clone();
+/// dot.put_pixel(3, 3, Rgba([0, 0, 0, 255]));
+/// assert!(comparator.matches(&stored("old", &white)?, &stored("new", &dot)?));
+/// dot.put_pixel(4, 4, Rgba([0, 0, 0, 255]));
+/// assert!(!comparator.matches(&stored("old", &white)?, &stored("new", &dot)?));
+/// # std::fs::remove_dir_all(&dir)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Default)]

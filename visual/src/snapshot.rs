@@ -25,13 +25,18 @@ const ARTIFACTS: [&str; 3] = ["expected.png", "actual.png", "diff.png"];
 /// # Panics
 ///
 /// When the image does not match within tolerance, when the baseline is
-/// missing and may not be written (`CI`), or on any [`Error`].
+/// missing and may not be written (`CI`), or on any [`Error`]; see
+/// [`Snapshot::assert`].
 ///
 /// # Example
 ///
-/// ```no_run
-/// let screenshot = steadfast_visual::open("out/home.png")?;
-/// steadfast_visual::assert_snapshot!("home", &screenshot);
+/// This crate's own `tests/snapshots/pixelmatch-1a.png` is the baseline of
+/// pixelmatch's fixture `1a.png`:
+///
+/// ```
+/// let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pixelmatch/1a.png");
+/// let screenshot = steadfast_visual::open(fixture)?;
+/// steadfast_visual::assert_snapshot!("pixelmatch-1a", &screenshot);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[macro_export]
@@ -461,19 +466,45 @@ impl Snapshot {
     /// # Panics
     ///
     /// When the image does not match within tolerance or the baseline is
-    /// missing and may not be written; the message gives the counts, the
-    /// tolerance and the paths of the baseline and artifacts. Also on any
-    /// error from [`check`](Self::check).
+    /// missing and may not be written; the message, prefixed `steadfast:`,
+    /// gives the counts, the tolerance, the paths of the baseline and
+    /// artifacts and how to accept the new image. Also on any error from
+    /// [`check`](Self::check).
+    ///
+    /// # Example
+    ///
+    /// ```should_panic
+    /// use image::{Rgba, RgbaImage};
+    /// use steadfast_visual::Snapshot;
+    ///
+    /// let dir = std::env::temp_dir().join(format!("steadfast-assert-doc-{}", std::process::id()));
+    /// # struct RemoveOnDrop(std::path::PathBuf);
+    /// # impl Drop for RemoveOnDrop {
+    /// #     fn drop(&mut self) {
+    /// #         let _ = std::fs::remove_dir_all(&self.0);
+    /// #     }
+    /// # }
+    /// # let _cleanup = RemoveOnDrop(dir.clone());
+    /// let snap = || Snapshot::new("doc/assert").snapshot_dir(&dir).artifact_dir(&dir).with_env(|_| None);
+    /// let white = RgbaImage::from_pixel(4, 4, Rgba([255, 255, 255, 255]));
+    /// snap().assert(&white); // no baseline yet: writes it
+    /// snap().assert(&white); // matches
+    /// let mut dot = white.clone();
+    /// dot.put_pixel(1, 1, Rgba([0, 0, 0, 255]));
+    /// // Panics: "steadfast: snapshot `doc/assert` does not match its baseline", the
+    /// // counts, the tolerance and the paths of expected.png, actual.png and diff.png.
+    /// snap().assert(&dot);
+    /// ```
     #[track_caller]
     pub fn assert(&self, image: &RgbaImage) {
         match self.check(image) {
-            Ok(outcome) if outcome.is_failure() => panic!("{outcome}"),
+            Ok(outcome) if outcome.is_failure() => panic!("steadfast: {outcome}"),
             Ok(outcome) => {
                 if matches!(outcome.status, Status::Created | Status::Updated) {
                     eprintln!("steadfast: {outcome}");
                 }
             }
-            Err(e) => panic!("snapshot `{}`: {e}", self.name),
+            Err(e) => panic!("steadfast: snapshot `{}`: {e}", self.name),
         }
     }
 

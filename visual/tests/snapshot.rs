@@ -1,8 +1,9 @@
 //! Snapshot flow: missing, matching, changed, updates, CI, settings.
 
 use std::collections::HashMap;
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::panic::{AssertUnwindSafe, PanicHookInfo, catch_unwind};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use image::{Rgba, RgbaImage};
 use steadfast_visual::{ErrorKind, Rect, Snapshot, Status, assert_snapshot, open};
@@ -58,7 +59,7 @@ fn missing_baseline_fails_on_ci_without_writing() {
     let s = snap(&dir, "square", &[("CI", "true")]);
     let message = panic_message(|| s.assert(&img));
     assert!(
-        message.contains("snapshot `square` has no baseline"),
+        message.starts_with("steadfast: snapshot `square` has no baseline"),
         "{message}"
     );
     assert!(message.contains("STEADFAST_UPDATE=missing"), "{message}");
@@ -74,7 +75,11 @@ fn changed_image_fails_with_counts_tolerance_and_artifacts() {
     let s = snap(&dir, "square", &[]).max_diff_pixels(10);
     let message = panic_message(|| s.assert(&changed));
     assert!(
-        message.contains("snapshot `square` does not match its baseline"),
+        message.starts_with("steadfast: snapshot `square` does not match its baseline"),
+        "{message}"
+    );
+    assert!(
+        message.contains("to accept the new image, run with STEADFAST_UPDATE=changed"),
         "{message}"
     );
     assert!(
@@ -233,9 +238,10 @@ fn malformed_env_fails_the_assertion_naming_the_variable() {
     let dir = scratch("snap-env");
     let s = snap(&dir, "square", &[("STEADFAST_VISUAL_THRESHOLD", "loose")]);
     let message = panic_message(|| s.assert(&square([0, 0, 0, 255])));
-    assert!(
-        message.contains("invalid STEADFAST_VISUAL_THRESHOLD=`loose`"),
-        "{message}"
+    assert_eq!(
+        message,
+        "steadfast: snapshot `square`: environment variable STEADFAST_VISUAL_THRESHOLD has invalid \
+         value \"loose\": expected a number in 0..=1"
     );
 }
 
@@ -273,4 +279,40 @@ fn stale_artifacts_go_once_the_snapshot_passes_but_other_files_stay() {
     assert!(!artifacts.join("diff.png").exists());
     assert!(!artifacts.join("expected.png").exists());
     assert!(artifacts.join("notes.txt").exists());
+}
+
+/// Where the panic whose message starts with `prefix` happened while `f`
+/// ran; other panics go to the hook that was installed before.
+fn panic_location(prefix: &'static str, f: impl FnOnce()) -> Option<(String, u32)> {
+    type Hook = Arc<dyn Fn(&PanicHookInfo<'_>) + Send + Sync>;
+    let previous: Hook = Arc::from(std::panic::take_hook());
+    let seen = Arc::new(Mutex::new(None));
+    let (record, fallback) = (Arc::clone(&seen), Arc::clone(&previous));
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info.payload().downcast_ref::<String>();
+        match (message, info.location()) {
+            (Some(message), Some(at)) if message.starts_with(prefix) => {
+                *record.lock().unwrap() = Some((at.file().to_owned(), at.line()));
+            }
+            _ => fallback(info),
+        }
+    }));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    std::panic::set_hook(Box::new(move |info| previous(info)));
+    assert!(result.is_err(), "expected a panic");
+    seen.lock().unwrap().take()
+}
+
+#[test]
+fn a_failed_assertion_points_at_the_caller() {
+    let dir = scratch("snap-caller");
+    snap(&dir, "located", &[]).assert(&square([0, 0, 0, 255]));
+    let changed = square([255, 0, 0, 255]);
+
+    let line = line!() + 2;
+    let at = panic_location("steadfast: snapshot `located`", || {
+        snap(&dir, "located", &[]).assert(&changed)
+    });
+
+    assert_eq!(at, Some((file!().to_owned(), line)));
 }
