@@ -67,10 +67,27 @@
 //! | variable | meaning |
 //! | --- | --- |
 //! | `STEADFAST_SEED` | the run seed; a malformed value fails the test with a message naming it |
+//! | `STEADFAST_CLOCK` | `virtual`, `real-peers` or `real`: the [`clock_policy`] of async tests whose attribute names none (default `virtual`) |
+//! | `STEADFAST_GRACE_MS` | the grace of `real-peers` tests whose attribute sets no `grace_ms` (default 2000) |
+//!
+//! ## Crate features
+//!
+//! * `seal` (Linux with glibc): code on the test's thread that never heard of steadfast reads
+//!   the test's clock, seed, time zone and locale; see [Sealing](#sealing) and the `seal`
+//!   module when the feature is on. `tz = "…"` and `clock = "real-peers"` need it.
+//!
+//! ## Sealing
+//!
+//! With `seal`, `SystemTime::now()`, `Instant::now()`, `getrandom` (so `rand::rng()`,
+//! `HashMap` order and `uuid::Uuid::new_v4()`), `TZ` and the locale follow the test on its
+//! thread; other threads see the real OS. The attribute also takes `tz = "Europe/Berlin"`
+//! (checked against the IANA names at compile time), `clock = "virtual" | "real-peers" |
+//! "real"` and `grace_ms = N`. `flavor = "multi_thread"` is refused: paused time needs the
+//! current-thread runtime.
 //!
 //! ## Supported Rust versions
 //!
-//! The workspace's `rust-version` (1.88) and newer.
+//! The workspace's `rust-version` (1.95) and newer.
 
 pub mod budget;
 pub mod clock;
