@@ -1,7 +1,7 @@
 //! What `#[deterministic_test]` expands to: seed selection, runs, failure reports and the
 //! determinism check. Not a stable API; use the attribute.
 
-use std::fmt::{Debug, Write as _};
+use std::fmt::Write as _;
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
@@ -11,6 +11,7 @@ use crate::clock::{ManualClock, default_start};
 use crate::clock_policy::{CLOCK_ENV, ClockPolicy, DEFAULT_GRACE, grace_from_env};
 use crate::context::{CLOCK_SOURCE, TestClock, TestContext};
 use crate::isolation::sealing;
+pub use crate::outcome::TestOutcome;
 use crate::rng::{Recorder, Trace};
 use crate::seed::{SEED_ENV, Seed};
 use crate::timestamp;
@@ -146,24 +147,6 @@ impl TestSpec {
                 self.package
             )
         }
-    }
-}
-
-/// A test function's return value: `()` or a `Result`.
-pub trait TestOutcome {
-    /// A description of the failure, if the test failed by returning it.
-    fn failure(&self) -> Option<String>;
-}
-
-impl TestOutcome for () {
-    fn failure(&self) -> Option<String> {
-        None
-    }
-}
-
-impl<T, E: Debug> TestOutcome for Result<T, E> {
-    fn failure(&self) -> Option<String> {
-        self.as_ref().err().map(|err| format!("{err:?}"))
     }
 }
 

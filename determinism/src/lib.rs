@@ -4,24 +4,48 @@
 //! that seed, and the same seed replays the same run.
 //!
 //! ```
+//! use std::sync::Arc;
 //! use std::time::Duration;
-//! use steadfast_determinism::{Clock, TestContext, deterministic_test};
+//! use steadfast_determinism::{Clock, Seed, TestClock, TestContext, deterministic_test};
 //!
 //! #[deterministic_test]
 //! fn draws_follow_the_seed(ctx: &TestContext) {
+//!     draw_and_wait(ctx);
+//! }
+//!
+//! fn draw_and_wait(ctx: &TestContext) -> u64 {
 //!     let id = ctx.rng().next_u64();
 //!     ctx.clock().advance(Duration::from_secs(60));
 //!     assert_eq!(ctx.clock().monotonic(), Duration::from_secs(60));
-//!     # let _ = id;
+//!     id
 //! }
 //!
 //! #[deterministic_test(seed = 0x2a)]
 //! async fn an_hour_of_virtual_time_takes_milliseconds(ctx: &TestContext) {
+//!     sleep_an_hour(ctx).await;
+//! }
+//!
+//! async fn sleep_an_hour(ctx: &TestContext) {
 //!     let before = ctx.clock().now();
 //!     tokio::time::sleep(Duration::from_secs(3600)).await;
 //!     assert_eq!(ctx.clock().now().duration_since(before).unwrap(), Duration::from_secs(3600));
 //! }
-//! # fn main() {}
+//!
+//! // A doc-test drops `#[test]` items, so the bodies run here on the contexts the attribute
+//! // would build: a manual clock for a sync test, a paused runtime for an async one.
+//! let ctx = TestContext::new("draws_follow_the_seed", Seed::new(7));
+//! assert_eq!(draw_and_wait(&ctx), TestContext::new("again", Seed::new(7)).rng().next_u64());
+//! tokio::runtime::Builder::new_current_thread()
+//!     .enable_all()
+//!     .start_paused(true)
+//!     .build()?
+//!     .block_on(async {
+//!         let clock = TestClock::tokio(steadfast_determinism::timestamp::parse("2026-01-01T00:00:00Z")?);
+//!         let ctx = Arc::new(TestContext::with_clock("hour", Seed::new(0x2a), clock));
+//!         sleep_an_hour(&ctx).await;
+//!         Ok::<(), steadfast_determinism::Error>(())
+//!     })?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! The same context works outside tests, in benchmarks and examples:
@@ -133,11 +157,13 @@ pub mod __macro_support {
 }
 mod harness;
 mod isolation;
+mod outcome;
 
 pub use budget::{LatencyBudget, LatencySummary};
 pub use clock::{Clock, FrozenClock, ManualClock, Reading, SystemClock, TokioClock};
 pub use context::{ContextGuard, RngHandle, TestClock, TestContext};
 pub use error::{Error, ErrorKind};
+pub use outcome::TestOutcome;
 pub use rng::DetRng;
 pub use seed::Seed;
 pub use steadfast_macros::deterministic_test;

@@ -105,7 +105,7 @@ pub use retry::{
 };
 
 /// A test body's return value: `()` passes; `Result` fails with `Err`.
-pub use steadfast_determinism::__macro_support::TestOutcome;
+pub use steadfast_determinism::TestOutcome;
 
 /// The crate README's examples, run as doc-tests.
 #[cfg(doctest)]
@@ -116,8 +116,9 @@ struct ReadmeDoctests;
 pub mod __macro_support {
     //! Used by the code `#[deterministic_test(retries = N)]` expands to. **Not a stable API.**
 
-    use steadfast_determinism::__macro_support::{TestOutcome, TestSpec};
+    use steadfast_determinism::__macro_support::TestSpec;
     use steadfast_determinism::Seed;
+    use steadfast_determinism::TestOutcome;
 
     use crate::{RetryPolicy, retry};
 

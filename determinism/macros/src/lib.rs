@@ -28,8 +28,20 @@ mod expand;
 /// | `start = "2026-01-01T00:00:00Z"` | the wall time the test clock starts at (RFC 3339) |
 /// | `check_determinism = true` | run twice with the same seed and fail if the RNG draws or clock readings differ |
 /// | `retries = N` | retry a failing test up to N times, recording every attempt (needs `steadfast-flaky`) |
+/// | `tz = "Europe/Berlin"` | the time zone code on the test's thread sees (an IANA name, checked here; needs the `seal` feature) |
+/// | `clock = "virtual"` | async tests: `"virtual"` (paused time, the default), `"real-peers"` (paused, but waits up to a grace for real peers' answers; needs `seal`) or `"real"` |
+/// | `grace_ms = N` | with `clock = "real-peers"`: how long an idle runtime waits for a real peer |
+/// | `flavor = "current_thread"` | accepted for ports from `#[tokio::test]`; `"multi_thread"` is refused because paused time needs the current-thread runtime |
 ///
 /// Errors in the arguments are compile errors pointing at the argument.
+///
+/// # Coupling to steadfast-flaky
+///
+/// `retries = N` is the one argument served by another crate: the expansion calls
+/// `steadfast_flaky::__macro_support::retry_test` (or `steadfast::flaky::…` through the facade),
+/// which records each attempt in `attempts.jsonl` and applies `STEADFAST_FAIL_ON_FLAKY`. The
+/// attribute finds that crate in the test crate's `Cargo.toml`; without it, `retries` is a
+/// compile error saying which dependency to add. No other argument needs steadfast-flaky.
 ///
 /// [`TestContext`]: https://docs.rs/steadfast-determinism/latest/steadfast_determinism/struct.TestContext.html
 #[proc_macro_attribute]
