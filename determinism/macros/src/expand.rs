@@ -63,14 +63,14 @@ pub(crate) fn expand(args: &Args, item: TokenStream) -> syn::Result<TokenStream>
             #check!("`tz = ...`");
         }
     });
-    if sig.asyncness.is_none() {
-        if let Some(clock) = &args.clock {
-            return Err(syn::Error::new_spanned(
-                clock,
-                "`clock` chooses how an async test's tokio clock moves; a sync test runs on its \
-                 manual clock, which moves only when the test moves it",
-            ));
-        }
+    if sig.asyncness.is_none()
+        && let Some(clock) = &args.clock
+    {
+        return Err(syn::Error::new_spanned(
+            clock,
+            "`clock` chooses how an async test's tokio clock moves; a sync test runs on its \
+             manual clock, which moves only when the test moves it",
+        ));
     }
     if let Some((_, span)) = args.grace_ms
         && args
