@@ -427,9 +427,19 @@ fn divergence_message(spec: &TestSpec, seed: Seed, a: &Trace, b: &Trace) -> Stri
         .position(|(x, y)| x != y)
         .or_else(|| (a.kept.len() != b.kept.len()).then(|| a.kept.len().min(b.kept.len())));
     if let Some(index) = first_difference {
+        // The streams the harness itself keys from the seed, named for the message.
+        let os_random = seed.derive("os-random").value();
         let describe = |trace: &Trace| match trace.kept.get(index) {
             None => "nothing (the run ended)".to_owned(),
             Some(o) if o.source == CLOCK_SOURCE => format!("clock reading {}ns", o.value),
+            Some(o) if o.source == seed.value() => {
+                format!("draw {:#018x} from the test's RNG (ctx.rng())", o.value)
+            }
+            Some(o) if o.source == os_random => format!(
+                "OS randomness (getrandom on the sealed thread: rand::rng, HashMap keys, uuid) \
+                 digest {:#018x}",
+                o.value
+            ),
             Some(o) => format!(
                 "draw {:#018x} from the stream seeded {:#018x}",
                 o.value, o.source

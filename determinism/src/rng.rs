@@ -17,6 +17,7 @@ use std::convert::Infallible;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
+#[cfg(feature = "proptest")]
 use proptest::test_runner::{Config as ProptestConfig, RngAlgorithm, TestRng, TestRunner};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng as _, SeedableRng, TryRng};
@@ -163,13 +164,16 @@ impl DetRng {
     }
 
     /// A proptest RNG keyed by this generator's `"proptest"` stream, so property cases follow
-    /// the test seed.
+    /// the test seed (feature `proptest`, on by default).
+    #[cfg(feature = "proptest")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "proptest")))]
     pub fn proptest_rng(&self) -> TestRng {
         let seed = self.seed.derive("proptest");
         TestRng::from_seed(RngAlgorithm::ChaCha, &key_bytes(seed))
     }
 
-    /// A proptest [`TestRunner`] whose cases are decided by this generator's seed.
+    /// A proptest [`TestRunner`] whose cases are decided by this generator's seed (feature
+    /// `proptest`, on by default).
     ///
     /// ```
     /// use proptest::strategy::{Strategy, ValueTree};
@@ -183,6 +187,8 @@ impl DetRng {
     /// let again = strategy.new_tree(&mut b).expect("a range always has values").current();
     /// assert_eq!(first, again);
     /// ```
+    #[cfg(feature = "proptest")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "proptest")))]
     pub fn proptest_runner(&self, config: ProptestConfig) -> TestRunner {
         TestRunner::new_with_rng(config, self.proptest_rng())
     }

@@ -220,3 +220,18 @@ fn leaving_the_seal_gives_the_thread_back_the_real_clock() {
     .join()
     .unwrap();
 }
+
+static UUID_CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+#[deterministic_test(check_determinism = true)]
+#[should_panic(
+    expected = "first run nothing (the run ended), second run OS randomness (getrandom on the sealed thread"
+)]
+fn check_determinism_names_os_randomness_when_runs_diverge_there(_ctx: &TestContext) {
+    // Outside state decides how many uuids the code under test makes: the second run makes one
+    // more, and the message says the extra observation was OS randomness.
+    let extra = UUID_CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    for _ in 0..=extra {
+        let _ = uuid::Uuid::new_v4();
+    }
+}
