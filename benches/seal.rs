@@ -2,15 +2,15 @@
 //! `getrandom` on a thread that is not sealed (passed through to glibc) and on a sealed one,
 //! against glibc's own functions called directly.
 //!
-//! Run: `cargo bench -p steadfast-determinism --features seal --bench seal`.
+//! Run: `cargo bench --bench seal`.
 
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use steadfast_determinism::seal::Seal;
-use steadfast_determinism::{Seed, TestContext};
+use steadfast::determinism::seal::Seal;
+use steadfast::determinism::{Seed, TestContext};
 
 type ClockGettime = unsafe extern "C" fn(libc::clockid_t, *mut libc::timespec) -> libc::c_int;
 type Getrandom =
