@@ -79,8 +79,9 @@ fn the_attribute_records_a_pass_on_retry_with_seed_and_replay() {
         assert_eq!(
             record.replay.as_deref(),
             Some(
+                // The test is #[ignore]d, so its replay must ask for ignored tests to run it.
                 "STEADFAST_SEED=0x000000000000002a cargo test -p steadfast-flaky --test integration \
-                 -- retry_macro::fails_on_first_attempt_only --exact"
+                 -- retry_macro::fails_on_first_attempt_only --exact --include-ignored"
             )
         );
     }
@@ -117,7 +118,7 @@ fn fail_on_flaky_from_the_environment_fails_the_attributed_test() {
     assert!(
         both.contains(
             "replay: STEADFAST_SEED=0x000000000000002a cargo test -p steadfast-flaky --test \
-             integration -- retry_macro::fails_on_first_attempt_only --exact"
+             integration -- retry_macro::fails_on_first_attempt_only --exact --include-ignored"
         ),
         "{both}"
     );
