@@ -86,7 +86,7 @@ pub use error::{Error, ErrorKind};
 pub use ids::{IdGenerator, IdSource, SpanId, TraceFlags, TraceId};
 pub use propagation::{Extractor, Injector, Level, Propagator, SpanContext, extract, inject};
 pub use traceparent::TraceParent;
-pub use tracestate::{KeyGrammar, TraceState};
+pub use tracestate::{InvalidMember, KeyGrammar, TraceState};
 
 // Doc-test the README's example.
 #[doc = include_str!("../README.md")]

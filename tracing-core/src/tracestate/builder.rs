@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::grammar::{KeyGrammar, check_key};
 use super::scan::{key_prefix, member_error, scan_member};
-use super::{INLINE_CAP, MAX_HEADER_LEN, MAX_MEMBERS, Repr, TraceState};
+use super::{INLINE_CAP, InvalidMember, MAX_HEADER_LEN, MAX_MEMBERS, Repr, TraceState};
 use crate::error::{Error, ErrorKind};
 
 /// Longest canonical text the builder keeps on the stack; longer texts move
@@ -14,8 +14,8 @@ use crate::error::{Error, ErrorKind};
 const STACK_CAP: usize = MAX_HEADER_LEN;
 
 /// Validates header values into canonical text (`k=v,k=v`): repeated
-/// headers, and the ones [`from_canonical_header`] refused (spaces, tabs,
-/// empty members, errors).
+/// headers, and the ones the one-pass scan refused (spaces, tabs, empty
+/// members, duplicate keys, errors).
 ///
 /// Each header value is copied once, whole, behind the text built so far,
 /// then validated member by member in place; a member moves down only when
@@ -48,9 +48,16 @@ impl Default for Builder {
 }
 
 impl Builder {
-    /// Appends the members of one more header value. On error the builder
-    /// may hold part of the header; callers drop it.
-    pub(crate) fn push(&mut self, value: &str, grammar: KeyGrammar) -> Result<(), Error> {
+    /// Appends the members of one more header value: each member whose key
+    /// is already present is skipped, and a malformed one fails the push or
+    /// is skipped, as `invalid` says. On error the builder may hold part of
+    /// the header; callers drop it.
+    pub(crate) fn push(
+        &mut self,
+        value: &str,
+        grammar: KeyGrammar,
+        invalid: InvalidMember,
+    ) -> Result<(), Error> {
         let Builder {
             stack,
             heap,
@@ -84,15 +91,27 @@ impl Builder {
                 return Ok(());
             }
             let at = i;
-            let Some(member) = scan_member(&text[..end], at) else {
-                return Err(member_error(value, at - origin, grammar));
+            let member = scan_member(&text[..end], at).filter(|member| {
+                grammar != KeyGrammar::Level1
+                    || check_key(&value[at - origin..member.eq - origin], grammar).is_ok()
+            });
+            let Some(member) = member else {
+                match invalid {
+                    InvalidMember::DiscardAll => {
+                        return Err(member_error(value, at - origin, grammar));
+                    }
+                    // Values never hold a comma, so the member ends at the
+                    // next one.
+                    InvalidMember::DropMember => {
+                        i = text[at..end]
+                            .iter()
+                            .position(|&c| c == b',')
+                            .map_or(end, |k| at + k);
+                        continue;
+                    }
+                }
             };
             let key_len = member.eq - at;
-            if grammar == KeyGrammar::Level1 {
-                let key = &value[at - origin..member.eq - origin];
-                check_key(key, grammar)
-                    .map_err(|what| Error::new(ErrorKind::TraceState, what).at(at - origin))?;
-            }
             let prefix = key_prefix(text, at, key_len);
             let duplicate = (0..*count).any(|j| {
                 let (start, l) = (usize::from(keys[j].0), usize::from(keys[j].1));
@@ -101,7 +120,10 @@ impl Builder {
                     && (key_len <= 8 || text[start..start + l] == text[at..at + key_len])
             });
             if duplicate {
-                return Err(Error::new(ErrorKind::TraceState, "duplicate key").at(at - origin));
+                // Keys are unique by the sender's duty; a receiver keeps
+                // one member per key, the first (the most recent).
+                i = member.next;
+                continue;
             }
             if *count == MAX_MEMBERS {
                 return Err(

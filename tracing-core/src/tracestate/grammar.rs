@@ -2,17 +2,39 @@
 //! byte classes the scanner validates with.
 
 /// Which key grammar to validate `tracestate` keys against.
+///
+/// # Example
+///
+/// ```
+/// use steadfast_tracing_core::{KeyGrammar, TraceState};
+///
+/// for key in ["foo@", "foo@@bar", "foo@bar@baz", "0day"] {
+///     assert!(TraceState::parse_headers_with([format!("{key}=1").as_str()], KeyGrammar::Level2).is_ok());
+///     assert!(TraceState::parse_headers_with([format!("{key}=1").as_str()], KeyGrammar::Level1).is_err());
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum KeyGrammar {
-    /// Level 2: `[a-z0-9][a-z0-9_\-*/@]{0,255}` (`@` anywhere after the first
-    /// character).
+    /// The grammar of Trace Context Level 2 (the specification's head, and
+    /// the official test harness since "Fix tracestate key grammar tests
+    /// (#584)", June 2026):
+    ///
+    /// ```abnf
+    /// key     = ( lcalpha / DIGIT ) 0*255 ( keychar )
+    /// keychar = lcalpha / DIGIT / "_" / "-" / "*" / "/" / "@"
+    /// ```
+    ///
+    /// that is `[a-z0-9][a-z0-9_\-*/@]{0,255}`: `@` may appear anywhere after
+    /// the first character, any number of times.
     #[default]
     Level2,
-    /// Level 1: either a simple key `[a-z][a-z0-9_\-*/]{0,255}` or
-    /// `tenant@system` with a tenant of `[a-z0-9][a-z0-9_\-*/]{0,240}` and a
-    /// system of `[a-z][a-z0-9_\-*/]{0,13}`. The official W3C test harness
-    /// still checks keys against this grammar.
+    /// The stricter grammar of the Trace Context Level 1 Recommendation
+    /// (2020), `simple-key / multi-tenant-key`: either a simple key
+    /// `[a-z][a-z0-9_\-*/]{0,255}` or one `tenant@system`, a tenant of
+    /// `[a-z0-9][a-z0-9_\-*/]{0,240}` and a system of `[a-z][a-z0-9_\-*/]{0,13}`.
+    /// [`crate::Level::One`] validates with it.
     Level1,
 }
 

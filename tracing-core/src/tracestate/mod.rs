@@ -23,6 +23,38 @@ pub(crate) use grammar::check_key;
 use grammar::check_value;
 use scan::from_canonical_header;
 
+/// What parsing does with a malformed `tracestate` member (a bad key or
+/// value, or junk between commas). Duplicate keys are not malformed: the
+/// first member of each key is kept and later ones are dropped, whichever
+/// is chosen here.
+///
+/// # Example
+///
+/// ```
+/// use steadfast_tracing_core::tracestate::InvalidMember;
+/// use steadfast_tracing_core::{KeyGrammar, TraceState};
+///
+/// assert!(TraceState::parse("@foo=1,bar=2").is_err());
+/// let kept = TraceState::parse_headers_lenient(["@foo=1,bar=2"], KeyGrammar::Level2)?;
+/// assert_eq!(kept.to_string(), "bar=2");
+/// assert_eq!(InvalidMember::default(), InvalidMember::DiscardAll);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum InvalidMember {
+    /// The whole `tracestate` is invalid: parsing fails, and extraction
+    /// keeps the `traceparent` with an empty trace state ("If the
+    /// `tracestate` header cannot be parsed the vendor MAY discard the
+    /// entire header"). The official W3C harness expects this at strict
+    /// level 2.
+    #[default]
+    DiscardAll,
+    /// Only the malformed member is dropped; the others are kept ("Invalid
+    /// `tracestate` entries MAY also be discarded").
+    DropMember,
+}
+
 /// Most members a `tracestate` may hold.
 pub const MAX_MEMBERS: usize = 32;
 /// Length a propagated `tracestate` is truncated to.
@@ -40,7 +72,8 @@ pub const LONG_MEMBER_LEN: usize = 128;
 /// ```
 /// use steadfast_tracing_core::TraceState;
 ///
-/// assert!(TraceState::parse("foo=1,foo=2").is_err());
+/// assert_eq!(TraceState::parse("foo=1,foo=2")?.to_string(), "foo=1", "one member per key");
+/// assert!(TraceState::parse("FOO=1").is_err());
 /// let ts = TraceState::parse("foo=1 \t , \t bar=2,,")?;
 /// assert_eq!(ts.get("bar"), Some("2"));
 /// assert_eq!(ts.len(), 2);
@@ -148,10 +181,14 @@ impl TraceState {
 
     /// Parses one header value with the Level 2 key grammar.
     ///
+    /// Of members sharing a key, the first is kept and the others dropped:
+    /// keeping keys unique is the sender's duty, and a receiver "MAY also
+    /// discard duplicate keys"; it never discards the whole header for them.
+    ///
     /// # Errors
     ///
-    /// [`ErrorKind::TraceState`] for a malformed member, a duplicate key or
-    /// more than 32 members.
+    /// [`ErrorKind::TraceState`] for a malformed member or more than 32
+    /// members (after dropping duplicates).
     ///
     /// # Example
     ///
@@ -169,14 +206,15 @@ impl TraceState {
     ///
     /// # Errors
     ///
-    /// As [`TraceState::parse`]; duplicates across headers count too.
+    /// As [`TraceState::parse`].
     ///
     /// # Example
     ///
     /// ```
     /// use steadfast_tracing_core::TraceState;
     ///
-    /// assert!(TraceState::parse_headers(["foo=1", "foo=1"]).is_err());
+    /// let ts = TraceState::parse_headers(["foo=1,bar=2", "foo=3,baz=4"])?;
+    /// assert_eq!(ts.to_string(), "foo=1,bar=2,baz=4", "duplicates across headers go too");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn parse_headers<'a>(values: impl IntoIterator<Item = &'a str>) -> Result<Self, Error> {
@@ -208,7 +246,35 @@ impl TraceState {
     ) -> Result<Self, Error> {
         let mut state = TraceState::new();
         for value in values {
-            state.extend_from_header(value, grammar)?;
+            state.extend_from_header(value, grammar, InvalidMember::DiscardAll)?;
+        }
+        Ok(state)
+    }
+
+    /// Parses repeated header values with the given key grammar, dropping
+    /// each malformed member instead of failing ([`InvalidMember::DropMember`]).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::TraceState`] for more than 32 well-formed members with
+    /// distinct keys.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use steadfast_tracing_core::{KeyGrammar, TraceState};
+    ///
+    /// let ts = TraceState::parse_headers_lenient(["a=1,B=2, c = 3 ,d=4", "e=,f=6"], KeyGrammar::Level2)?;
+    /// assert_eq!(ts.to_string(), "a=1,d=4,f=6");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn parse_headers_lenient<'a>(
+        values: impl IntoIterator<Item = &'a str>,
+        grammar: KeyGrammar,
+    ) -> Result<Self, Error> {
+        let mut state = TraceState::new();
+        for value in values {
+            state.extend_from_header(value, grammar, InvalidMember::DropMember)?;
         }
         Ok(state)
     }
@@ -219,17 +285,17 @@ impl TraceState {
     /// The usual first header is already canonical and is validated in one
     /// pass without copying ([`from_canonical_header`]). Anything else goes
     /// through a [`Builder`] that lives only in this call (so it is built in
-    /// place, never moved) and re-reads the members kept so far: at most 32,
-    /// because a header without members returns early and every other one
-    /// adds a member or fails.
+    /// place, never moved) and re-reads the members kept so far, at most 32.
     ///
     /// # Errors
     ///
-    /// As [`TraceState::parse`]; the state is then unchanged.
+    /// As [`TraceState::parse`], or with `invalid` as
+    /// [`TraceState::parse_headers_lenient`]; the state is then unchanged.
     pub(crate) fn extend_from_header(
         &mut self,
         value: &str,
         grammar: KeyGrammar,
+        invalid: InvalidMember,
     ) -> Result<(), Error> {
         if self.is_empty()
             && let Some(state) = from_canonical_header(value, grammar)
@@ -241,8 +307,8 @@ impl TraceState {
             return Ok(());
         }
         let mut builder = Builder::default();
-        builder.push(self.as_str(), grammar)?;
-        builder.push(value, grammar)?;
+        builder.push(self.as_str(), grammar, invalid)?;
+        builder.push(value, grammar, invalid)?;
         *self = builder.finish();
         Ok(())
     }
@@ -447,8 +513,48 @@ mod tests {
     fn keys_sharing_their_first_eight_bytes_are_told_apart() {
         let ts = TraceState::parse("abcdefgh1=1,abcdefgh2=2,abcdefgh=3").unwrap();
         assert_eq!(ts.len(), 3);
-        assert!(TraceState::parse("abcdefghij=1,x=2,abcdefghij=3").is_err());
-        assert!(TraceState::parse_headers(["abcdefghij=1", "abcdefghij=1"]).is_err());
+        let dup = TraceState::parse("abcdefghij=1,x=2,abcdefghij=3").unwrap();
+        assert_eq!(dup.as_str(), "abcdefghij=1,x=2");
+        let across = TraceState::parse_headers(["abcdefghij=1", "abcdefghij=2"]).unwrap();
+        assert_eq!(across.as_str(), "abcdefghij=1");
+    }
+
+    #[test]
+    fn duplicates_keep_the_first_member_inline_shared_and_at_the_member_limit() {
+        // Inline (short), shared (past 62 bytes), and 32 distinct keys with
+        // a duplicate of each after them: the limit counts kept members.
+        let long = "v".repeat(100);
+        let distinct: Vec<String> = (0..32).map(|i| format!("k{i}={i}")).collect();
+        let again: Vec<String> = (0..32).map(|i| format!("k{i}=x")).collect();
+        let cases = [
+            (vec!["a=1,b=2,a=3".to_owned()], "a=1,b=2".to_owned()),
+            (vec![format!("a={long},a=2,b=3")], format!("a={long},b=3")),
+            (
+                vec![distinct.join(","), again.join(" , ")],
+                distinct.join(","),
+            ),
+        ];
+        for (headers, expected) in cases {
+            let ts = TraceState::parse_headers(headers.iter().map(String::as_str)).unwrap();
+            assert_eq!(ts.as_str(), expected, "{headers:?}");
+        }
+    }
+
+    #[test]
+    fn lenient_parsing_drops_only_malformed_members() {
+        let ts = TraceState::parse_headers_lenient(
+            ["@x=1,a=1,a=2, b=2 ,c=,d=e=f", "Z=1,e=5"],
+            KeyGrammar::Level2,
+        )
+        .unwrap();
+        assert_eq!(ts.as_str(), "a=1,b=2,e=5");
+        let l1 = TraceState::parse_headers_lenient(["foo@=1,bar=2"], KeyGrammar::Level1).unwrap();
+        assert_eq!(l1.as_str(), "bar=2");
+        let too_many: Vec<String> = (0..33).map(|i| format!("k{i}=v")).collect();
+        assert!(
+            TraceState::parse_headers_lenient([too_many.join(",").as_str()], KeyGrammar::Level2)
+                .is_err()
+        );
     }
 
     #[test]
