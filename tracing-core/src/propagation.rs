@@ -107,15 +107,31 @@ impl SpanContext {
         }
     }
 
-    /// The first span of a new trace, with fresh ids from `ids` and the
-    /// `random` flag set (the ids come from a source of randomness).
+    /// The first span of a new trace, with fresh ids from `ids`. The
+    /// `random` flag is set only when the ids come from a random source
+    /// ([`IdGenerator::is_random`]).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use steadfast_tracing_core::ids::IdGenerator;
+    /// use steadfast_tracing_core::SpanContext;
+    ///
+    /// let mut n = 0;
+    /// let mut counter = IdGenerator::new(move || { n += 1; n });
+    /// let root = SpanContext::new_root(&mut counter, true);
+    /// assert!(root.flags().is_sampled() && !root.flags().is_random());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new_root<S: IdSource>(ids: &mut IdGenerator<S>, sampled: bool) -> Self {
-        SpanContext::new(
-            ids.trace_id(),
-            ids.span_id(),
-            TraceFlags::RANDOM.with_sampled(sampled),
-            TraceState::new(),
-        )
+        let trace_id = ids.trace_id();
+        let span_id = ids.span_id();
+        // Asked after drawing: a source given up on while drawing no longer
+        // counts as random.
+        let flags = TraceFlags::NONE
+            .with_random(ids.is_random())
+            .with_sampled(sampled);
+        SpanContext::new(trace_id, span_id, flags, TraceState::new())
     }
 
     /// A context for a child span (or an outgoing call): same trace, flags

@@ -66,6 +66,10 @@ impl IdSource for BoxedSource {
     fn next_u64(&mut self) -> u64 {
         self.0.next_u64()
     }
+
+    fn is_random(&self) -> bool {
+        self.0.is_random()
+    }
 }
 
 type BoxedIds = IdGenerator<BoxedSource>;
@@ -107,7 +111,9 @@ impl SpanSink for Discard {
 }
 
 impl TracerBuilder {
-    /// Generates ids from `source` (e.g. a seeded RNG).
+    /// Generates ids from `source` (e.g. a seeded RNG). Root spans carry the
+    /// `random` flag only if the source [is random](IdSource::is_random):
+    /// pass a closure over an RNG as [`RandomBits`](crate::ids::RandomBits).
     pub fn ids(mut self, source: impl IdSource + Send + 'static) -> Self {
         self.ids = Box::new(source);
         self
@@ -191,13 +197,14 @@ impl Tracer {
         kind: SpanKind,
     ) -> ActiveSpan<'_> {
         let name = name.into();
-        let (trace_id, span_id) = {
+        let (trace_id, span_id, random) = {
             let mut ids = self.ids.lock().unwrap_or_else(PoisonError::into_inner);
             let trace_id = match parent {
                 Some(p) if p.is_valid() => p.trace_id(),
                 _ => ids.trace_id(),
             };
-            (trace_id, ids.span_id())
+            let span_id = ids.span_id();
+            (trace_id, span_id, ids.is_random())
         };
         let parent = parent.filter(|p| p.is_valid());
         let result = self.sampler.should_sample(&SamplingParams {
@@ -206,7 +213,8 @@ impl Tracer {
             name: &name,
             kind,
         });
-        let base_flags = parent.map_or(TraceFlags::RANDOM, SpanContext::flags);
+        // A new trace is flagged random only when its ids are.
+        let base_flags = parent.map_or(TraceFlags::NONE.with_random(random), SpanContext::flags);
         let flags = base_flags.with_sampled(result.decision == Decision::RecordAndSample);
         let trace_state = match result.trace_state {
             Some(ts) => ts,

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use steadfast_tracing_core::ids::SplitMix64;
+use steadfast_tracing_core::ids::{IdGenerator, RandomBits, SplitMix64};
 use steadfast_tracing_core::sampling::{
     AlwaysOff, AlwaysOn, ConsistentProbability, Decision, KeepErrorTraces, ParentBased, RecordAll,
     Rule, RuleBased, Sampler, SamplingParams, TraceIdRatio, format_threshold, parse_threshold,
@@ -256,4 +256,51 @@ fn error_traces_are_kept_whole_and_clean_unsampled_traces_are_dropped() {
     }
     assert_eq!(tail.flush(), 1);
     out.assert_shape(&[("failing", SpanKind::Server), ("db", SpanKind::Client)]);
+}
+
+#[test]
+fn only_a_random_id_source_sets_the_random_flag_on_new_traces() {
+    // W3C Trace Context Level 2, random trace id flag: "If that flag is set,
+    // at least the right-most 7 bytes of the trace-id MUST be selected
+    // randomly … with uniform distribution". OpenTelemetry sdk.md, IdGenerator
+    // randomness: custom generators "SHOULD identify themselves
+    // appropriately when all generated TraceID values meet" that requirement.
+    let root_flags = |tracer: Tracer| {
+        tracer
+            .start_root("root", SpanKind::Server)
+            .context()
+            .flags()
+    };
+    let mut n = 0u64;
+    let counter = move || {
+        n += 1;
+        n
+    };
+    let mut rng = SplitMix64::new(8);
+    let vouched = RandomBits(move || rng.next_u64());
+    let flags = [
+        root_flags(Tracer::builder().ids(counter).build()),
+        root_flags(Tracer::builder().ids(SplitMix64::new(8)).build()),
+        root_flags(Tracer::builder().ids(vouched).build()),
+    ];
+    assert_eq!(flags.map(TraceFlags::is_random), [false, true, true]);
+    assert!(flags.iter().all(|f| f.is_sampled()));
+
+    let mut n = 0u64;
+    let mut counter_ids = IdGenerator::new(move || {
+        n += 1;
+        n
+    });
+    assert!(
+        !SpanContext::new_root(&mut counter_ids, true)
+            .flags()
+            .is_random()
+    );
+    let mut zeros = IdGenerator::new(RandomBits(|| 0));
+    let root = SpanContext::new_root(&mut zeros, true);
+    assert!(root.is_valid(), "a source of zeros falls back to a counter");
+    assert!(
+        !root.flags().is_random(),
+        "and its ids are no longer random"
+    );
 }
