@@ -1,0 +1,240 @@
+//! OpenTelemetry consistent probability sampling: thresholds (`th`),
+//! randomness (`rv` or the trace id) and the sampler that records them.
+
+use super::{
+    Decision, MASK_56, Sampler, SamplingParams, SamplingResult, check_probability,
+    trace_id_randomness,
+};
+use crate::error::{Error, ErrorKind};
+use crate::hex::hex_val;
+use crate::ids::TraceId;
+use crate::tracestate::TraceState;
+
+/// The `th` value (trailing zeros removed) for sampling `probability` with
+/// `precision` significant hex digits, by the OpenTelemetry algorithm:
+/// leading `f` digits do not count towards the precision, so small
+/// probabilities keep their significant digits.
+///
+/// # Errors
+///
+/// [`ErrorKind::Sampling`] when `probability` is not within 2⁻⁵⁶ and 1 or
+/// `precision` is not within 1 and 14.
+///
+/// # Example
+///
+/// ```
+/// use steadfast_tracing_core::sampling::threshold_for_probability;
+///
+/// assert_eq!(threshold_for_probability(1.0, 4)?, "0");
+/// assert_eq!(threshold_for_probability(0.5, 4)?, "8");
+/// assert_eq!(threshold_for_probability(1.0 / 3.0, 4)?, "aaab");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn threshold_for_probability(probability: f64, precision: u32) -> Result<String, Error> {
+    check_probability(probability)?;
+    if probability < f64::powi(2.0, -56) {
+        return Err(Error::new(
+            ErrorKind::Sampling,
+            "probability below 2^-56 cannot be sampled consistently",
+        ));
+    }
+    if !(1..=14).contains(&precision) {
+        return Err(Error::new(
+            ErrorKind::Sampling,
+            "precision must be within 1 and 14 hex digits",
+        ));
+    }
+    if probability == 1.0 {
+        return Ok("0".into());
+    }
+    // frexp: probability = m * 2^exp with m in [0.5, 1). Probabilities here
+    // are normal floats, so the exponent comes straight from the bits.
+    let biased = i64::try_from((probability.to_bits() >> 52) & 0x7ff).unwrap_or(0);
+    let exp = biased - 1022;
+    let extra = (-exp).max(0) / 4;
+    let precision = (i64::from(precision) + extra).clamp(1, 12);
+    // 1 + rejection probability lies in [1, 2); its 13 mantissa hex digits
+    // are the threshold's digits. Add half of the last kept digit to round.
+    let rejection =
+        2.0 - probability + 0.5 * f64::powi(2.0, -4 * i32::try_from(precision).unwrap_or(12));
+    let digits = if rejection >= 2.0 {
+        "fffffffffffff".to_string()
+    } else {
+        format!("{:013x}", rejection.to_bits() & ((1u64 << 52) - 1))
+    };
+    let kept = digits[..usize::try_from(precision).unwrap_or(12)].trim_end_matches('0');
+    Ok(if kept.is_empty() {
+        "0".into()
+    } else {
+        kept.into()
+    })
+}
+
+/// Parses a `th` value (1 to 14 lowercase hex digits, right-padded with zeros
+/// to 56 bits) into the threshold.
+///
+/// # Errors
+///
+/// [`ErrorKind::Sampling`] for an empty, too long or non-hex value.
+///
+/// # Example
+///
+/// ```
+/// use steadfast_tracing_core::sampling::parse_threshold;
+///
+/// assert_eq!(parse_threshold("8")?, 1 << 55);
+/// assert_eq!(parse_threshold("0")?, 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn parse_threshold(th: &str) -> Result<u64, Error> {
+    parse_hex56(th, 1)
+        .map_err(|what| Error::new(ErrorKind::Sampling, what).detail(format!("th:{th}")))
+}
+
+fn parse_hex56(s: &str, min_len: usize) -> Result<u64, &'static str> {
+    if s.len() < min_len || s.len() > 14 {
+        return Err("expected 1 to 14 hex digits");
+    }
+    let mut v = 0u64;
+    for c in s.bytes() {
+        v = (v << 4) | u64::from(hex_val(c).ok_or("expected lowercase hex digits")?);
+    }
+    Ok(v << (4 * (14 - s.len())))
+}
+
+/// Formats a 56-bit threshold as a `th` value with trailing zeros removed.
+///
+/// # Example
+///
+/// ```
+/// use steadfast_tracing_core::sampling::format_threshold;
+///
+/// assert_eq!(format_threshold(1 << 55), "8");
+/// assert_eq!(format_threshold(0), "0");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn format_threshold(threshold: u64) -> String {
+    if threshold == 0 {
+        return "0".into();
+    }
+    let s = format!("{:014x}", threshold & MASK_56);
+    s.trim_end_matches('0').to_string()
+}
+
+/// Reads sub-key `key` of an `ot` tracestate value (`k1:v1;k2:v2`).
+fn ot_get<'a>(ot: &'a str, key: &str) -> Option<&'a str> {
+    ot.split(';')
+        .filter_map(|kv| kv.split_once(':'))
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v)
+}
+
+/// Sets (or with `None` removes) sub-key `key`, keeping the others in order.
+fn ot_set(ot: &str, key: &str, value: Option<&str>) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(v) = value {
+        parts.push(format!("{key}:{v}"));
+    }
+    for kv in ot.split(';').filter(|kv| !kv.is_empty()) {
+        if kv.split_once(':').map(|(k, _)| k) != Some(key) {
+            parts.push(kv.to_string());
+        }
+    }
+    parts.join(";")
+}
+
+/// The 56-bit randomness of a span: the `rv` sub-key of the `ot`
+/// tracestate entry when present and valid, else the trace id's low 56 bits.
+///
+/// # Example
+///
+/// ```
+/// use steadfast_tracing_core::sampling::randomness;
+/// use steadfast_tracing_core::{TraceId, TraceState};
+///
+/// let ts = TraceState::parse("ot=rv:00000000000001")?;
+/// assert_eq!(randomness(TraceId::from_u128(u128::MAX), &ts), 1);
+/// assert_eq!(randomness(TraceId::from_u128(u128::MAX), &TraceState::new()), (1 << 56) - 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn randomness(trace_id: TraceId, trace_state: &TraceState) -> u64 {
+    trace_state
+        .get("ot")
+        .and_then(|ot| ot_get(ot, "rv"))
+        .filter(|rv| rv.len() == 14)
+        .and_then(|rv| parse_hex56(rv, 14).ok())
+        .unwrap_or_else(|| trace_id_randomness(trace_id))
+}
+
+/// OpenTelemetry consistent probability sampling for root spans (wrap it
+/// in [`ParentBased`] so children honour their parent's decision).
+///
+/// A sampled span gets `th:<threshold>` in its `ot` tracestate entry; an
+/// unsampled one has any `th` removed.
+#[derive(Debug, Clone)]
+pub struct ConsistentProbability {
+    threshold: u64,
+    th: String,
+}
+
+impl ConsistentProbability {
+    /// Samples with `probability`, encoded with 4 significant hex digits
+    /// (the SDK default).
+    ///
+    /// # Errors
+    ///
+    /// As [`threshold_for_probability`].
+    pub fn new(probability: f64) -> Result<Self, Error> {
+        Self::with_precision(probability, 4)
+    }
+
+    /// Samples with `probability`, encoded with `precision` hex digits.
+    ///
+    /// # Errors
+    ///
+    /// As [`threshold_for_probability`].
+    pub fn with_precision(probability: f64, precision: u32) -> Result<Self, Error> {
+        let th = threshold_for_probability(probability, precision)?;
+        let threshold = parse_threshold(&th)?;
+        Ok(ConsistentProbability { threshold, th })
+    }
+
+    /// The rejection threshold as a 56-bit number.
+    pub fn threshold(&self) -> u64 {
+        self.threshold
+    }
+
+    /// The `th` value recorded in tracestate.
+    pub fn threshold_hex(&self) -> &str {
+        &self.th
+    }
+}
+
+impl Sampler for ConsistentProbability {
+    fn should_sample(&self, p: &SamplingParams<'_>) -> SamplingResult {
+        let mut state = p
+            .parent
+            .map(|cx| cx.trace_state().clone())
+            .unwrap_or_default();
+        let sampled = randomness(p.trace_id, &state) >= self.threshold;
+        let ot = state.get("ot").unwrap_or("");
+        let new_ot = ot_set(ot, "th", sampled.then_some(self.th.as_str()));
+        if new_ot.is_empty() {
+            state.remove("ot");
+        } else if state.insert("ot", &new_ot).is_err() {
+            // A value we built from valid parts cannot fail; keep the old state.
+            state = p
+                .parent
+                .map(|cx| cx.trace_state().clone())
+                .unwrap_or_default();
+        }
+        SamplingResult {
+            decision: if sampled {
+                Decision::RecordAndSample
+            } else {
+                Decision::Drop
+            },
+            trace_state: Some(state),
+        }
+    }
+}
