@@ -2,6 +2,7 @@
 
 use proptest::prelude::*;
 use steadfast_tracing_core::baggage::Baggage;
+use steadfast_tracing_core::sampling::{parse_threshold, threshold_for_probability};
 use steadfast_tracing_core::{
     InvalidMember, KeyGrammar, Propagator, SpanId, TraceFlags, TraceId, TraceParent, TraceState,
     extract,
@@ -137,7 +138,61 @@ fn tracestate_headers() -> impl Strategy<Value = Vec<String>> {
     proptest::collection::vec(header, 1..3)
 }
 
+/// A sampling probability within [2^-56, 1): uniform, tiny (many leading
+/// `f`s in its threshold) or close to 1 (many leading `0`s).
+fn probability() -> impl Strategy<Value = f64> {
+    let unit = (1u64..(1 << 53)).prop_map(|m| m as f64 / 2f64.powi(53));
+    prop_oneof![
+        unit.clone(),
+        (unit.clone(), 1..=56i32).prop_map(|(u, k)| (u * 2f64.powi(-k)).max(2f64.powi(-56))),
+        (unit, 1..=53i32).prop_map(|(u, k)| 1.0 - (u * 2f64.powi(-k)).max(2f64.powi(-53))),
+    ]
+}
+
+/// `round(p * 2^56)` from the float's bits with integer arithmetic, ties
+/// away from zero like `f64::round`.
+fn scaled_exactly(p: f64) -> u64 {
+    let bits = p.to_bits();
+    let mantissa = (bits & ((1 << 52) - 1)) | (1 << 52);
+    let exp = ((bits >> 52) & 0x7ff) as i32 - 1075 + 56;
+    if exp >= 0 {
+        mantissa << exp
+    } else if exp > -64 {
+        (mantissa + (1 << (-exp - 1))) >> -exp
+    } else {
+        0
+    }
+}
+
+/// Leading hex digits that carry no information, counted the way the
+/// collector's `pkg/sampling` does: how often `x` can be multiplied by 16
+/// and stay below 1.
+fn zero_digits(mut x: f64) -> u32 {
+    let mut n = 0;
+    while x * 16.0 < 1.0 {
+        x *= 16.0;
+        n += 1;
+    }
+    n
+}
+
 proptest! {
+    #[test]
+    fn thresholds_round_the_exact_threshold_to_the_significant_digits_asked_for(
+        p in probability(),
+        precision in 1u32..=14,
+    ) {
+        let th = threshold_for_probability(p, precision).unwrap();
+        let t = parse_threshold(&th).unwrap();
+        let exact = (1u64 << 56) - scaled_exactly(p);
+        let digits = (precision + zero_digits(p).max(zero_digits(1.0 - p))).min(14);
+        let unit = 1u64 << (4 * (14 - digits));
+        prop_assert!(th.len() as u32 <= digits, "{} has more than {} digits", th, digits);
+        prop_assert_eq!(t % unit, 0, "{} is not a multiple of {:x}", th, unit);
+        prop_assert!(t.abs_diff(exact) <= unit / 2, "{} is off exact {:014x}", th, exact);
+        prop_assert!(t > 0, "p={} below 1 never becomes 100 %", p);
+    }
+
     #[test]
     fn tracestate_parser_agrees_with_the_spec_model(headers in tracestate_headers()) {
         for grammar in [KeyGrammar::Level2, KeyGrammar::Level1] {

@@ -54,6 +54,46 @@ fn threshold_text_round_trips_and_rejects_junk() {
     }
     assert!(threshold_for_probability(1.5, 4).is_err());
     assert!(threshold_for_probability(0.5, 0).is_err());
+    assert!(threshold_for_probability(0.5, 15).is_err());
+}
+
+#[test]
+fn precision_counts_significant_digits_near_one_too_so_97_percent_is_not_100() {
+    // Precision 1 would round 1 - 0.97 = 0.03 (0x07ae… of 2^56) to 0, that
+    // is 100 %; its leading 0 does not count, as leading f digits do not
+    // for small probabilities.
+    let th = threshold_for_probability(0.97, 1).unwrap();
+    assert_eq!(th, "08");
+    let kept = 1.0 - parse_threshold(&th).unwrap() as f64 / 2f64.powi(56);
+    assert_eq!(kept, 0.96875);
+    assert_eq!(threshold_for_probability(0.999, 2).unwrap(), "0042");
+    assert_eq!(
+        ConsistentProbability::with_precision(0.97, 1)
+            .unwrap()
+            .threshold_hex(),
+        "08"
+    );
+}
+
+#[test]
+fn precision_13_and_14_give_13_and_14_digits_and_14_is_exact() {
+    for p in [1.0 / 3.0, 0.2, 0.1, 0.7] {
+        let exact = (1u64 << 56) - (p * 2f64.powi(56)).round() as u64;
+        let th14 = threshold_for_probability(p, 14).unwrap();
+        assert_eq!(parse_threshold(&th14).unwrap(), exact, "p={p}");
+        let th13 = threshold_for_probability(p, 13).unwrap();
+        assert_eq!(th13.len(), 13, "p={p} th13={th13}");
+        let t13 = parse_threshold(&th13).unwrap();
+        assert!(t13.abs_diff(exact) <= 8, "p={p}: {th13} vs exact {exact:x}");
+    }
+    assert_eq!(
+        threshold_for_probability(1.0 / 3.0, 13).unwrap(),
+        "aaaaaaaaaaaab"
+    );
+    assert_eq!(
+        threshold_for_probability(1.0 / 3.0, 14).unwrap(),
+        "aaaaaaaaaaaaac"
+    );
 }
 
 fn params(trace_id: TraceId, parent: Option<&SpanContext>) -> SamplingParams<'_> {

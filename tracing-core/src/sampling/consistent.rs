@@ -2,7 +2,7 @@
 //! randomness (`rv` or the trace id) and the sampler that records them.
 
 use super::{
-    Decision, MASK_56, Sampler, SamplingParams, SamplingResult, check_probability,
+    Decision, MASK_56, MAX_THRESHOLD, Sampler, SamplingParams, SamplingResult, check_probability,
     trace_id_randomness,
 };
 use crate::error::{Error, ErrorKind};
@@ -11,9 +11,16 @@ use crate::ids::TraceId;
 use crate::tracestate::TraceState;
 
 /// The `th` value (trailing zeros removed) for sampling `probability` with
-/// `precision` significant hex digits, by the OpenTelemetry algorithm:
-/// leading `f` digits do not count towards the precision, so small
-/// probabilities keep their significant digits.
+/// `precision` significant hex digits, 1 to 14.
+///
+/// The threshold is computed exactly, `2^56 - round(probability * 2^56)`,
+/// then rounded half up to the digits kept. Leading digits that carry no
+/// information do not count towards the precision: the `f`s of a small
+/// probability (as the specification's algorithm does, by the exponent of
+/// `probability`) and the `0`s of one near 1 (as the collector's
+/// `pkg/sampling` does, by the exponent of `1 - probability`). So 97 % with
+/// precision 1 is `08` (96.875 %), not `0` (100 %), and 14 digits is the
+/// exact threshold. Probability 1 is `0`.
 ///
 /// # Errors
 ///
@@ -28,6 +35,8 @@ use crate::tracestate::TraceState;
 /// assert_eq!(threshold_for_probability(1.0, 4)?, "0");
 /// assert_eq!(threshold_for_probability(0.5, 4)?, "8");
 /// assert_eq!(threshold_for_probability(1.0 / 3.0, 4)?, "aaab");
+/// assert_eq!(threshold_for_probability(0.97, 1)?, "08");
+/// assert_eq!(threshold_for_probability(1.0 / 3.0, 14)?, "aaaaaaaaaaaaac");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn threshold_for_probability(probability: f64, precision: u32) -> Result<String, Error> {
@@ -47,27 +56,35 @@ pub fn threshold_for_probability(probability: f64, precision: u32) -> Result<Str
     if probability == 1.0 {
         return Ok("0".into());
     }
-    // frexp: probability = m * 2^exp with m in [0.5, 1). Probabilities here
-    // are normal floats, so the exponent comes straight from the bits.
-    let biased = i64::try_from((probability.to_bits() >> 52) & 0x7ff).unwrap_or(0);
-    let exp = biased - 1022;
-    let extra = (-exp).max(0) / 4;
-    let precision = (i64::from(precision) + extra).clamp(1, 12);
-    // 1 + rejection probability lies in [1, 2); its 13 mantissa hex digits
-    // are the threshold's digits. Add half of the last kept digit to round.
-    let rejection =
-        2.0 - probability + 0.5 * f64::powi(2.0, -4 * i32::try_from(precision).unwrap_or(12));
-    let digits = if rejection >= 2.0 {
-        "fffffffffffff".to_string()
+    // At most one of the two is not zero: a probability below 1/16 has
+    // leading `f`s, one above 15/16 leading `0`s.
+    let leading = leading_hex_digits(probability).max(leading_hex_digits(1.0 - probability));
+    let digits = (precision + leading).min(14);
+    // Scaling by a power of two is exact, and the product lies within
+    // [1, 2^56 - 8] (the largest probability below 1 is 1 - 2^-53), so the
+    // cast neither truncates nor wraps.
+    let scaled = (probability * MAX_THRESHOLD as f64).round() as u64;
+    let exact = MAX_THRESHOLD - scaled;
+    let shift = 4 * (14 - digits);
+    let rounded = if shift == 0 {
+        exact
     } else {
-        format!("{:013x}", rejection.to_bits() & ((1u64 << 52) - 1))
+        ((exact + (1 << (shift - 1))) >> shift) << shift
     };
-    let kept = digits[..usize::try_from(precision).unwrap_or(12)].trim_end_matches('0');
-    Ok(if kept.is_empty() {
-        "0".into()
-    } else {
-        kept.into()
-    })
+    // Rounding cannot carry into bit 56: a threshold that close to 2^56
+    // comes from a probability with more leading `f`s than digits dropped.
+    Ok(format_threshold(rounded.min(MASK_56)))
+}
+
+/// How many leading hex digits of a fraction `x` in (0, 1) are zero: the
+/// exponent of `x = m * 2^exp`, `m` in [0.5, 1) (C's `frexp`), divided by
+/// -4. `x` is at least 2^-56 here, a normal float, so the exponent comes
+/// straight from the bits.
+fn leading_hex_digits(x: f64) -> u32 {
+    let biased = (x.to_bits() >> 52) & 0x7ff;
+    // OK to cast: an 11-bit field.
+    let exp = biased as i64 - 1022;
+    u32::try_from(-exp / 4).unwrap_or(0)
 }
 
 /// Parses a `th` value (1 to 14 lowercase hex digits, right-padded with zeros

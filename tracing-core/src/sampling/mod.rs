@@ -110,7 +110,7 @@ impl Sampler for AlwaysOff {
     }
 }
 
-const MAX_THRESHOLD: u64 = 1 << 56;
+pub(crate) const MAX_THRESHOLD: u64 = 1 << 56;
 pub(crate) const MASK_56: u64 = MAX_THRESHOLD - 1;
 
 /// The low 56 bits of a trace id: its randomness under Level 2.
