@@ -1,6 +1,7 @@
 //! The crate's one error type.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// What went wrong, without the details (see [`Error`] for those).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -45,14 +46,16 @@ pub enum ErrorKind {
 /// assert_eq!(err.to_string(), "invalid traceparent: expected at least 55 characters, found 6");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Error {
     kind: ErrorKind,
     what: &'static str,
     at: Option<usize>,
     found: Option<usize>,
     detail: Option<String>,
-    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    // Shared so that an error can be cloned (a sampler reports one in each
+    // result it applies to).
+    source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
 impl Error {
@@ -83,7 +86,7 @@ impl Error {
     }
 
     pub(crate) fn source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
-        self.source = Some(Box::new(source));
+        self.source = Some(Arc::new(source));
         self
     }
 

@@ -28,6 +28,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
+use crate::error::Error;
 use crate::ids::{IdGenerator, IdSource, RandomSource, TraceFlags};
 use crate::propagation::SpanContext;
 use crate::sampling::{AlwaysOn, Decision, Sampler, SamplingParams};
@@ -234,6 +235,7 @@ impl Tracer {
             tracer: self,
             cx,
             span,
+            sampling_error: result.error,
         }
     }
 }
@@ -244,6 +246,7 @@ pub struct ActiveSpan<'t> {
     tracer: &'t Tracer,
     cx: SpanContext,
     span: Option<Span>,
+    sampling_error: Option<Error>,
 }
 
 impl fmt::Debug for ActiveSpan<'_> {
@@ -251,6 +254,7 @@ impl fmt::Debug for ActiveSpan<'_> {
         f.debug_struct("ActiveSpan")
             .field("context", &self.cx)
             .field("recording", &self.span.is_some())
+            .field("sampling_error", &self.sampling_error)
             .finish()
     }
 }
@@ -264,6 +268,35 @@ impl ActiveSpan<'_> {
     /// Whether the sampler chose to record this span.
     pub fn is_recording(&self) -> bool {
         self.span.is_some()
+    }
+
+    /// The problem the sampler reported when this span started, if any
+    /// ([`SamplingResult::error`](crate::sampling::SamplingResult::error)).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use steadfast_tracing_core::ids::SplitMix64;
+    /// use steadfast_tracing_core::sampling::{ConsistentProbability, ParentBased};
+    /// use steadfast_tracing_core::span::SpanKind;
+    /// use steadfast_tracing_core::tracer::Tracer;
+    /// use steadfast_tracing_core::{ErrorKind, Propagator};
+    ///
+    /// let tracer = Tracer::builder()
+    ///     .ids(SplitMix64::new(1))
+    ///     .sampler(ParentBased::new(ConsistentProbability::new(0.5)?).remote_sampled(ConsistentProbability::new(0.1)?))
+    ///     .build();
+    /// let ot = format!("ot=th:8;{}", "x".repeat(250)); // no room for th:e666
+    /// let parent = Propagator::new()
+    ///     .extract(&[("traceparent", "00-ffffffffffffffffffffffffffffffff-1234567890123456-01"), ("tracestate", ot.as_str())])
+    ///     .expect("valid");
+    /// let span = tracer.start_child(&parent, "GET /", SpanKind::Server);
+    /// assert_eq!(span.sampling_error().map(|e| e.kind()), Some(ErrorKind::TraceState));
+    /// assert!(!span.context().trace_state().to_string().contains("th:"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn sampling_error(&self) -> Option<&Error> {
+        self.sampling_error.as_ref()
     }
 
     /// Sets an attribute.

@@ -12,7 +12,9 @@ use steadfast_tracing_core::sampling::{
 use steadfast_tracing_core::sink::InMemorySink;
 use steadfast_tracing_core::span::{SpanKind, Status};
 use steadfast_tracing_core::tracer::Tracer;
-use steadfast_tracing_core::{SpanContext, SpanId, TraceFlags, TraceId, TraceState, extract};
+use steadfast_tracing_core::{
+    ErrorKind, SpanContext, SpanId, TraceFlags, TraceId, TraceState, extract,
+};
 
 #[test]
 fn thresholds_match_the_specification_table_at_precision_3_4_5() {
@@ -343,4 +345,117 @@ fn only_a_random_id_source_sets_the_random_flag_on_new_traces() {
         !root.flags().is_random(),
         "and its ids are no longer random"
     );
+}
+
+/// A parent extracted from `tracestate` with the given `ot` value and
+/// trace-id randomness `0x12345678901234` (the low 56 bits of the id).
+fn remote_parent(sampled: bool, tracestate: &str) -> SpanContext {
+    let flags = if sampled { "01" } else { "00" };
+    extract(&[
+        (
+            "traceparent".to_string(),
+            format!("00-00000000000000000012345678901234-1234567890123456-{flags}"),
+        ),
+        ("tracestate".to_string(), tracestate.to_string()),
+    ])
+    .unwrap()
+}
+
+#[test]
+fn a_threshold_the_ot_entry_cannot_hold_is_erased_and_reported_not_left_stale() {
+    // tracestate-probability-sampling.md: "All sampling stages that modify
+    // the effective sampling threshold must update the sampling threshold by
+    // re-encoding the OpenTelemetry TraceState"; tracestate-handling.md: "If
+    // setting a value ends up making the entire ot entry exceed the 256
+    // characters limit, SDKs are advised to abort the operation and signal
+    // the user about the error".
+    let filler = "x".repeat(250);
+    let parent = remote_parent(true, &format!("ot=th:8;{filler},other=1"));
+    let one_in_ten = ConsistentProbability::new(0.1).unwrap();
+    let r = one_in_ten.should_sample(&params(TraceId::from_u128(u128::MAX), Some(&parent)));
+    assert_eq!(r.decision, Decision::RecordAndSample);
+    let state = r.trace_state.unwrap();
+    assert_eq!(
+        state.get("ot"),
+        Some(filler.as_str()),
+        "th:8 is gone, not kept"
+    );
+    assert_eq!(state.get("other"), Some("1"));
+    let error = r.error.expect("the failed update is reported");
+    assert_eq!(error.kind(), ErrorKind::TraceState);
+    assert!(error.to_string().contains("th:e666"), "{error}");
+    let cause = std::error::Error::source(&error)
+        .expect("the tracestate error")
+        .to_string();
+    assert!(cause.contains("longer than 256"), "{cause}");
+
+    // With room to spare the threshold is re-encoded and nothing is reported.
+    let parent = remote_parent(true, "ot=th:8;rv:ffffffffffffff");
+    let r = one_in_ten.should_sample(&params(parent.trace_id(), Some(&parent)));
+    assert!(r.error.is_none());
+    assert_eq!(
+        r.trace_state.unwrap().get("ot"),
+        Some("th:e666;rv:ffffffffffffff")
+    );
+}
+
+#[test]
+fn parent_based_erases_a_propagated_threshold_that_randomness_does_not_reach() {
+    // tracestate-probability-sampling.md: "a parent-based sampler that
+    // receives and propagates a sampled context with threshold should check
+    // that the sampled flag matches the expression rv >= th, otherwise it
+    // should erase the threshold."
+    let sampler = ParentBased::new(AlwaysOn).remote_not_sampled(AlwaysOn);
+    let decide = |parent: &SpanContext| {
+        let r = sampler.should_sample(&params(parent.trace_id(), Some(parent)));
+        assert_eq!(r.decision, Decision::RecordAndSample);
+        r.trace_state
+            .unwrap_or_else(|| parent.trace_state().clone())
+            .to_string()
+    };
+    // Randomness 0x12345678901234: reaches th:1, not th:2; rv overrides it.
+    assert_eq!(
+        decide(&remote_parent(true, "ot=th:1;rv:ab,a=1")),
+        "ot=th:1;rv:ab,a=1"
+    );
+    assert_eq!(decide(&remote_parent(true, "ot=th:2,a=1")), "a=1");
+    assert_eq!(
+        decide(&remote_parent(true, "ot=th:c;rv:ffffffffffffff")),
+        "ot=th:c;rv:ffffffffffffff"
+    );
+    assert_eq!(
+        decide(&remote_parent(true, "ot=th:c;rv:00000000000001")),
+        "ot=rv:00000000000001"
+    );
+    assert_eq!(
+        decide(&remote_parent(true, "ot=th:zz,a=1")),
+        "a=1",
+        "an unreadable th"
+    );
+    // Not sampled, yet th:1 is reached: the flag does not match the expression.
+    assert_eq!(decide(&remote_parent(false, "ot=th:1,a=1")), "a=1");
+}
+
+#[test]
+fn a_dropped_child_carries_no_threshold() {
+    // sdk.md, CompositeSampler: "In case of negative sampling decision, it
+    // removes the th value for the ot key from the Tracestate."
+    let sampler = ParentBased::new(AlwaysOn).remote_sampled(AlwaysOff);
+    let parent = remote_parent(true, "ot=th:0;rv:00000000000001,a=1");
+    let r = sampler.should_sample(&params(parent.trace_id(), Some(&parent)));
+    assert_eq!(r.decision, Decision::Drop);
+    assert_eq!(
+        r.trace_state.unwrap().to_string(),
+        "ot=rv:00000000000001,a=1"
+    );
+
+    // The same through a tracer: the context it propagates has no th.
+    let tracer = Tracer::builder()
+        .ids(SplitMix64::new(3))
+        .sampler(ParentBased::new(AlwaysOn))
+        .build();
+    let unsampled_with_th = remote_parent(false, "ot=th:0,a=1");
+    let child = tracer.start_child(&unsampled_with_th, "handler", SpanKind::Server);
+    assert!(!child.is_recording());
+    assert_eq!(child.context().trace_state().to_string(), "a=1");
 }

@@ -184,10 +184,30 @@ pub fn randomness(trace_id: TraceId, trace_state: &TraceState) -> u64 {
 }
 
 /// OpenTelemetry consistent probability sampling for root spans (wrap it
-/// in [`ParentBased`] so children honour their parent's decision).
+/// in [`ParentBased`](super::ParentBased) so children honour their parent's
+/// decision).
 ///
 /// A sampled span gets `th:<threshold>` in its `ot` tracestate entry; an
-/// unsampled one has any `th` removed.
+/// unsampled one has any `th` removed. When the `ot` entry cannot hold the
+/// new `th` (it would pass 256 characters), the setting is aborted: the
+/// parent's `th` is erased rather than left to misstate the probability,
+/// and [`SamplingResult::error`] says so.
+///
+/// # Example
+///
+/// ```
+/// use steadfast_tracing_core::sampling::{ConsistentProbability, Decision, Sampler, SamplingParams};
+/// use steadfast_tracing_core::span::SpanKind;
+/// use steadfast_tracing_core::TraceId;
+///
+/// let one_in_ten = ConsistentProbability::new(0.1)?;
+/// let trace_id = TraceId::from_u128(0xffff_ffff_ffff_ffff); // randomness ff…ff
+/// let params = SamplingParams { parent: None, trace_id, name: "GET /", kind: SpanKind::Server };
+/// let result = one_in_ten.should_sample(&params);
+/// assert_eq!(result.decision, Decision::RecordAndSample);
+/// assert_eq!(result.trace_state.expect("set").to_string(), "ot=th:e666");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct ConsistentProbability {
     threshold: u64,
@@ -205,7 +225,8 @@ impl ConsistentProbability {
         Self::with_precision(probability, 4)
     }
 
-    /// Samples with `probability`, encoded with `precision` hex digits.
+    /// Samples with `probability`, encoded with `precision` significant hex
+    /// digits (see [`threshold_for_probability`]).
     ///
     /// # Errors
     ///
@@ -229,22 +250,32 @@ impl ConsistentProbability {
 
 impl Sampler for ConsistentProbability {
     fn should_sample(&self, p: &SamplingParams<'_>) -> SamplingResult {
-        let mut state = p
+        let parent = p
             .parent
             .map(|cx| cx.trace_state().clone())
             .unwrap_or_default();
-        let sampled = randomness(p.trace_id, &state) >= self.threshold;
-        let ot = state.get("ot").unwrap_or("");
-        let new_ot = ot_set(ot, "th", sampled.then_some(self.th.as_str()));
-        if new_ot.is_empty() {
-            state.remove("ot");
-        } else if state.insert("ot", &new_ot).is_err() {
-            // A value we built from valid parts cannot fail; keep the old state.
-            state = p
-                .parent
-                .map(|cx| cx.trace_state().clone())
-                .unwrap_or_default();
-        }
+        let sampled = randomness(p.trace_id, &parent) >= self.threshold;
+        let mut error = None;
+        let state = if sampled {
+            let mut state = parent.clone();
+            let ot = ot_set(parent.get("ot").unwrap_or(""), "th", Some(&self.th));
+            match state.insert("ot", &ot) {
+                Ok(()) => state,
+                Err(cause) => {
+                    error = Some(
+                        Error::new(
+                            ErrorKind::TraceState,
+                            "the ot entry cannot hold the new threshold; the old one was erased",
+                        )
+                        .detail(format!("th:{}", self.th))
+                        .source(cause),
+                    );
+                    without_threshold(&parent)
+                }
+            }
+        } else {
+            without_threshold(&parent)
+        };
         SamplingResult {
             decision: if sampled {
                 Decision::RecordAndSample
@@ -252,6 +283,55 @@ impl Sampler for ConsistentProbability {
                 Decision::Drop
             },
             trace_state: Some(state),
+            error,
         }
     }
+}
+
+/// `state` without the `th` sub-key of its `ot` entry; the `ot` entry goes
+/// when nothing else is left in it.
+fn without_threshold(state: &TraceState) -> TraceState {
+    let mut out = state.clone();
+    let Some(ot) = state.get("ot").filter(|ot| ot_get(ot, "th").is_some()) else {
+        return out;
+    };
+    let rest = ot_set(ot, "th", None);
+    // `rest` is part of a valid value and shorter, so it is refused only
+    // when it now ends in a space (not valid OpenTelemetry anyway): the
+    // whole entry goes then.
+    if rest.is_empty() || out.insert("ot", &rest).is_err() {
+        out.remove("ot");
+    }
+    out
+}
+
+/// The parent-based rules for the threshold a child propagates
+/// (`tracestate-probability-sampling.md`, "General requirements"):
+///
+/// - "In case of negative sampling decision, it removes the th value".
+/// - "a parent-based sampler that receives and propagates a sampled context
+///   with threshold should check that the sampled flag matches the
+///   expression rv >= th, otherwise it should erase the threshold".
+///
+/// A threshold the delegate set itself is checked against `rv >= th` only;
+/// one that cannot be parsed is erased.
+pub(super) fn check_propagated_threshold(
+    p: &SamplingParams<'_>,
+    mut result: SamplingResult,
+) -> SamplingResult {
+    let Some(parent) = p.parent else {
+        return result;
+    };
+    let own = result.trace_state.is_some();
+    let state = result.trace_state.as_ref().unwrap_or(parent.trace_state());
+    let Some(th) = state.get("ot").and_then(|ot| ot_get(ot, "th")) else {
+        return result;
+    };
+    let consistent = result.decision == Decision::RecordAndSample
+        && (own || parent.flags().is_sampled())
+        && parse_hex56(th, 1).is_ok_and(|t| randomness(p.trace_id, state) >= t);
+    if !consistent {
+        result.trace_state = Some(without_threshold(state));
+    }
+    result
 }

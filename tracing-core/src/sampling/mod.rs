@@ -57,12 +57,17 @@ pub enum Decision {
 }
 
 /// A sampler's answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct SamplingResult {
     /// The decision.
     pub decision: Decision,
     /// A new trace state for the span, or `None` to keep the parent's.
     pub trace_state: Option<TraceState>,
+    /// A problem the sampler met and worked around, e.g. a threshold it
+    /// could not record ([`ConsistentProbability`]); `decision` and
+    /// `trace_state` are what it did instead. [`crate::tracer::Tracer`]
+    /// keeps it on the span ([`crate::tracer::ActiveSpan::sampling_error`]).
+    pub error: Option<Error>,
 }
 
 impl SamplingResult {
@@ -74,6 +79,7 @@ impl SamplingResult {
                 Decision::Drop
             },
             trace_state: None,
+            error: None,
         }
     }
 }
@@ -174,13 +180,31 @@ impl Sampler for TraceIdRatio {
 
 /// Follows the parent's sampled flag, using `root` for spans without one.
 ///
+/// It also keeps the OpenTelemetry sampling threshold (`th` in the `ot`
+/// tracestate entry) honest, as `tracestate-probability-sampling.md` asks
+/// of parent-based samplers: a child that is not sampled carries no `th`,
+/// and a parent's `th` is propagated only when the parent is sampled and
+/// its randomness reaches the threshold (`rv >= th`); otherwise it is
+/// erased, because the child's sampling probability is then unknown.
+///
 /// # Example
 ///
 /// ```
-/// use steadfast_tracing_core::sampling::{AlwaysOff, AlwaysOn, ParentBased};
+/// use steadfast_tracing_core::sampling::{AlwaysOff, AlwaysOn, ParentBased, Sampler, SamplingParams};
+/// use steadfast_tracing_core::span::SpanKind;
+/// use steadfast_tracing_core::Propagator;
 ///
 /// let sampler = ParentBased::new(AlwaysOff).remote_not_sampled(AlwaysOn);
-/// # let _ = sampler;
+/// // Sampled, but randomness 0x12345678901234 is below th:c (0xc0000000000000).
+/// let parent = Propagator::new()
+///     .extract(&[
+///         ("traceparent", "00-12345678901234567890123456789012-1234567890123456-01"),
+///         ("tracestate", "ot=th:c,other=1"),
+///     ])
+///     .expect("valid");
+/// let params = SamplingParams { parent: Some(&parent), trace_id: parent.trace_id(), name: "GET /", kind: SpanKind::Server };
+/// let result = sampler.should_sample(&params);
+/// assert_eq!(result.trace_state.expect("rewritten").to_string(), "other=1");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct ParentBased {
@@ -250,7 +274,7 @@ impl Sampler for ParentBased {
                 (false, false) => &self.local_not_sampled,
             },
         };
-        delegate.should_sample(p)
+        consistent::check_propagated_threshold(p, delegate.should_sample(p))
     }
 }
 
