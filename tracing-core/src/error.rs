@@ -27,6 +27,9 @@ pub enum ErrorKind {
     HttpResponse,
     /// A `STEADFAST_*` environment variable held a malformed value.
     Env,
+    /// Recorded spans did not form the trace a check expected (one trace
+    /// id, one root, every parent present, the expected names and kinds).
+    TraceShape,
 }
 
 /// The error type of every fallible operation in this crate.
@@ -156,6 +159,7 @@ impl fmt::Display for Error {
             ErrorKind::HttpStatus => "collector rejected the export",
             ErrorKind::HttpResponse => "malformed collector response",
             ErrorKind::Env => "invalid environment variable",
+            ErrorKind::TraceShape => "unexpected trace",
         };
         write!(f, "{prefix}: {}", self.what)?;
         if let Some(found) = self.found {
