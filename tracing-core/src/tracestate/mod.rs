@@ -136,6 +136,7 @@ impl TraceState {
         TraceState { repr: Repr::Empty }
     }
 
+    #[inline]
     fn from_text(text: &str) -> Self {
         let repr = match text.len() {
             0 => Repr::Empty,
