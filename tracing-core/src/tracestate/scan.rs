@@ -32,10 +32,7 @@ pub(super) fn scan_member(bytes: &[u8], at: usize) -> Option<Member> {
     if class(at) & KEY_FIRST == 0 {
         return None;
     }
-    let mut eq = at + 1;
-    while eq < bytes.len() && class(eq) & (KEY_CHAR | KEY_AT) != 0 {
-        eq += 1;
-    }
+    let eq = key_run_end(bytes, at + 1);
     if eq == bytes.len() || bytes[eq] != b'=' || eq - at > 256 {
         return None;
     }
@@ -59,49 +56,94 @@ pub(super) fn scan_member(bytes: &[u8], at: usize) -> Option<Member> {
 
 /// Where the run of value characters (printable ASCII but `,` and `=`)
 /// starting at `from` ends: the offset of the first other byte, or the end.
-/// Values are the long part of a member, so on x86_64 they are scanned 16
-/// bytes at a time.
 #[inline]
 pub(super) fn value_run_end(bytes: &[u8], from: usize) -> usize {
+    run_end(bytes, from, VALUE_CHAR)
+}
+
+/// Where the run of key characters after a key's first one (`a-z 0-9 _ - *
+/// / @`) starting at `from` ends.
+#[inline]
+pub(super) fn key_run_end(bytes: &[u8], from: usize) -> usize {
+    run_end(bytes, from, KEY_CHAR | KEY_AT)
+}
+
+/// Where the run of bytes in `classes` (`VALUE_CHAR`, or `KEY_CHAR |
+/// KEY_AT`) starting at `from` ends. On x86_64 runs are scanned 16 bytes
+/// at a time, and the bytes left at the end of the header, usually fewer
+/// than 16, in one block that ends at the end.
+#[inline(always)]
+fn run_end(bytes: &[u8], from: usize, classes: u8) -> usize {
     let mut i = from;
     #[cfg(target_arch = "x86_64")]
-    while let Some(block) = bytes.get(i..i + 16) {
-        match sse2::first_non_value(block) {
-            Some(k) => return i + k,
-            None => i += 16,
+    {
+        let outside = |block: &[u8]| {
+            if classes == VALUE_CHAR {
+                sse2::non_value_mask(block)
+            } else {
+                sse2::non_key_mask(block)
+            }
+        };
+        while let Some(block) = bytes.get(i..i + 16) {
+            match outside(block) {
+                0 => i += 16,
+                mask => return i + mask.trailing_zeros() as usize,
+            }
+        }
+        if i < bytes.len() && bytes.len() >= 16 {
+            let base = bytes.len() - 16;
+            // The bits of the bytes before `i` were scanned already (or are
+            // not part of the run): drop them.
+            let skip = i - base;
+            return match outside(&bytes[base..]) >> skip << skip {
+                0 => bytes.len(),
+                mask => base + mask.trailing_zeros() as usize,
+            };
         }
     }
-    while i < bytes.len() && CLASS[usize::from(bytes[i])] & VALUE_CHAR != 0 {
+    while i < bytes.len() && CLASS[usize::from(bytes[i])] & classes != 0 {
         i += 1;
     }
     i
 }
 
-/// Value scanning with SSE2, part of every x86_64 CPU.
+/// Key and value scanning with SSE2, part of every x86_64 CPU.
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
     use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
-        _mm_set1_epi8,
+        __m128i, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8,
+        _mm_or_si128, _mm_set1_epi8, _mm_sub_epi8,
     };
 
-    /// The position of the first byte of `block` (16 bytes) that is not a
-    /// value character, if any.
+    /// One bit per byte of `block` (16 bytes) that is not a value character.
     #[inline(always)]
-    pub(super) fn first_non_value(block: &[u8]) -> Option<usize> {
+    pub(super) fn non_value_mask(block: &[u8]) -> u32 {
         // SAFETY: SSE2 is part of the x86_64 baseline.
-        let mask = unsafe { non_value_mask(block) };
-        (mask != 0).then(|| mask.trailing_zeros() as usize)
+        unsafe { value_mask(block) }
     }
 
-    /// One bit per byte of `block` that is not a value character. The signed
-    /// compare below 0x20 also catches every byte from 0x80 up.
+    /// One bit per byte of `block` (16 bytes) that is not a key character
+    /// (`a-z 0-9 _ - * / @`).
+    #[inline(always)]
+    pub(super) fn non_key_mask(block: &[u8]) -> u32 {
+        // SAFETY: SSE2 is part of the x86_64 baseline.
+        unsafe { key_mask(block) }
+    }
+
+    /// The 16 bytes of `block` in one register.
     #[inline]
     #[target_feature(enable = "sse2")]
-    fn non_value_mask(block: &[u8]) -> u32 {
+    fn load(block: &[u8]) -> __m128i {
         let block = &block[..16];
         // SAFETY: `block` holds 16 readable bytes; the load is unaligned.
-        let c: __m128i = unsafe { _mm_loadu_si128(block.as_ptr().cast()) };
+        unsafe { _mm_loadu_si128(block.as_ptr().cast()) }
+    }
+
+    /// The signed compare below 0x20 also catches every byte from 0x80 up.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn value_mask(block: &[u8]) -> u32 {
+        let c = load(block);
         let is = |b: u8| _mm_cmpeq_epi8(c, _mm_set1_epi8(b as i8));
         let control_or_high = _mm_cmplt_epi8(c, _mm_set1_epi8(0x20));
         let bad = _mm_or_si128(
@@ -110,6 +152,28 @@ mod sse2 {
         );
         // OK to cast: the mask of 16 bytes fits in 16 bits.
         _mm_movemask_epi8(bad) as u32
+    }
+
+    /// A range `lo..=hi` is tested as `min(c - lo, hi - lo) == c - lo`
+    /// on unsigned bytes (SSE2 has no unsigned compare).
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn key_mask(block: &[u8]) -> u32 {
+        let c = load(block);
+        let is = |b: u8| _mm_cmpeq_epi8(c, _mm_set1_epi8(b as i8));
+        let within = |lo: u8, hi: u8| {
+            let d = _mm_sub_epi8(c, _mm_set1_epi8(lo as i8));
+            _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8((hi - lo) as i8)), d)
+        };
+        let good = _mm_or_si128(
+            _mm_or_si128(within(b'a', b'z'), within(b'0', b'9')),
+            _mm_or_si128(
+                _mm_or_si128(is(b'_'), is(b'-')),
+                _mm_or_si128(_mm_or_si128(is(b'*'), is(b'/')), is(b'@')),
+            ),
+        );
+        // OK to cast: the mask of 16 bytes fits in 16 bits.
+        !(_mm_movemask_epi8(good) as u32) & 0xffff
     }
 }
 
@@ -208,19 +272,36 @@ mod tests {
     #[test]
     fn value_runs_end_where_the_table_says_for_every_byte_at_every_position() {
         let base = *b"opaque value ~!@#$%^&*()[]{}<>?/|;:'\"` 0123456789-value";
+        runs_end_where_the_table_says(&base, VALUE_CHAR, value_run_end);
+    }
+
+    #[test]
+    fn key_runs_end_where_the_table_says_for_every_byte_at_every_position() {
+        let base = *b"vendor_1-2*3/4@tenant@@az09_-*/@system-name/x";
+        runs_end_where_the_table_says(&base, KEY_CHAR | KEY_AT, key_run_end);
+    }
+
+    /// Every byte value at every position of `base`, scanned from several
+    /// starts, and every length of it (short ones take the byte loop, long
+    /// ones the blocks and the block that ends at the end).
+    fn runs_end_where_the_table_says(base: &[u8], classes: u8, run_end: fn(&[u8], usize) -> usize) {
         for pos in 0..base.len() {
             for b in 0..=255u8 {
-                let mut bytes = base;
+                let mut bytes = base.to_vec();
                 bytes[pos] = b;
-                for from in [0, 1, pos.saturating_sub(3), pos] {
-                    let expected = (from..bytes.len())
-                        .find(|&i| CLASS[usize::from(bytes[i])] & VALUE_CHAR == 0)
-                        .unwrap_or(bytes.len());
-                    assert_eq!(
-                        value_run_end(&bytes, from),
-                        expected,
-                        "{b:#04x} at {pos}, from {from}"
-                    );
+                for len in [pos + 1, pos + 7, 16, 17, 31, base.len()] {
+                    let bytes = &bytes[..len.clamp(pos + 1, base.len())];
+                    for from in [0, 1, pos.saturating_sub(3), pos] {
+                        let expected = (from..bytes.len())
+                            .find(|&i| CLASS[usize::from(bytes[i])] & classes == 0)
+                            .unwrap_or(bytes.len());
+                        assert_eq!(
+                            run_end(bytes, from),
+                            expected,
+                            "{b:#04x} at {pos}, from {from}, length {}",
+                            bytes.len()
+                        );
+                    }
                 }
             }
         }
