@@ -9,16 +9,18 @@
 //! POSTs `arguments` as JSON to `url` carrying the propagated `traceparent`
 //! and `tracestate` (a fresh span id per call), then answers 200.
 //!
-//! Tracestate keys are validated with the Level 1 `tenant@system` grammar
-//! because the official harness's strict tests still check that grammar;
-//! everything else follows Level 2.
+//! It propagates with the library's defaults: W3C Trace Context Level 2,
+//! the current `tracestate` key grammar (`@` anywhere after the first
+//! character), duplicate keys reduced to their first member, and a header
+//! with a malformed member discarded whole (what the official harness
+//! expects at strict level 2).
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
+use steadfast_tracing_core::Propagator;
 use steadfast_tracing_core::ids::{IdGenerator, RandomSource};
-use steadfast_tracing_core::{KeyGrammar, Propagator};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -183,7 +185,7 @@ fn handle(mut stream: TcpStream) -> io::Result<()> {
         serde_json::Value::Null => Vec::new(),
         single => vec![single],
     };
-    let propagator = Propagator::new().key_grammar(KeyGrammar::Level1);
+    let propagator = Propagator::new();
     let mut ids = IdGenerator::new(RandomSource::new());
     // The span that handles this request: a child of the caller's span, or
     // the root of a new trace when the caller sent no valid traceparent.

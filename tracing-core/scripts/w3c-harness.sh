@@ -6,13 +6,16 @@
 # aiohttp, installed into a virtual environment under $TMPDIR, never into the
 # repository or the system Python.
 #
-# Usage: tracing-core/scripts/w3c-harness.sh PATH/TO/trace-context [STRICT_LEVEL]
-#        (STRICT_LEVEL defaults to 2; from anywhere in the repo)
+# Usage: tracing-core/scripts/w3c-harness.sh PATH/TO/trace-context [STRICT_LEVEL [SPEC_LEVEL]]
+#        (both default to 2, so the Level 2 suite runs too; from anywhere in
+#        the repo). The harness revision is printed first when PATH is a git
+#        checkout.
 set -euo pipefail
 
-usage="usage: $0 PATH/TO/trace-context [STRICT_LEVEL]"
+usage="usage: $0 PATH/TO/trace-context [STRICT_LEVEL [SPEC_LEVEL]]"
 checkout=${1:?$usage}
 level=${2:-2}
+spec_level=${3:-2}
 harness=$checkout/test
 [ -f "$harness/test.py" ] || harness=$checkout
 [ -f "$harness/test.py" ] || { echo "no test/test.py under $checkout" >&2; exit 2; }
@@ -41,5 +44,9 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 
+if revision=$(git -C "$checkout" log -1 --format='%h %s' 2>/dev/null); then
+    echo "harness: $revision"
+fi
 cd "$harness"
-STRICT_LEVEL=$level SERVICE_ENDPOINT=http://127.0.0.1:$port/test "$venv/bin/python" test.py
+STRICT_LEVEL=$level SPEC_LEVEL=$spec_level SERVICE_ENDPOINT=http://127.0.0.1:$port/test \
+    "$venv/bin/python" test.py

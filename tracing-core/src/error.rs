@@ -1,6 +1,7 @@
 //! The crate's one error type.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// What went wrong, without the details (see [`Error`] for those).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -26,6 +27,9 @@ pub enum ErrorKind {
     HttpResponse,
     /// A `STEADFAST_*` environment variable held a malformed value.
     Env,
+    /// Recorded spans did not form the trace a check expected (one trace
+    /// id, one root, every parent present, the expected names and kinds).
+    TraceShape,
 }
 
 /// The error type of every fallible operation in this crate.
@@ -45,14 +49,16 @@ pub enum ErrorKind {
 /// assert_eq!(err.to_string(), "invalid traceparent: expected at least 55 characters, found 6");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Error {
     kind: ErrorKind,
     what: &'static str,
     at: Option<usize>,
     found: Option<usize>,
     detail: Option<String>,
-    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    // Shared so that an error can be cloned (a sampler reports one in each
+    // result it applies to).
+    source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
 impl Error {
@@ -83,7 +89,7 @@ impl Error {
     }
 
     pub(crate) fn source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
-        self.source = Some(Box::new(source));
+        self.source = Some(Arc::new(source));
         self
     }
 
@@ -153,6 +159,7 @@ impl fmt::Display for Error {
             ErrorKind::HttpStatus => "collector rejected the export",
             ErrorKind::HttpResponse => "malformed collector response",
             ErrorKind::Env => "invalid environment variable",
+            ErrorKind::TraceShape => "unexpected trace",
         };
         write!(f, "{prefix}: {}", self.what)?;
         if let Some(found) = self.found {

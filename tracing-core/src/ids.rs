@@ -4,13 +4,26 @@
 //! makes every id of a test run reproducible. Any `FnMut() -> u64` is an
 //! id source; [`RandomSource`] is the built-in default.
 //!
+//! A source also says whether its bits are random ([`IdSource::is_random`]):
+//! only then do new traces get the W3C `random` flag, which promises that
+//! "at least the right-most 7 bytes of the trace-id" were "selected
+//! randomly … with uniform distribution". [`SplitMix64`] and
+//! [`RandomSource`] are; a plain closure is not assumed to be (it may be a
+//! counter), so wrap a random one in [`RandomBits`].
+//!
 //! ```
-//! use steadfast_tracing_core::ids::{IdGenerator, SplitMix64};
+//! use steadfast_tracing_core::ids::{IdGenerator, RandomBits, SplitMix64};
 //!
 //! let mut a = IdGenerator::new(SplitMix64::new(42));
 //! let mut b = IdGenerator::new(SplitMix64::new(42));
 //! assert_eq!(a.trace_id(), b.trace_id());
-//! assert!(a.span_id().is_valid());
+//! assert!(a.span_id().is_valid() && a.is_random());
+//!
+//! let mut n = 0;
+//! let counter = IdGenerator::new(move || { n += 1; n });
+//! assert!(!counter.is_random());
+//! let mut rng = SplitMix64::new(7);
+//! assert!(IdGenerator::new(RandomBits(move || rng.next_u64())).is_random());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -300,27 +313,78 @@ impl fmt::Display for TraceFlags {
     }
 }
 
-/// A source of 64 random bits, such as a seeded test RNG.
+/// A source of 64 bits per id, such as a seeded test RNG.
 ///
 /// Every `FnMut() -> u64` is one, so an RNG with a `next_u64` method plugs in
-/// as `|| rng.next_u64()`.
+/// as `|| rng.next_u64()` (wrapped in [`RandomBits`] to say it is random).
 ///
 /// ```
-/// use steadfast_tracing_core::ids::{IdGenerator, SplitMix64};
+/// use steadfast_tracing_core::ids::{IdGenerator, RandomBits, SplitMix64};
 ///
 /// let mut rng = SplitMix64::new(7);
-/// let mut ids = IdGenerator::new(|| rng.next_u64());
+/// let mut ids = IdGenerator::new(RandomBits(|| rng.next_u64()));
 /// assert!(ids.trace_id().is_valid());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub trait IdSource {
-    /// Returns the next 64 random bits.
+    /// Returns the next 64 bits.
     fn next_u64(&mut self) -> u64;
+
+    /// Whether every output is drawn uniformly at random (a true or a
+    /// pseudo-random generator), so that trace ids made from it meet W3C
+    /// Trace Context Level 2's randomness requirement and new traces carry
+    /// the `random` flag. A static property of the source; `false` unless
+    /// the source says otherwise.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use steadfast_tracing_core::ids::{IdSource, SplitMix64};
+    ///
+    /// struct Counter(u64);
+    /// impl IdSource for Counter {
+    ///     fn next_u64(&mut self) -> u64 { self.0 += 1; self.0 }
+    /// }
+    /// assert!(!Counter(0).is_random());
+    /// assert!(SplitMix64::new(1).is_random());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn is_random(&self) -> bool {
+        false
+    }
 }
 
 impl<F: FnMut() -> u64> IdSource for F {
     fn next_u64(&mut self) -> u64 {
         self()
+    }
+}
+
+/// A closure whose outputs the caller vouches are uniformly random, such as
+/// `|| rng.next_u64()` over a seeded RNG: an [`IdSource`] whose
+/// [`is_random`](IdSource::is_random) is `true`.
+///
+/// # Example
+///
+/// ```
+/// use steadfast_tracing_core::ids::{IdGenerator, RandomBits, SplitMix64};
+/// use steadfast_tracing_core::SpanContext;
+///
+/// let mut rng = SplitMix64::new(3);
+/// let mut ids = IdGenerator::new(RandomBits(move || rng.next_u64()));
+/// assert!(SpanContext::new_root(&mut ids, true).flags().is_random());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct RandomBits<F>(pub F);
+
+impl<F: FnMut() -> u64> IdSource for RandomBits<F> {
+    fn next_u64(&mut self) -> u64 {
+        (self.0)()
+    }
+
+    fn is_random(&self) -> bool {
+        true
     }
 }
 
@@ -359,6 +423,11 @@ impl SplitMix64 {
 impl IdSource for SplitMix64 {
     fn next_u64(&mut self) -> u64 {
         SplitMix64::next_u64(self)
+    }
+
+    /// Pseudo-random with uniform 64-bit outputs.
+    fn is_random(&self) -> bool {
+        true
     }
 }
 
@@ -400,51 +469,99 @@ impl IdSource for RandomSource {
     fn next_u64(&mut self) -> u64 {
         self.0.next_u64()
     }
+
+    fn is_random(&self) -> bool {
+        true
+    }
 }
 
+/// How many all-zero ids in a row [`IdGenerator`] draws before it stops
+/// trusting its source. A uniformly random source makes even one all-zero
+/// span id with probability 2⁻⁶⁴.
+const ZERO_DRAWS_BEFORE_FALLBACK: usize = 8;
+
 /// Makes valid (never all-zero) trace and span ids from an [`IdSource`].
+///
+/// An all-zero id is drawn again. A source that gives 8 all-zero ids in a
+/// row (a broken source,
+/// such as one that always returns 0) is not asked again: from then on ids
+/// come from a counter, 1, 2, 3, … (distinct, never zero), and
+/// [`IdGenerator::is_random`] is `false`, so new traces are no longer
+/// flagged random. The generator never loops forever.
 ///
 /// # Example
 ///
 /// ```
 /// use steadfast_tracing_core::ids::{IdGenerator, SplitMix64};
+/// use steadfast_tracing_core::{SpanId, TraceId};
 ///
 /// let mut ids = IdGenerator::new(SplitMix64::new(1));
 /// let (a, b) = (ids.span_id(), ids.span_id());
 /// assert_ne!(a, b);
+///
+/// let mut broken = IdGenerator::new(|| 0);
+/// assert_eq!(broken.trace_id(), TraceId::from_u128(1));
+/// assert_eq!(broken.span_id(), SpanId::from_u64(2));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct IdGenerator<S> {
     source: S,
+    // The last id handed out after the source was given up on; 0 while
+    // the source is trusted.
+    fallback: u64,
 }
 
 impl<S: IdSource> IdGenerator<S> {
     /// Generates ids from `source`.
     pub fn new(source: S) -> Self {
-        IdGenerator { source }
+        IdGenerator {
+            source,
+            fallback: 0,
+        }
     }
 
-    /// A new trace id; all 16 bytes come from the source.
+    /// A new trace id; all 16 bytes come from the source (see the type's
+    /// docs for a source that only gives zeros).
     pub fn trace_id(&mut self) -> TraceId {
-        loop {
-            let hi = u128::from(self.source.next_u64());
-            let lo = u128::from(self.source.next_u64());
-            let id = TraceId::from_u128((hi << 64) | lo);
-            if id.is_valid() {
-                return id;
+        if self.fallback == 0 {
+            for _ in 0..ZERO_DRAWS_BEFORE_FALLBACK {
+                let hi = u128::from(self.source.next_u64());
+                let lo = u128::from(self.source.next_u64());
+                let id = TraceId::from_u128((hi << 64) | lo);
+                if id.is_valid() {
+                    return id;
+                }
             }
         }
+        TraceId::from_u128(u128::from(self.next_fallback()))
     }
 
-    /// A new span id.
+    /// A new span id (see the type's docs for a source that only gives
+    /// zeros).
     pub fn span_id(&mut self) -> SpanId {
-        loop {
-            let id = SpanId::from_u64(self.source.next_u64());
-            if id.is_valid() {
-                return id;
+        if self.fallback == 0 {
+            for _ in 0..ZERO_DRAWS_BEFORE_FALLBACK {
+                let id = SpanId::from_u64(self.source.next_u64());
+                if id.is_valid() {
+                    return id;
+                }
             }
         }
+        SpanId::from_u64(self.next_fallback())
+    }
+
+    fn next_fallback(&mut self) -> u64 {
+        // Wrapping past u64::MAX would give the invalid 0; 2^64 ids are
+        // never drawn, but skip it all the same.
+        self.fallback = self.fallback.checked_add(1).unwrap_or(1);
+        self.fallback
+    }
+
+    /// Whether ids come from a random source ([`IdSource::is_random`]) and
+    /// the source has not been given up on.
+    pub fn is_random(&self) -> bool {
+        self.fallback == 0 && self.source.is_random()
     }
 
     /// The underlying source.
@@ -469,6 +586,32 @@ mod tests {
         let mut g = SplitMix64::new(1234567);
         assert_eq!(g.next_u64(), 6457827717110365317);
         assert_eq!(g.next_u64(), 3203168211198807973);
+    }
+
+    #[test]
+    fn a_source_of_only_zeros_falls_back_to_a_counter_instead_of_hanging() {
+        let calls = std::cell::Cell::new(0);
+        let mut ids = IdGenerator::new(RandomBits(|| {
+            calls.set(calls.get() + 1);
+            0
+        }));
+        assert_eq!(ids.span_id(), SpanId::from_u64(1));
+        assert_eq!(ids.trace_id(), TraceId::from_u128(2));
+        assert_eq!(ids.span_id(), SpanId::from_u64(3));
+        assert!(!ids.is_random(), "a counter's ids are not random");
+        assert_eq!(
+            calls.get(),
+            ZERO_DRAWS_BEFORE_FALLBACK,
+            "given up after one span id"
+        );
+    }
+
+    #[test]
+    fn seven_zero_draws_in_a_row_are_still_retried() {
+        let mut outputs = [0u64; ZERO_DRAWS_BEFORE_FALLBACK - 1].into_iter();
+        let mut ids = IdGenerator::new(RandomBits(move || outputs.next().unwrap_or(42)));
+        assert_eq!(ids.span_id(), SpanId::from_u64(42));
+        assert!(ids.is_random());
     }
 
     #[test]

@@ -29,7 +29,9 @@
 //! # Overview
 //!
 //! - [`ids`]: [`TraceId`], [`SpanId`], [`TraceFlags`] and id generation from a
-//!   caller-supplied [`IdSource`] (any `FnMut() -> u64`, e.g. a seeded RNG).
+//!   caller-supplied [`IdSource`] (any `FnMut() -> u64`, e.g. a seeded RNG),
+//!   which says whether it is random and so whether new traces get the
+//!   `random` flag.
 //! - [`traceparent`] and [`tracestate`]: strict W3C Trace Context Level 2
 //!   headers, with Level 1 behaviour as an option ([`Level`], [`KeyGrammar`]);
 //!   parsing and formatting a `traceparent` never allocates.
@@ -86,7 +88,7 @@ pub use error::{Error, ErrorKind};
 pub use ids::{IdGenerator, IdSource, SpanId, TraceFlags, TraceId};
 pub use propagation::{Extractor, Injector, Level, Propagator, SpanContext, extract, inject};
 pub use traceparent::TraceParent;
-pub use tracestate::{KeyGrammar, TraceState};
+pub use tracestate::{InvalidMember, KeyGrammar, TraceState};
 
 // Doc-test the README's example.
 #[doc = include_str!("../README.md")]

@@ -24,7 +24,7 @@ use std::fmt;
 use crate::error::Error;
 use crate::ids::{IdGenerator, IdSource, SpanId, TraceFlags, TraceId};
 use crate::traceparent::{TraceParent, encode_parts};
-use crate::tracestate::{KeyGrammar, MAX_HEADER_LEN, TraceState};
+use crate::tracestate::{InvalidMember, KeyGrammar, MAX_HEADER_LEN, TraceState};
 
 /// Header name of the trace parent.
 pub const TRACEPARENT: &str = "traceparent";
@@ -107,15 +107,31 @@ impl SpanContext {
         }
     }
 
-    /// The first span of a new trace, with fresh ids from `ids` and the
-    /// `random` flag set (the ids come from a source of randomness).
+    /// The first span of a new trace, with fresh ids from `ids`. The
+    /// `random` flag is set only when the ids come from a random source
+    /// ([`IdGenerator::is_random`]).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use steadfast_tracing_core::ids::IdGenerator;
+    /// use steadfast_tracing_core::SpanContext;
+    ///
+    /// let mut n = 0;
+    /// let mut counter = IdGenerator::new(move || { n += 1; n });
+    /// let root = SpanContext::new_root(&mut counter, true);
+    /// assert!(root.flags().is_sampled() && !root.flags().is_random());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new_root<S: IdSource>(ids: &mut IdGenerator<S>, sampled: bool) -> Self {
-        SpanContext::new(
-            ids.trace_id(),
-            ids.span_id(),
-            TraceFlags::RANDOM.with_sampled(sampled),
-            TraceState::new(),
-        )
+        let trace_id = ids.trace_id();
+        let span_id = ids.span_id();
+        // Asked after drawing: a source given up on while drawing no longer
+        // counts as random.
+        let flags = TraceFlags::NONE
+            .with_random(ids.is_random())
+            .with_sampled(sampled);
+        SpanContext::new(trace_id, span_id, flags, TraceState::new())
     }
 
     /// A context for a child span (or an outgoing call): same trace, flags
@@ -306,11 +322,13 @@ pub enum Level {
 /// ```
 /// use steadfast_tracing_core::{KeyGrammar, Propagator};
 ///
-/// let p = Propagator::new().key_grammar(KeyGrammar::Level1);
 /// let headers = [
 ///     ("traceparent", "00-12345678901234567890123456789012-1234567890123456-00"),
 ///     ("tracestate", "foo@=1,bar=2"),
 /// ];
+/// let cx = Propagator::new().extract(&headers).expect("traceparent is valid");
+/// assert_eq!(cx.trace_state().to_string(), "foo@=1,bar=2");
+/// let p = Propagator::new().key_grammar(KeyGrammar::Level1);
 /// let cx = p.extract(&headers).expect("traceparent is valid");
 /// assert!(cx.trace_state().is_empty(), "bad tracestate is dropped, traceparent kept");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -319,6 +337,7 @@ pub enum Level {
 pub struct Propagator {
     level: Level,
     grammar: KeyGrammar,
+    invalid: InvalidMember,
 }
 
 impl Propagator {
@@ -327,6 +346,7 @@ impl Propagator {
         Propagator {
             level: Level::Two,
             grammar: KeyGrammar::Level2,
+            invalid: InvalidMember::DiscardAll,
         }
     }
 
@@ -348,12 +368,37 @@ impl Propagator {
         self
     }
 
+    /// What extraction does with a malformed `tracestate` member (default
+    /// [`InvalidMember::DiscardAll`], what the W3C harness expects).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use steadfast_tracing_core::{InvalidMember, Propagator};
+    ///
+    /// let headers = [
+    ///     ("traceparent", "00-12345678901234567890123456789012-1234567890123456-00"),
+    ///     ("tracestate", "@foo=1,bar=2"),
+    /// ];
+    /// let lenient = Propagator::new().invalid_member(InvalidMember::DropMember);
+    /// assert_eq!(lenient.extract(&headers).expect("valid").trace_state().to_string(), "bar=2");
+    /// assert!(Propagator::new().extract(&headers).expect("valid").trace_state().is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub const fn invalid_member(mut self, invalid: InvalidMember) -> Self {
+        self.invalid = invalid;
+        self
+    }
+
     /// Reads the remote parent from `carrier`.
     ///
     /// Returns `None` (start a new trace) when `traceparent` is missing,
     /// invalid or repeated; the `tracestate` is then ignored. With a valid
     /// `traceparent` and an invalid `tracestate` the parent is kept and the
-    /// trace state is empty. Without a `tracestate`, nothing is allocated.
+    /// trace state is empty (or, with [`InvalidMember::DropMember`], holds
+    /// the well-formed members). Of members sharing a key only the first is
+    /// kept. Without a `tracestate`, nothing is allocated.
     ///
     /// # Example
     ///
@@ -383,7 +428,10 @@ impl Propagator {
         let (mut seen, mut ok) = (false, true);
         carrier.for_each(TRACESTATE, &mut |value| {
             seen = true;
-            ok = ok && state.extend_from_header(value, self.grammar).is_ok();
+            ok = ok
+                && state
+                    .extend_from_header(value, self.grammar, self.invalid)
+                    .is_ok();
         });
         // Without a header the state is built fresh rather than copied out
         // of the closure's reach: cheaper, and the usual case.

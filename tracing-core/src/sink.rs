@@ -1,7 +1,8 @@
 //! Where finished spans go, and an in-memory sink with trace-tree assertions.
 //!
 //! The assertions panic with the whole recorded tree drawn, so a failure
-//! shows what the test saw:
+//! shows what the test saw, and point at the line that called them; each
+//! has a `check_*` twin that returns the problem as an [`Error`] instead:
 //!
 //! ```should_panic
 //! use steadfast_tracing_core::sink::{InMemorySink, SpanSink};
@@ -14,9 +15,10 @@
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::error::{Error, ErrorKind};
 use crate::ids::{SpanId, TraceId};
 use crate::span::{Span, SpanKind, Status};
 
@@ -86,12 +88,62 @@ impl InMemorySink {
         Forest::new(self.spans())
     }
 
+    /// Checks that all spans share one trace id: the non-panicking twin of
+    /// [`InMemorySink::assert_single_trace`].
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::TraceShape`] if no span was recorded or there is more
+    /// than one trace id.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use steadfast_tracing_core::sink::{InMemorySink, SpanSink};
+    /// use steadfast_tracing_core::span::Span;
+    /// use steadfast_tracing_core::{SpanId, TraceId};
+    ///
+    /// let sink = InMemorySink::new();
+    /// assert!(sink.check_single_trace().is_err(), "nothing recorded yet");
+    /// sink.on_end(Span::new(TraceId::from_u128(1), SpanId::from_u64(1), "root"));
+    /// sink.check_single_trace()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn check_single_trace(&self) -> Result<(), Error> {
+        self.forest().check_single_trace()
+    }
+
+    /// Checks one trace id, exactly one root, and that every span's parent
+    /// was recorded: the non-panicking twin of
+    /// [`InMemorySink::assert_well_formed`].
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::TraceShape`] naming the first rule broken.
+    pub fn check_well_formed(&self) -> Result<(), Error> {
+        self.forest().check_well_formed()
+    }
+
+    /// Checks a well-formed trace whose spans, walked depth first with
+    /// siblings by start time, have exactly these names and kinds: the
+    /// non-panicking twin of [`InMemorySink::assert_shape`].
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::TraceShape`] naming the first rule broken, or listing
+    /// both walks when they differ.
+    pub fn check_shape(&self, expected: &[(&str, SpanKind)]) -> Result<(), Error> {
+        self.forest().check_shape(expected)
+    }
+
     /// Asserts that all spans share one trace id.
     ///
     /// # Panics
     ///
     /// If no span was recorded or there is more than one trace id; the message
-    /// draws every recorded trace.
+    /// (prefixed `steadfast:`, located at the caller) draws every recorded
+    /// trace.
+    #[track_caller]
     pub fn assert_single_trace(&self) {
         let forest = self.forest();
         if let Err(problem) = forest.check_single_trace() {
@@ -104,7 +156,9 @@ impl InMemorySink {
     ///
     /// # Panics
     ///
-    /// On the first rule broken; the message names it and draws the trees.
+    /// On the first rule broken; the message (prefixed `steadfast:`, located
+    /// at the caller) names it and draws the trees.
+    #[track_caller]
     pub fn assert_well_formed(&self) {
         let forest = self.forest();
         if let Err(problem) = forest.check_well_formed() {
@@ -117,39 +171,30 @@ impl InMemorySink {
     ///
     /// # Panics
     ///
-    /// If the trace is not well formed or the walk differs; the message shows
-    /// the expected and the actual list and draws the tree.
+    /// If the trace is not well formed or the walk differs; the message
+    /// (prefixed `steadfast:`, located at the caller) shows the expected
+    /// and the actual walk and draws the tree.
+    #[track_caller]
     pub fn assert_shape(&self, expected: &[(&str, SpanKind)]) {
         let forest = self.forest();
-        if let Err(problem) = forest.check_well_formed() {
+        if let Err(problem) = forest.check_shape(expected) {
             fail(&problem, &forest);
-        }
-        let actual: Vec<(String, SpanKind)> = forest
-            .walk()
-            .into_iter()
-            .map(|(_, s)| (s.name.clone(), s.kind))
-            .collect();
-        let same = actual.len() == expected.len()
-            && actual
-                .iter()
-                .zip(expected)
-                .all(|((an, ak), (en, ek))| an == en && ak == ek);
-        if !same {
-            let mut msg = String::from("span tree shape differs\n  expected:");
-            for (name, kind) in expected {
-                let _ = write!(msg, "\n    {name} [{kind}]");
-            }
-            msg.push_str("\n  actual:");
-            for (name, kind) in &actual {
-                let _ = write!(msg, "\n    {name} [{kind}]");
-            }
-            fail(&msg, &forest);
         }
     }
 }
 
-fn fail(problem: &str, forest: &Forest) -> ! {
-    panic!("{problem}\nrecorded spans:\n{forest}");
+#[track_caller]
+fn fail(problem: &Error, forest: &Forest) -> ! {
+    panic!("steadfast: {problem}\nrecorded spans:\n{forest}");
+}
+
+/// `name [kind], name [kind]` for a failure message.
+fn walk_text<'a>(walk: impl IntoIterator<Item = (&'a str, SpanKind)>) -> String {
+    let items: Vec<String> = walk
+        .into_iter()
+        .map(|(name, kind)| format!("{name} [{kind}]"))
+        .collect();
+    items.join(", ")
 }
 
 /// Recorded spans grouped by trace and drawn as trees.
@@ -250,13 +295,16 @@ impl Forest {
     ///
     /// # Errors
     ///
-    /// A sentence naming the problem.
-    pub fn check_single_trace(&self) -> Result<(), String> {
-        let traces = self.trace_ids();
-        match traces.len() {
-            0 => Err("expected one trace, but no span was recorded".into()),
+    /// [`ErrorKind::TraceShape`] if no span was recorded or there is more
+    /// than one trace id.
+    pub fn check_single_trace(&self) -> Result<(), Error> {
+        match self.trace_ids().len() {
+            0 => Err(Error::new(
+                ErrorKind::TraceShape,
+                "expected one trace, but no span was recorded",
+            )),
             1 => Ok(()),
-            n => Err(format!("expected one trace id, found {n}")),
+            n => Err(Error::new(ErrorKind::TraceShape, "expected one trace id").found(n)),
         }
     }
 
@@ -264,21 +312,24 @@ impl Forest {
     ///
     /// # Errors
     ///
-    /// A sentence naming the first rule broken.
-    pub fn check_well_formed(&self) -> Result<(), String> {
+    /// [`ErrorKind::TraceShape`] naming the first rule broken.
+    pub fn check_well_formed(&self) -> Result<(), Error> {
         self.check_single_trace()?;
         let ids = self.ids();
         if ids.len() != self.spans.len() {
-            return Err("a span id was recorded more than once".into());
+            return Err(Error::new(
+                ErrorKind::TraceShape,
+                "a span id was recorded more than once",
+            ));
         }
         for s in &self.spans {
             if let Some(p) = s.parent_span_id
                 && !ids.contains(&(s.trace_id, p))
             {
-                return Err(format!(
-                    "span {:?} ({}) has parent {p} which was never recorded",
-                    s.name, s.span_id
-                ));
+                return Err(
+                    Error::new(ErrorKind::TraceShape, "a parent was never recorded")
+                        .detail(format!("span {:?} ({}) has parent {p}", s.name, s.span_id)),
+                );
             }
         }
         let roots = self
@@ -287,12 +338,61 @@ impl Forest {
             .filter(|s| s.parent_span_id.is_none())
             .count();
         if roots != 1 {
-            return Err(format!("expected exactly one root span, found {roots}"));
+            return Err(
+                Error::new(ErrorKind::TraceShape, "expected exactly one root span").found(roots),
+            );
         }
         if self.walk().len() != self.spans.len() {
-            return Err("the parent links form a cycle".into());
+            return Err(Error::new(
+                ErrorKind::TraceShape,
+                "the parent links form a cycle",
+            ));
         }
         Ok(())
+    }
+
+    /// `Ok` for a well-formed trace whose walk ([`Forest::walk`]) has
+    /// exactly these names and kinds.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::TraceShape`] naming the first rule broken, or listing
+    /// both walks when they differ.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use steadfast_tracing_core::sink::Forest;
+    /// use steadfast_tracing_core::span::{Span, SpanKind};
+    /// use steadfast_tracing_core::{SpanId, TraceId};
+    ///
+    /// let t = TraceId::from_u128(1);
+    /// let forest = Forest::new(vec![Span::new(t, SpanId::from_u64(1), "GET /").with_kind(SpanKind::Server)]);
+    /// forest.check_shape(&[("GET /", SpanKind::Server)])?;
+    /// let err = forest.check_shape(&[("GET /", SpanKind::Client)]).unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "unexpected trace: span names and kinds differ (expected GET / [client]; recorded GET / [server])"
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn check_shape(&self, expected: &[(&str, SpanKind)]) -> Result<(), Error> {
+        self.check_well_formed()?;
+        let actual: Vec<(&str, SpanKind)> = self
+            .walk()
+            .into_iter()
+            .map(|(_, s)| (s.name.as_str(), s.kind))
+            .collect();
+        if actual.as_slice() == expected {
+            return Ok(());
+        }
+        Err(
+            Error::new(ErrorKind::TraceShape, "span names and kinds differ").detail(format!(
+                "expected {}; recorded {}",
+                walk_text(expected.iter().copied()),
+                walk_text(actual)
+            )),
+        )
     }
 }
 

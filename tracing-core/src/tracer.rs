@@ -28,6 +28,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
+use crate::error::Error;
 use crate::ids::{IdGenerator, IdSource, RandomSource, TraceFlags};
 use crate::propagation::SpanContext;
 use crate::sampling::{AlwaysOn, Decision, Sampler, SamplingParams};
@@ -65,6 +66,10 @@ struct BoxedSource(Box<dyn IdSource + Send>);
 impl IdSource for BoxedSource {
     fn next_u64(&mut self) -> u64 {
         self.0.next_u64()
+    }
+
+    fn is_random(&self) -> bool {
+        self.0.is_random()
     }
 }
 
@@ -107,7 +112,9 @@ impl SpanSink for Discard {
 }
 
 impl TracerBuilder {
-    /// Generates ids from `source` (e.g. a seeded RNG).
+    /// Generates ids from `source` (e.g. a seeded RNG). Root spans carry the
+    /// `random` flag only if the source [is random](IdSource::is_random):
+    /// pass a closure over an RNG as [`RandomBits`](crate::ids::RandomBits).
     pub fn ids(mut self, source: impl IdSource + Send + 'static) -> Self {
         self.ids = Box::new(source);
         self
@@ -191,13 +198,14 @@ impl Tracer {
         kind: SpanKind,
     ) -> ActiveSpan<'_> {
         let name = name.into();
-        let (trace_id, span_id) = {
+        let (trace_id, span_id, random) = {
             let mut ids = self.ids.lock().unwrap_or_else(PoisonError::into_inner);
             let trace_id = match parent {
                 Some(p) if p.is_valid() => p.trace_id(),
                 _ => ids.trace_id(),
             };
-            (trace_id, ids.span_id())
+            let span_id = ids.span_id();
+            (trace_id, span_id, ids.is_random())
         };
         let parent = parent.filter(|p| p.is_valid());
         let result = self.sampler.should_sample(&SamplingParams {
@@ -206,7 +214,8 @@ impl Tracer {
             name: &name,
             kind,
         });
-        let base_flags = parent.map_or(TraceFlags::RANDOM, SpanContext::flags);
+        // A new trace is flagged random only when its ids are.
+        let base_flags = parent.map_or(TraceFlags::NONE.with_random(random), SpanContext::flags);
         let flags = base_flags.with_sampled(result.decision == Decision::RecordAndSample);
         let trace_state = match result.trace_state {
             Some(ts) => ts,
@@ -226,6 +235,7 @@ impl Tracer {
             tracer: self,
             cx,
             span,
+            sampling_error: result.error,
         }
     }
 }
@@ -236,6 +246,7 @@ pub struct ActiveSpan<'t> {
     tracer: &'t Tracer,
     cx: SpanContext,
     span: Option<Span>,
+    sampling_error: Option<Error>,
 }
 
 impl fmt::Debug for ActiveSpan<'_> {
@@ -243,6 +254,7 @@ impl fmt::Debug for ActiveSpan<'_> {
         f.debug_struct("ActiveSpan")
             .field("context", &self.cx)
             .field("recording", &self.span.is_some())
+            .field("sampling_error", &self.sampling_error)
             .finish()
     }
 }
@@ -256,6 +268,35 @@ impl ActiveSpan<'_> {
     /// Whether the sampler chose to record this span.
     pub fn is_recording(&self) -> bool {
         self.span.is_some()
+    }
+
+    /// The problem the sampler reported when this span started, if any
+    /// ([`SamplingResult::error`](crate::sampling::SamplingResult::error)).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use steadfast_tracing_core::ids::SplitMix64;
+    /// use steadfast_tracing_core::sampling::{ConsistentProbability, ParentBased};
+    /// use steadfast_tracing_core::span::SpanKind;
+    /// use steadfast_tracing_core::tracer::Tracer;
+    /// use steadfast_tracing_core::{ErrorKind, Propagator};
+    ///
+    /// let tracer = Tracer::builder()
+    ///     .ids(SplitMix64::new(1))
+    ///     .sampler(ParentBased::new(ConsistentProbability::new(0.5)?).remote_sampled(ConsistentProbability::new(0.1)?))
+    ///     .build();
+    /// let ot = format!("ot=th:8;{}", "x".repeat(250)); // no room for th:e666
+    /// let parent = Propagator::new()
+    ///     .extract(&[("traceparent", "00-ffffffffffffffffffffffffffffffff-1234567890123456-01"), ("tracestate", ot.as_str())])
+    ///     .expect("valid");
+    /// let span = tracer.start_child(&parent, "GET /", SpanKind::Server);
+    /// assert_eq!(span.sampling_error().map(|e| e.kind()), Some(ErrorKind::TraceState));
+    /// assert!(!span.context().trace_state().to_string().contains("th:"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn sampling_error(&self) -> Option<&Error> {
+        self.sampling_error.as_ref()
     }
 
     /// Sets an attribute.

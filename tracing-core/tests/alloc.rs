@@ -173,6 +173,20 @@ fn hot_path_does_not_allocate() {
         with_state[1].1.as_bytes()
     );
 
+    // Spaces and a duplicate key send it through the builder, which works
+    // on the stack: still nothing for a short result.
+    let with_duplicate = [
+        ("traceparent", header),
+        ("tracestate", "congo=t61rcWkgMzE , rojo=1,congo=x"),
+    ];
+    let mut parent = None;
+    let n = allocations(|| parent = extract(&with_duplicate[..]));
+    assert_eq!(n, 0, "extract with a duplicate key and spaces");
+    assert_eq!(
+        parent.unwrap().trace_state().as_str(),
+        "congo=t61rcWkgMzE,rojo=1"
+    );
+
     // A longer one is built on the stack and then shared: one allocation,
     // and cloning it for the child allocates nothing.
     let long = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7,vendorname1=opaquevalue1,x=y";

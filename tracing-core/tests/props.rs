@@ -2,9 +2,13 @@
 
 use proptest::prelude::*;
 use steadfast_tracing_core::baggage::Baggage;
+use steadfast_tracing_core::sampling::{parse_threshold, threshold_for_probability};
 use steadfast_tracing_core::{
-    KeyGrammar, SpanId, TraceFlags, TraceId, TraceParent, TraceState, extract,
+    InvalidMember, KeyGrammar, Propagator, SpanId, TraceFlags, TraceId, TraceParent, TraceState,
+    extract,
 };
+
+const TRACEPARENT: &str = "00-12345678901234567890123456789012-1234567890123456-01";
 
 fn key() -> impl Strategy<Value = String> {
     "[a-z0-9][a-z0-9_*/@-]{0,20}"
@@ -15,11 +19,26 @@ fn value() -> impl Strategy<Value = String> {
     "[ -+--<>-~]{0,20}[!-+--<>-~]"
 }
 
+/// Whether `key` matches the Level 2 ABNF, read straight from the spec:
+/// `key = ( lcalpha / DIGIT ) 0*255 ( keychar )`,
+/// `keychar = lcalpha / DIGIT / "_" / "-" / "*" / "/" / "@"`.
+fn abnf_key(key: &str) -> bool {
+    let lcalpha_or_digit = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let keychar = |c: char| lcalpha_or_digit(c) || "_-*/@".contains(c);
+    let mut chars = key.chars();
+    chars.next().is_some_and(lcalpha_or_digit) && key.len() <= 256 && chars.all(keychar)
+}
+
 /// The `tracestate` rules read straight from the spec, slowly: split every
 /// header on commas, trim spaces and tabs, skip empty members, split at the
-/// first `=`, check key and value, refuse duplicates and more than 32
-/// members. Returns the canonical text.
-fn model_tracestate(headers: &[String], grammar: KeyGrammar) -> Option<String> {
+/// first `=`, check key and value (refusing the header, or dropping the
+/// member, as `invalid` says), keep the first member of each key, refuse
+/// more than 32 members. Returns the canonical text.
+fn model_tracestate(
+    headers: &[String],
+    grammar: KeyGrammar,
+    invalid: InvalidMember,
+) -> Option<String> {
     let key_char = |c: char| matches!(c, 'a'..='z' | '0'..='9' | '_' | '-' | '*' | '/');
     let lower_or_digit = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
     let key_ok = |k: &str| match grammar {
@@ -38,11 +57,7 @@ fn model_tracestate(headers: &[String], grammar: KeyGrammar) -> Option<String> {
                     && system.chars().all(key_char)
             }
         },
-        _ => {
-            k.len() <= 256
-                && k.starts_with(lower_or_digit)
-                && k.chars().all(|c| key_char(c) || c == '@')
-        }
+        _ => abnf_key(k),
     };
     let value_ok = |v: &str| {
         (1..=256).contains(&v.len())
@@ -57,11 +72,18 @@ fn model_tracestate(headers: &[String], grammar: KeyGrammar) -> Option<String> {
             if member.is_empty() {
                 continue;
             }
-            let (k, v) = member.split_once('=')?;
-            if !key_ok(k) || !value_ok(v) || members.iter().any(|(seen, _)| *seen == k) {
+            let Some((k, v)) = member
+                .split_once('=')
+                .filter(|(k, v)| key_ok(k) && value_ok(v))
+            else {
+                if invalid == InvalidMember::DropMember {
+                    continue;
+                }
                 return None;
+            };
+            if !members.iter().any(|(seen, _)| *seen == k) {
+                members.push((k, v));
             }
-            members.push((k, v));
         }
     }
     if members.len() > 32 {
@@ -116,21 +138,131 @@ fn tracestate_headers() -> impl Strategy<Value = Vec<String>> {
     proptest::collection::vec(header, 1..3)
 }
 
+/// A sampling probability within [2^-56, 1): uniform, tiny (many leading
+/// `f`s in its threshold) or close to 1 (many leading `0`s).
+fn probability() -> impl Strategy<Value = f64> {
+    let unit = (1u64..(1 << 53)).prop_map(|m| m as f64 / 2f64.powi(53));
+    prop_oneof![
+        unit.clone(),
+        (unit.clone(), 1..=56i32).prop_map(|(u, k)| (u * 2f64.powi(-k)).max(2f64.powi(-56))),
+        (unit, 1..=53i32).prop_map(|(u, k)| 1.0 - (u * 2f64.powi(-k)).max(2f64.powi(-53))),
+    ]
+}
+
+/// `round(p * 2^56)` from the float's bits with integer arithmetic, ties
+/// away from zero like `f64::round`.
+fn scaled_exactly(p: f64) -> u64 {
+    let bits = p.to_bits();
+    let mantissa = (bits & ((1 << 52) - 1)) | (1 << 52);
+    let exp = ((bits >> 52) & 0x7ff) as i32 - 1075 + 56;
+    if exp >= 0 {
+        mantissa << exp
+    } else if exp > -64 {
+        (mantissa + (1 << (-exp - 1))) >> -exp
+    } else {
+        0
+    }
+}
+
+/// Leading hex digits that carry no information, counted the way the
+/// collector's `pkg/sampling` does: how often `x` can be multiplied by 16
+/// and stay below 1.
+fn zero_digits(mut x: f64) -> u32 {
+    let mut n = 0;
+    while x * 16.0 < 1.0 {
+        x *= 16.0;
+        n += 1;
+    }
+    n
+}
+
 proptest! {
+    #[test]
+    fn thresholds_round_the_exact_threshold_to_the_significant_digits_asked_for(
+        p in probability(),
+        precision in 1u32..=14,
+    ) {
+        let th = threshold_for_probability(p, precision).unwrap();
+        let t = parse_threshold(&th).unwrap();
+        let exact = (1u64 << 56) - scaled_exactly(p);
+        let digits = (precision + zero_digits(p).max(zero_digits(1.0 - p))).min(14);
+        let unit = 1u64 << (4 * (14 - digits));
+        prop_assert!(th.len() as u32 <= digits, "{} has more than {} digits", th, digits);
+        prop_assert_eq!(t % unit, 0, "{} is not a multiple of {:x}", th, unit);
+        prop_assert!(t.abs_diff(exact) <= unit / 2, "{} is off exact {:014x}", th, exact);
+        prop_assert!(t > 0, "p={} below 1 never becomes 100 %", p);
+    }
+
     #[test]
     fn tracestate_parser_agrees_with_the_spec_model(headers in tracestate_headers()) {
         for grammar in [KeyGrammar::Level2, KeyGrammar::Level1] {
-            let ours = TraceState::parse_headers_with(headers.iter().map(String::as_str), grammar);
-            let model = model_tracestate(&headers, grammar);
-            prop_assert_eq!(
-                ours.as_ref().ok().map(TraceState::to_string),
-                model,
-                "{:?} with {:?}: ours {:?}",
-                headers,
-                grammar,
-                ours
-            );
+            let values = || headers.iter().map(String::as_str);
+            for (invalid, ours) in [
+                (InvalidMember::DiscardAll, TraceState::parse_headers_with(values(), grammar)),
+                (InvalidMember::DropMember, TraceState::parse_headers_lenient(values(), grammar)),
+            ] {
+                let model = model_tracestate(&headers, grammar, invalid);
+                prop_assert_eq!(
+                    ours.as_ref().ok().map(TraceState::to_string),
+                    model,
+                    "{:?} with {:?}, {:?}: ours {:?}",
+                    headers,
+                    grammar,
+                    invalid,
+                    ours
+                );
+            }
         }
+    }
+
+    #[test]
+    fn every_key_the_abnf_allows_is_kept(
+        key in "[a-z0-9][a-z0-9_*/@-]{0,255}",
+        value in value(),
+        spaced in any::<bool>(),
+    ) {
+        let header = if spaced {
+            format!("a=1 ,\t{key}={value}\t, z=2")
+        } else {
+            format!("a=1,{key}={value},z=2")
+        };
+        for (grammar_name, ts) in [
+            ("strict", TraceState::parse(&header)),
+            ("lenient", TraceState::parse_headers_lenient([header.as_str()], KeyGrammar::Level2)),
+        ] {
+            let ts = ts.map_err(|e| TestCaseError::fail(format!("{grammar_name}: {e}")))?;
+            prop_assert_eq!(ts.get(&key), Some(value.as_str()));
+            prop_assert_eq!(ts.len(), if key == "a" || key == "z" { 2 } else { 3 });
+        }
+        let headers = [("traceparent", TRACEPARENT), ("tracestate", header.as_str())];
+        let cx = extract(&headers).expect("valid traceparent");
+        prop_assert_eq!(cx.trace_state().get(&key), Some(value.as_str()));
+    }
+
+    #[test]
+    fn every_other_key_drops_only_its_member(
+        key in "[a-zA-Z0-9_*/@ \t.~:;!%^&()\x7f\u{e9}-]{0,300}"
+            .prop_filter("a key outside the ABNF, without optional whitespace at its ends", |k| {
+                !abnf_key(k) && !k.starts_with([' ', '\t']) && !k.ends_with([' ', '\t'])
+            }),
+        value in value(),
+    ) {
+        let header = format!("a=1,{key}={value},z=2");
+        let lenient = TraceState::parse_headers_lenient([header.as_str()], KeyGrammar::Level2)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(lenient.to_string(), "a=1,z=2");
+        let lenient_extract = Propagator::new()
+            .invalid_member(InvalidMember::DropMember)
+            .extract(&[("traceparent", TRACEPARENT), ("tracestate", header.as_str())])
+            .expect("valid traceparent");
+        prop_assert_eq!(lenient_extract.trace_state().to_string(), "a=1,z=2");
+        // By default the whole header is invalid, but only the tracestate
+        // goes: the traceparent is kept.
+        prop_assert!(TraceState::parse(&header).is_err());
+        let strict = extract(&[("traceparent", TRACEPARENT), ("tracestate", header.as_str())])
+            .expect("valid traceparent");
+        prop_assert!(strict.trace_state().is_empty());
+        prop_assert_eq!(strict.trace_id().to_string(), &TRACEPARENT[3..35]);
     }
 
     #[test]

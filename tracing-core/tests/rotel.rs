@@ -2,7 +2,9 @@
 //! PyPI with `pip install rotel`, whose wheel ships `rotel-agent`) and checks
 //! that it printed every span with the right ids, names and kinds.
 //!
-//! Skipped, with a message, where `rotel-agent` is not on `PATH`.
+//! Fails, saying how to install it, where `rotel-agent` is not on `PATH`:
+//! a test that passed without its collector would prove nothing. `.ci/run`
+//! installs it and puts it on `PATH`.
 
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
@@ -71,12 +73,15 @@ fn strip_ansi(line: &str) -> String {
 
 #[test]
 fn rotel_collector_accepts_and_prints_every_exported_span() {
-    let Some(agent) = find_on_path("rotel-agent") else {
-        println!(
-            "skipped: rotel-agent is not on PATH (pip install rotel, then put its rotel-agent on PATH)"
-        );
-        return;
-    };
+    let agent = find_on_path("rotel-agent").unwrap_or_else(|| {
+        panic!(
+            "steadfast: rotel-agent is not on PATH, and this test needs a real collector; \
+             install it with `python3 -m pip install rotel==0.0.1a15` and put the folder of \
+             its rotel-agent on PATH: \
+             PATH=\"$(python3 -c 'import os, rotel; print(os.path.dirname(rotel.__file__))'):$PATH\" \
+             (as .ci/run does)"
+        )
+    });
     let (http, grpc) = (free_port(), free_port());
     let pid_file =
         std::env::temp_dir().join(format!("steadfast-rotel-{}-{http}.pid", std::process::id()));

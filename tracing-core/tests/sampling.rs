@@ -3,7 +3,7 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use steadfast_tracing_core::ids::SplitMix64;
+use steadfast_tracing_core::ids::{IdGenerator, RandomBits, SplitMix64};
 use steadfast_tracing_core::sampling::{
     AlwaysOff, AlwaysOn, ConsistentProbability, Decision, KeepErrorTraces, ParentBased, RecordAll,
     Rule, RuleBased, Sampler, SamplingParams, TraceIdRatio, format_threshold, parse_threshold,
@@ -12,7 +12,9 @@ use steadfast_tracing_core::sampling::{
 use steadfast_tracing_core::sink::InMemorySink;
 use steadfast_tracing_core::span::{SpanKind, Status};
 use steadfast_tracing_core::tracer::Tracer;
-use steadfast_tracing_core::{SpanContext, SpanId, TraceFlags, TraceId, TraceState, extract};
+use steadfast_tracing_core::{
+    ErrorKind, SpanContext, SpanId, TraceFlags, TraceId, TraceState, extract,
+};
 
 #[test]
 fn thresholds_match_the_specification_table_at_precision_3_4_5() {
@@ -54,6 +56,46 @@ fn threshold_text_round_trips_and_rejects_junk() {
     }
     assert!(threshold_for_probability(1.5, 4).is_err());
     assert!(threshold_for_probability(0.5, 0).is_err());
+    assert!(threshold_for_probability(0.5, 15).is_err());
+}
+
+#[test]
+fn precision_counts_significant_digits_near_one_too_so_97_percent_is_not_100() {
+    // Precision 1 would round 1 - 0.97 = 0.03 (0x07ae… of 2^56) to 0, that
+    // is 100 %; its leading 0 does not count, as leading f digits do not
+    // for small probabilities.
+    let th = threshold_for_probability(0.97, 1).unwrap();
+    assert_eq!(th, "08");
+    let kept = 1.0 - parse_threshold(&th).unwrap() as f64 / 2f64.powi(56);
+    assert_eq!(kept, 0.96875);
+    assert_eq!(threshold_for_probability(0.999, 2).unwrap(), "0042");
+    assert_eq!(
+        ConsistentProbability::with_precision(0.97, 1)
+            .unwrap()
+            .threshold_hex(),
+        "08"
+    );
+}
+
+#[test]
+fn precision_13_and_14_give_13_and_14_digits_and_14_is_exact() {
+    for p in [1.0 / 3.0, 0.2, 0.1, 0.7] {
+        let exact = (1u64 << 56) - (p * 2f64.powi(56)).round() as u64;
+        let th14 = threshold_for_probability(p, 14).unwrap();
+        assert_eq!(parse_threshold(&th14).unwrap(), exact, "p={p}");
+        let th13 = threshold_for_probability(p, 13).unwrap();
+        assert_eq!(th13.len(), 13, "p={p} th13={th13}");
+        let t13 = parse_threshold(&th13).unwrap();
+        assert!(t13.abs_diff(exact) <= 8, "p={p}: {th13} vs exact {exact:x}");
+    }
+    assert_eq!(
+        threshold_for_probability(1.0 / 3.0, 13).unwrap(),
+        "aaaaaaaaaaaab"
+    );
+    assert_eq!(
+        threshold_for_probability(1.0 / 3.0, 14).unwrap(),
+        "aaaaaaaaaaaaac"
+    );
 }
 
 fn params(trace_id: TraceId, parent: Option<&SpanContext>) -> SamplingParams<'_> {
@@ -256,4 +298,164 @@ fn error_traces_are_kept_whole_and_clean_unsampled_traces_are_dropped() {
     }
     assert_eq!(tail.flush(), 1);
     out.assert_shape(&[("failing", SpanKind::Server), ("db", SpanKind::Client)]);
+}
+
+#[test]
+fn only_a_random_id_source_sets_the_random_flag_on_new_traces() {
+    // W3C Trace Context Level 2, random trace id flag: "If that flag is set,
+    // at least the right-most 7 bytes of the trace-id MUST be selected
+    // randomly … with uniform distribution". OpenTelemetry sdk.md, IdGenerator
+    // randomness: custom generators "SHOULD identify themselves
+    // appropriately when all generated TraceID values meet" that requirement.
+    let root_flags = |tracer: Tracer| {
+        tracer
+            .start_root("root", SpanKind::Server)
+            .context()
+            .flags()
+    };
+    let mut n = 0u64;
+    let counter = move || {
+        n += 1;
+        n
+    };
+    let mut rng = SplitMix64::new(8);
+    let vouched = RandomBits(move || rng.next_u64());
+    let flags = [
+        root_flags(Tracer::builder().ids(counter).build()),
+        root_flags(Tracer::builder().ids(SplitMix64::new(8)).build()),
+        root_flags(Tracer::builder().ids(vouched).build()),
+    ];
+    assert_eq!(flags.map(TraceFlags::is_random), [false, true, true]);
+    assert!(flags.iter().all(|f| f.is_sampled()));
+
+    let mut n = 0u64;
+    let mut counter_ids = IdGenerator::new(move || {
+        n += 1;
+        n
+    });
+    assert!(
+        !SpanContext::new_root(&mut counter_ids, true)
+            .flags()
+            .is_random()
+    );
+    let mut zeros = IdGenerator::new(RandomBits(|| 0));
+    let root = SpanContext::new_root(&mut zeros, true);
+    assert!(root.is_valid(), "a source of zeros falls back to a counter");
+    assert!(
+        !root.flags().is_random(),
+        "and its ids are no longer random"
+    );
+}
+
+/// A parent extracted from `tracestate` with the given `ot` value and
+/// trace-id randomness `0x12345678901234` (the low 56 bits of the id).
+fn remote_parent(sampled: bool, tracestate: &str) -> SpanContext {
+    let flags = if sampled { "01" } else { "00" };
+    extract(&[
+        (
+            "traceparent".to_string(),
+            format!("00-00000000000000000012345678901234-1234567890123456-{flags}"),
+        ),
+        ("tracestate".to_string(), tracestate.to_string()),
+    ])
+    .unwrap()
+}
+
+#[test]
+fn a_threshold_the_ot_entry_cannot_hold_is_erased_and_reported_not_left_stale() {
+    // tracestate-probability-sampling.md: "All sampling stages that modify
+    // the effective sampling threshold must update the sampling threshold by
+    // re-encoding the OpenTelemetry TraceState"; tracestate-handling.md: "If
+    // setting a value ends up making the entire ot entry exceed the 256
+    // characters limit, SDKs are advised to abort the operation and signal
+    // the user about the error".
+    let filler = "x".repeat(250);
+    let parent = remote_parent(true, &format!("ot=th:8;{filler},other=1"));
+    let one_in_ten = ConsistentProbability::new(0.1).unwrap();
+    let r = one_in_ten.should_sample(&params(TraceId::from_u128(u128::MAX), Some(&parent)));
+    assert_eq!(r.decision, Decision::RecordAndSample);
+    let state = r.trace_state.unwrap();
+    assert_eq!(
+        state.get("ot"),
+        Some(filler.as_str()),
+        "th:8 is gone, not kept"
+    );
+    assert_eq!(state.get("other"), Some("1"));
+    let error = r.error.expect("the failed update is reported");
+    assert_eq!(error.kind(), ErrorKind::TraceState);
+    assert!(error.to_string().contains("th:e666"), "{error}");
+    let cause = std::error::Error::source(&error)
+        .expect("the tracestate error")
+        .to_string();
+    assert!(cause.contains("longer than 256"), "{cause}");
+
+    // With room to spare the threshold is re-encoded and nothing is reported.
+    let parent = remote_parent(true, "ot=th:8;rv:ffffffffffffff");
+    let r = one_in_ten.should_sample(&params(parent.trace_id(), Some(&parent)));
+    assert!(r.error.is_none());
+    assert_eq!(
+        r.trace_state.unwrap().get("ot"),
+        Some("th:e666;rv:ffffffffffffff")
+    );
+}
+
+#[test]
+fn parent_based_erases_a_propagated_threshold_that_randomness_does_not_reach() {
+    // tracestate-probability-sampling.md: "a parent-based sampler that
+    // receives and propagates a sampled context with threshold should check
+    // that the sampled flag matches the expression rv >= th, otherwise it
+    // should erase the threshold."
+    let sampler = ParentBased::new(AlwaysOn).remote_not_sampled(AlwaysOn);
+    let decide = |parent: &SpanContext| {
+        let r = sampler.should_sample(&params(parent.trace_id(), Some(parent)));
+        assert_eq!(r.decision, Decision::RecordAndSample);
+        r.trace_state
+            .unwrap_or_else(|| parent.trace_state().clone())
+            .to_string()
+    };
+    // Randomness 0x12345678901234: reaches th:1, not th:2; rv overrides it.
+    assert_eq!(
+        decide(&remote_parent(true, "ot=th:1;rv:ab,a=1")),
+        "ot=th:1;rv:ab,a=1"
+    );
+    assert_eq!(decide(&remote_parent(true, "ot=th:2,a=1")), "a=1");
+    assert_eq!(
+        decide(&remote_parent(true, "ot=th:c;rv:ffffffffffffff")),
+        "ot=th:c;rv:ffffffffffffff"
+    );
+    assert_eq!(
+        decide(&remote_parent(true, "ot=th:c;rv:00000000000001")),
+        "ot=rv:00000000000001"
+    );
+    assert_eq!(
+        decide(&remote_parent(true, "ot=th:zz,a=1")),
+        "a=1",
+        "an unreadable th"
+    );
+    // Not sampled, yet th:1 is reached: the flag does not match the expression.
+    assert_eq!(decide(&remote_parent(false, "ot=th:1,a=1")), "a=1");
+}
+
+#[test]
+fn a_dropped_child_carries_no_threshold() {
+    // sdk.md, CompositeSampler: "In case of negative sampling decision, it
+    // removes the th value for the ot key from the Tracestate."
+    let sampler = ParentBased::new(AlwaysOn).remote_sampled(AlwaysOff);
+    let parent = remote_parent(true, "ot=th:0;rv:00000000000001,a=1");
+    let r = sampler.should_sample(&params(parent.trace_id(), Some(&parent)));
+    assert_eq!(r.decision, Decision::Drop);
+    assert_eq!(
+        r.trace_state.unwrap().to_string(),
+        "ot=rv:00000000000001,a=1"
+    );
+
+    // The same through a tracer: the context it propagates has no th.
+    let tracer = Tracer::builder()
+        .ids(SplitMix64::new(3))
+        .sampler(ParentBased::new(AlwaysOn))
+        .build();
+    let unsampled_with_th = remote_parent(false, "ot=th:0,a=1");
+    let child = tracer.start_child(&unsampled_with_th, "handler", SpanKind::Server);
+    assert!(!child.is_recording());
+    assert_eq!(child.context().trace_state().to_string(), "a=1");
 }

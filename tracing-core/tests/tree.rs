@@ -8,7 +8,7 @@ use steadfast_tracing_core::ids::{IdGenerator, SplitMix64};
 use steadfast_tracing_core::sink::{InMemorySink, SpanSink};
 use steadfast_tracing_core::span::{Span, SpanKind, Status};
 use steadfast_tracing_core::tracer::Tracer;
-use steadfast_tracing_core::{SpanId, TraceId, extract, inject};
+use steadfast_tracing_core::{ErrorKind, SpanId, TraceId, extract, inject};
 
 fn ticking_clock() -> impl Fn() -> SystemTime + Send + Sync {
     let ms = AtomicU64::new(0);
@@ -95,7 +95,7 @@ fn span(trace: u128, id: u64, parent: Option<u64>, name: &str) -> Span {
 
 #[test]
 #[should_panic(
-    expected = "span \"orphan\" (0000000000000003) has parent 0000000000000009 which was never recorded"
+    expected = "steadfast: unexpected trace: a parent was never recorded (span \"orphan\" (0000000000000003) has parent 0000000000000009)"
 )]
 fn missing_parent_is_reported_with_the_tree() {
     let sink = InMemorySink::new();
@@ -105,7 +105,7 @@ fn missing_parent_is_reported_with_the_tree() {
 }
 
 #[test]
-#[should_panic(expected = "expected one trace id, found 2")]
+#[should_panic(expected = "steadfast: unexpected trace: expected one trace id, found 2")]
 fn two_traces_fail_the_single_trace_assertion() {
     let sink = InMemorySink::new();
     sink.on_end(span(1, 1, None, "a"));
@@ -114,7 +114,7 @@ fn two_traces_fail_the_single_trace_assertion() {
 }
 
 #[test]
-#[should_panic(expected = "expected exactly one root span, found 2")]
+#[should_panic(expected = "steadfast: unexpected trace: expected exactly one root span, found 2")]
 fn two_roots_fail_the_well_formed_assertion() {
     let sink = InMemorySink::new();
     sink.on_end(span(1, 1, None, "a"));
@@ -135,11 +135,68 @@ fn shape_failure_message_lists_both_sides_and_draws_the_tree() {
     let msg = err.downcast_ref::<String>().unwrap();
     assert_eq!(
         msg,
-        "span tree shape differs\n  expected:\n    GET / [server]\n    cache [internal]\n  actual:\n    \
-         GET / [server]\n    db [internal]\n    cache [internal]\nrecorded spans:\n\
+        "steadfast: unexpected trace: span names and kinds differ (expected GET / [server], \
+         cache [internal]; recorded GET / [server], db [internal], cache [internal])\n\
+         recorded spans:\n\
          trace 00000000000000000000000000000001 (3 spans)\n\
          └── GET / [server] 0000000000000001\n    \
              ├── db [internal] 0000000000000002 ERROR: timeout\n    \
              └── cache [internal] 0000000000000003\n"
     );
+    let err = sink
+        .check_shape(&[("GET /", SpanKind::Server), ("cache", SpanKind::Internal)])
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TraceShape);
+    assert_eq!(
+        msg.lines().next(),
+        Some(format!("steadfast: {err}").as_str())
+    );
+}
+
+#[test]
+fn check_twins_report_what_the_assertions_would_panic_on() {
+    let sink = InMemorySink::new();
+    assert_eq!(
+        sink.check_single_trace().unwrap_err().to_string(),
+        "unexpected trace: expected one trace, but no span was recorded"
+    );
+    sink.on_end(span(1, 1, None, "root").with_kind(SpanKind::Server));
+    sink.on_end(span(1, 2, Some(1), "db").with_kind(SpanKind::Client));
+    sink.check_single_trace().unwrap();
+    sink.check_well_formed().unwrap();
+    sink.check_shape(&[("root", SpanKind::Server), ("db", SpanKind::Client)])
+        .unwrap();
+    sink.on_end(span(2, 3, None, "other"));
+    assert_eq!(
+        sink.check_well_formed().unwrap_err().to_string(),
+        "unexpected trace: expected one trace id, found 2"
+    );
+}
+
+#[test]
+fn assertion_failures_point_at_the_calling_line() {
+    // The panic hook is process-wide: record only this thread's panic and
+    // hand every other one to the previous hook.
+    let this = std::thread::current().id();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let previous = std::sync::Arc::new(std::panic::take_hook());
+    {
+        let (seen, previous) = (seen.clone(), previous.clone());
+        std::panic::set_hook(Box::new(move |info| {
+            if std::thread::current().id() == this {
+                *seen.lock().unwrap() = info.location().map(|l| (l.file().to_owned(), l.line()));
+            } else {
+                previous(info);
+            }
+        }));
+    }
+    let sink = InMemorySink::new();
+    let expected_line = line!() + 1;
+    let result = std::panic::catch_unwind(|| sink.assert_well_formed());
+    let _ = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| previous(info)));
+    assert!(result.is_err());
+    let (file, line) = seen.lock().unwrap().clone().expect("the panic was seen");
+    assert!(file.ends_with("tree.rs"), "{file}");
+    assert_eq!(line, expected_line);
 }

@@ -2,13 +2,13 @@
 //! way the conformance service uses it.
 
 use steadfast_tracing_core::ids::{IdGenerator, SplitMix64};
-use steadfast_tracing_core::{KeyGrammar, Propagator, TraceState, extract};
+use steadfast_tracing_core::{Propagator, TraceState, extract};
 
 use crate::w3c_cases::{cases, check};
 
 #[test]
 fn every_suite_case_passes_through_extract_and_inject() {
-    let propagator = Propagator::new().key_grammar(KeyGrammar::Level1);
+    let propagator = Propagator::new();
     let mut ids = IdGenerator::new(SplitMix64::new(2024));
     let mut failures = Vec::new();
     let all = cases();
