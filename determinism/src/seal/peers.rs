@@ -113,17 +113,19 @@ impl Peers {
         }
     }
 
-    pub(super) fn wrote(&mut self, fd: i32, now: Duration) {
+    /// A write on `fd`; `now` is read only if `fd` is a real peer's socket.
+    pub(super) fn wrote(&mut self, fd: i32, now: &dyn Fn() -> Duration) {
         if let Some(socket) = self.sockets.get_mut(&fd)
             && !socket.owes_answer()
         {
-            socket.last_write = now;
+            socket.last_write = now();
         }
     }
 
-    pub(super) fn read(&mut self, fd: i32, now: Duration) {
+    /// A read that returned data on `fd`; `now` is read only if `fd` is a real peer's socket.
+    pub(super) fn read(&mut self, fd: i32, now: &dyn Fn() -> Duration) {
         if let Some(socket) = self.sockets.get_mut(&fd) {
-            socket.last_read = Some(now);
+            socket.last_read = Some(now());
         }
     }
 
@@ -199,15 +201,15 @@ mod tests {
     fn an_answer_is_waited_for_from_the_request_then_until_the_peer_is_quiet() {
         let mut peers = Peers::default();
         peers.connecting(7, addr("10.0.0.1:80"), secs(1.0));
-        peers.read(7, secs(1.2));
+        peers.read(7, &|| secs(1.2));
         assert_eq!(peers.wait_until(GRACE), Some(secs(1.2) + QUIET));
-        peers.wrote(7, secs(5.0));
+        peers.wrote(7, &|| secs(5.0));
         // A second write before the answer keeps the first request's deadline.
-        peers.wrote(7, secs(6.0));
+        peers.wrote(7, &|| secs(6.0));
         assert_eq!(peers.wait_until(GRACE), Some(secs(7.0)));
         // Headers, then the body: the peer stays waited for after each piece.
-        peers.read(7, secs(6.5));
-        peers.read(7, secs(6.6));
+        peers.read(7, &|| secs(6.5));
+        peers.read(7, &|| secs(6.6));
         assert_eq!(peers.wait_until(GRACE), Some(secs(6.6) + QUIET));
         peers.closed(7);
         assert_eq!(peers.wait_until(GRACE), None);
@@ -229,7 +231,7 @@ mod tests {
             slow[0].to_string(),
             "127.0.0.1:5432 had not answered after 3.000 s of real time (grace 2.000 s)"
         );
-        peers.read(3, secs(4.5));
+        peers.read(3, &|| secs(4.5));
         peers.moving_on(secs(9.0), GRACE);
         assert_eq!(peers.slow().len(), 1, "an answered peer is not slow");
     }

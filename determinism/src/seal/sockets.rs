@@ -90,8 +90,9 @@ pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_
             if let Some(peer) = peer
                 && (result == 0 || errno() == libc::EINPROGRESS)
             {
-                let _ =
-                    with_sealed(|state| state.peers(|peers, now| peers.connecting(fd, peer, now)));
+                let _ = with_sealed(|state| {
+                    state.peers(|peers, now| peers.connecting(fd, peer, now()))
+                });
             }
         }
     )

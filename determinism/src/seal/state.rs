@@ -207,14 +207,16 @@ impl SealState {
         self.clock.as_manual().is_some()
     }
 
-    /// Tells this thread's peers about a socket call, with the real monotonic time.
-    pub(super) fn peers(&self, f: impl FnOnce(&mut Peers, Duration)) {
+    /// Tells this thread's peers about a socket call. The real monotonic time is read only when
+    /// a call concerns a real peer: most reads and writes of a test's thread are on files,
+    /// pipes and the runtime's own wake-up descriptor.
+    pub(super) fn peers(&self, f: impl FnOnce(&mut Peers, &dyn Fn() -> Duration)) {
         if self.grace.is_none() {
             return;
         }
-        let now = real::clock_duration(libc::CLOCK_MONOTONIC).unwrap_or_default();
+        let now = || real::clock_duration(libc::CLOCK_MONOTONIC).unwrap_or_default();
         if let Ok(mut peers) = self.peers.try_borrow_mut() {
-            f(&mut peers, now);
+            f(&mut peers, &now);
         }
     }
 
