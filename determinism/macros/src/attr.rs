@@ -54,86 +54,62 @@ impl Args {
                 "retries" => {
                     args.retries = Some((small_int(&pair.value, "retries")?, span_of(&pair.value)))
                 }
-                "start" => match &pair.value {
-                    Expr::Lit(ExprLit {
-                        lit: Lit::Str(text),
-                        ..
-                    }) => args.start = Some(text.clone()),
-                    other => {
+                "start" => {
+                    args.start = Some(string(
+                        &pair.value,
+                        "`start` takes an RFC 3339 string such as `start = \"2026-01-01T00:00:00Z\"`",
+                    )?);
+                }
+                "tz" => {
+                    let text = string(
+                        &pair.value,
+                        "`tz` takes an IANA time zone name such as `tz = \"Europe/Berlin\"`",
+                    )?;
+                    let name = text.value();
+                    if !TIME_ZONES.lines().any(|known| known == name) {
                         return Err(syn::Error::new_spanned(
-                            other,
-                            "`start` takes an RFC 3339 string such as `start = \"2026-01-01T00:00:00Z\"`",
+                            &text,
+                            format!(
+                                "`tz = {name:?}` is not an IANA time zone name: write one such as \
+                                 \"UTC\", \"Europe/Berlin\" or \"America/New_York\""
+                            ),
                         ));
                     }
-                },
-                "tz" => match &pair.value {
-                    Expr::Lit(ExprLit {
-                        lit: Lit::Str(text),
-                        ..
-                    }) => {
-                        let name = text.value();
-                        if !TIME_ZONES.lines().any(|known| known == name) {
-                            return Err(syn::Error::new_spanned(
-                                text,
-                                format!(
-                                    "`tz = {name:?}` is not an IANA time zone name: write one such as \
-                                     \"UTC\", \"Europe/Berlin\" or \"America/New_York\""
-                                ),
-                            ));
-                        }
-                        args.time_zone = Some(text.clone());
+                    args.time_zone = Some(text);
+                }
+                "clock" => {
+                    const EXPECTED: &str =
+                        "`clock` takes \"virtual\" (the default), \"real-peers\" or \"real\"";
+                    let text = string(&pair.value, EXPECTED)?;
+                    if !["virtual", "real-peers", "real"].contains(&text.value().as_str()) {
+                        return Err(syn::Error::new_spanned(&text, EXPECTED));
                     }
-                    other => {
-                        return Err(syn::Error::new_spanned(
-                            other,
-                            "`tz` takes an IANA time zone name such as `tz = \"Europe/Berlin\"`",
-                        ));
-                    }
-                },
-                "clock" => match &pair.value {
-                    Expr::Lit(ExprLit {
-                        lit: Lit::Str(text),
-                        ..
-                    }) if ["virtual", "real-peers", "real"].contains(&text.value().as_str()) => {
-                        args.clock = Some(text.clone());
-                    }
-                    other => {
-                        return Err(syn::Error::new_spanned(
-                            other,
-                            "`clock` takes \"virtual\" (the default), \"real-peers\" or \"real\"",
-                        ));
-                    }
-                },
+                    args.clock = Some(text);
+                }
                 "grace_ms" => {
                     let grace = int(&pair.value, "grace_ms", "a whole number of milliseconds")?;
                     args.grace_ms = Some((grace, span_of(&pair.value)));
                 }
-                "flavor" => match &pair.value {
-                    Expr::Lit(ExprLit {
-                        lit: Lit::Str(text),
-                        ..
-                    }) if text.value() == "current_thread" => {}
-                    Expr::Lit(ExprLit {
-                        lit: Lit::Str(text),
-                        ..
-                    }) if text.value() == "multi_thread" => {
-                        return Err(syn::Error::new_spanned(
-                            text,
-                            "`flavor = \"multi_thread\"` is not supported: a deterministic test runs on \
-                             tokio's current-thread runtime because paused virtual time needs it \
-                             (tokio refuses `start_paused` on a multi-thread runtime) and because one \
-                             thread polls tasks in an order the seed decides; for code that needs worker \
-                             threads, use `#[tokio::test(flavor = \"multi_thread\")]` and \
-                             `TestContext::new` for seeded values, on real time",
-                        ));
+                "flavor" => {
+                    const EXPECTED: &str = "`flavor` takes \"current_thread\" (the only flavor a \
+                                            deterministic test runs on)";
+                    let text = string(&pair.value, EXPECTED)?;
+                    match text.value().as_str() {
+                        "current_thread" => {}
+                        "multi_thread" => {
+                            return Err(syn::Error::new_spanned(
+                                &text,
+                                "`flavor = \"multi_thread\"` is not supported: a deterministic test runs on \
+                                 tokio's current-thread runtime because paused virtual time needs it \
+                                 (tokio refuses `start_paused` on a multi-thread runtime) and because one \
+                                 thread polls tasks in an order the seed decides; for code that needs worker \
+                                 threads, use `#[tokio::test(flavor = \"multi_thread\")]` and \
+                                 `TestContext::new` for seeded values, on real time",
+                            ));
+                        }
+                        _ => return Err(syn::Error::new_spanned(&text, EXPECTED)),
                     }
-                    other => {
-                        return Err(syn::Error::new_spanned(
-                            other,
-                            "`flavor` takes \"current_thread\" (the only flavor a deterministic test runs on)",
-                        ));
-                    }
-                },
+                }
                 "check_determinism" => match &pair.value {
                     Expr::Lit(ExprLit {
                         lit: Lit::Bool(flag),
@@ -175,6 +151,17 @@ fn int(value: &Expr, name: &str, expected: &str) -> syn::Result<u64> {
             other,
             format!("`{name}` must be {expected}"),
         )),
+    }
+}
+
+/// The string literal `value`, or an error saying what the argument takes.
+fn string(value: &Expr, expected: &str) -> syn::Result<LitStr> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(text),
+            ..
+        }) => Ok(text.clone()),
+        other => Err(syn::Error::new_spanned(other, expected)),
     }
 }
 
