@@ -11,6 +11,25 @@ use libc::{c_char, c_int, c_long, c_uint, c_void, clockid_t, size_t, ssize_t, ti
 
 use super::state::with_sealed;
 
+/// Calls glibc's function `real` with the given signature, or fails with `ENOSYS` when glibc
+/// does not have it.
+macro_rules! call_real_impl {
+    ($real:expr, fn($($ty:ty),*) -> $ret:ty, ($($arg:expr),*), $fail:expr) => {
+        match $real.address() {
+            0 => {
+                $crate::seal::interpose::set_errno(libc::ENOSYS);
+                $fail
+            }
+            address => {
+                // SAFETY: `address` is glibc's definition of the function with this signature,
+                // and the arguments are the caller's, passed on unchanged.
+                let f: unsafe extern "C" fn($($ty),*) -> $ret = unsafe { std::mem::transmute(address) };
+                unsafe { f($($arg),*) }
+            }
+        }
+    };
+}
+
 /// Glibc's own functions, resolved once.
 pub(super) mod real {
     use std::ffi::CStr;
@@ -117,18 +136,12 @@ pub(super) mod real {
     ///
     /// `tp` must be valid for a write of a `timespec`.
     pub(in super::super) unsafe fn clock_gettime(clock: clockid_t, tp: *mut timespec) -> c_int {
-        match CLOCK_GETTIME.address() {
-            0 => {
-                super::set_errno(libc::ENOSYS);
-                -1
-            }
-            address => {
-                // SAFETY: glibc's clock_gettime has this signature.
-                let f: unsafe extern "C" fn(clockid_t, *mut timespec) -> c_int =
-                    unsafe { std::mem::transmute(address) };
-                unsafe { f(clock, tp) }
-            }
-        }
+        call_real_impl!(
+            CLOCK_GETTIME,
+            fn(clockid_t, *mut timespec) -> c_int,
+            (clock, tp),
+            -1
+        )
     }
 
     /// A real reading of `clock` as a duration, if the clock exists.
@@ -147,47 +160,16 @@ pub(super) mod real {
     ///
     /// As for the system call `number` with these arguments.
     pub(in super::super) unsafe fn syscall(number: c_long, args: [c_long; 6]) -> c_long {
-        match SYSCALL.address() {
-            0 => {
-                super::set_errno(libc::ENOSYS);
-                -1
-            }
-            address => {
-                // SAFETY: glibc's `syscall` reads exactly these registers (its assembly moves
-                // the number and six arguments into the kernel's registers).
-                let f: unsafe extern "C" fn(
-                    c_long,
-                    c_long,
-                    c_long,
-                    c_long,
-                    c_long,
-                    c_long,
-                    c_long,
-                ) -> c_long = unsafe { std::mem::transmute(address) };
-                let [a, b, c, d, e, g] = args;
-                unsafe { f(number, a, b, c, d, e, g) }
-            }
-        }
+        // Glibc's `syscall` reads exactly these registers: its assembly moves the number and
+        // six arguments into the kernel's registers.
+        let [a, b, c, d, e, g] = args;
+        call_real_impl!(
+            SYSCALL,
+            fn(c_long, c_long, c_long, c_long, c_long, c_long, c_long) -> c_long,
+            (number, a, b, c, d, e, g),
+            -1
+        )
     }
-}
-
-/// Calls glibc's function `real` with the given signature, or fails with `ENOSYS` when glibc
-/// does not have it.
-macro_rules! call_real_impl {
-    ($real:expr, fn($($ty:ty),*) -> $ret:ty, ($($arg:expr),*), $fail:expr) => {
-        match $real.address() {
-            0 => {
-                set_errno(libc::ENOSYS);
-                $fail
-            }
-            address => {
-                // SAFETY: `address` is glibc's definition of the function with this signature,
-                // and the arguments are the caller's, passed on unchanged.
-                let f: unsafe extern "C" fn($($ty),*) -> $ret = unsafe { std::mem::transmute(address) };
-                unsafe { f($($arg),*) }
-            }
-        }
-    };
 }
 
 pub(super) use call_real_impl as call_real;
