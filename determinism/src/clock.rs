@@ -247,12 +247,15 @@ impl Clock for FrozenClock {
 /// Under a paused tokio runtime (as in an async `#[deterministic_test]`) that elapsed time is
 /// virtual, so `SystemTime`-based code and `tokio::time::sleep` agree exactly. Outside a runtime
 /// it follows real time.
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 #[derive(Debug, Clone, Copy)]
 pub struct TokioClock {
     start: SystemTime,
     origin: tokio::time::Instant,
 }
 
+#[cfg(feature = "tokio")]
 impl TokioClock {
     /// A clock reading `start` now, moving with tokio's clock from here on.
     pub fn starting_at(start: SystemTime) -> Self {
@@ -263,6 +266,7 @@ impl TokioClock {
     }
 }
 
+#[cfg(feature = "tokio")]
 impl Clock for TokioClock {
     fn read(&self) -> Reading {
         let elapsed = tokio::time::Instant::now().saturating_duration_since(self.origin);
@@ -311,6 +315,7 @@ mod tests {
         assert_eq!(frozen.now(), default_start() + Duration::from_secs(7));
     }
 
+    #[cfg(feature = "tokio")]
     #[test]
     fn tokio_clock_follows_paused_time_exactly() {
         let runtime = tokio::runtime::Builder::new_current_thread()

@@ -21,9 +21,13 @@ use std::cell::RefCell;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
+#[cfg(feature = "tokio")]
+use std::time::SystemTime;
 
-use crate::clock::{Clock, ManualClock, Reading, TokioClock, default_start};
+#[cfg(feature = "tokio")]
+use crate::clock::TokioClock;
+use crate::clock::{Clock, ManualClock, Reading, default_start};
 use crate::rng::{DetRng, Recorder};
 use crate::seed::Seed;
 
@@ -189,6 +193,7 @@ pub struct TestClock {
 #[derive(Debug, Clone)]
 enum ClockSource {
     Manual(ManualClock),
+    #[cfg(feature = "tokio")]
     Tokio(TokioClock),
 }
 
@@ -205,6 +210,8 @@ impl TestClock {
     }
 
     /// A test clock following tokio's clock from `start`; create it inside the runtime.
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     pub fn tokio(start: SystemTime) -> Self {
         Self {
             source: ClockSource::Tokio(TokioClock::starting_at(start)),
@@ -216,13 +223,17 @@ impl TestClock {
     pub fn as_manual(&self) -> Option<&ManualClock> {
         match &self.source {
             ClockSource::Manual(clock) => Some(clock),
+            #[cfg(feature = "tokio")]
             ClockSource::Tokio(_) => None,
         }
     }
 
     /// True when the clock follows tokio (async tests).
     pub fn follows_tokio(&self) -> bool {
-        matches!(self.source, ClockSource::Tokio(_))
+        #[cfg(feature = "tokio")]
+        return matches!(self.source, ClockSource::Tokio(_));
+        #[cfg(not(feature = "tokio"))]
+        false
     }
 
     /// Moves the clock forward by `by`.
@@ -236,6 +247,7 @@ impl TestClock {
     pub fn advance(&self, by: Duration) {
         match &self.source {
             ClockSource::Manual(clock) => clock.advance(by),
+            #[cfg(feature = "tokio")]
             ClockSource::Tokio(_) => panic!(
                 "steadfast: this test clock follows tokio's paused clock; \
                  use tokio::time::sleep or tokio::time::advance to move it"
@@ -248,6 +260,7 @@ impl TestClock {
     pub async fn sleep(&self, by: Duration) {
         match &self.source {
             ClockSource::Manual(clock) => clock.advance(by),
+            #[cfg(feature = "tokio")]
             ClockSource::Tokio(_) => tokio::time::sleep(by).await,
         }
     }
@@ -258,6 +271,7 @@ impl TestClock {
     pub(crate) fn read_unrecorded(&self) -> Reading {
         match &self.source {
             ClockSource::Manual(clock) => clock.read(),
+            #[cfg(feature = "tokio")]
             ClockSource::Tokio(clock) => clock.read(),
         }
     }
@@ -285,6 +299,7 @@ impl fmt::Debug for TestClock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.source {
             ClockSource::Manual(clock) => clock.fmt(f),
+            #[cfg(feature = "tokio")]
             ClockSource::Tokio(clock) => clock.fmt(f),
         }
     }
@@ -314,6 +329,7 @@ mod tests {
         assert!(TestContext::try_current().is_none());
     }
 
+    #[cfg(feature = "tokio")]
     #[test]
     #[should_panic(expected = "follows tokio's paused clock")]
     fn advancing_a_tokio_clock_by_hand_panics_with_advice() {

@@ -15,7 +15,9 @@ use std::marker::PhantomData;
 use std::panic;
 
 use crate::context::TestContext;
-use crate::harness::{self, AsyncTestFn, TestOutcome, TestSpec};
+#[cfg(feature = "tokio")]
+use crate::harness::AsyncTestFn;
+use crate::harness::{self, TestOutcome, TestSpec};
 use crate::seed::Seed;
 
 /// Chooses, from the test's return type, whether runs execute on fresh threads.
@@ -43,6 +45,7 @@ pub trait RunOnFreshThread<R> {
     /// See [`harness::run_sync`].
     fn run_sync(&self, spec: &TestSpec, seed: Option<Seed>, body: fn(&TestContext) -> R) -> R;
     /// See [`harness::run_async`].
+    #[cfg(feature = "tokio")]
     fn run_async<F>(&self, spec: &TestSpec, seed: Option<Seed>, body: F) -> R
     where
         F: for<'a> AsyncTestFn<'a, R> + Sync;
@@ -53,6 +56,7 @@ impl<R: TestOutcome + Send> RunOnFreshThread<R> for &Runner<R> {
         harness::run_sync_with(spec, seed, body, on_fresh_thread)
     }
 
+    #[cfg(feature = "tokio")]
     fn run_async<F>(&self, spec: &TestSpec, seed: Option<Seed>, body: F) -> R
     where
         F: for<'a> AsyncTestFn<'a, R> + Sync,
@@ -66,6 +70,7 @@ pub trait RunOnTestThread<R> {
     /// See [`harness::run_sync`].
     fn run_sync(&self, spec: &TestSpec, seed: Option<Seed>, body: fn(&TestContext) -> R) -> R;
     /// See [`harness::run_async`].
+    #[cfg(feature = "tokio")]
     fn run_async<F>(&self, spec: &TestSpec, seed: Option<Seed>, body: F) -> R
     where
         F: for<'a> AsyncTestFn<'a, R> + Sync;
@@ -76,6 +81,7 @@ impl<R: TestOutcome> RunOnTestThread<R> for Runner<R> {
         harness::run_sync(spec, seed, body)
     }
 
+    #[cfg(feature = "tokio")]
     fn run_async<F>(&self, spec: &TestSpec, seed: Option<Seed>, body: F) -> R
     where
         F: for<'a> AsyncTestFn<'a, R> + Sync,
@@ -110,6 +116,7 @@ fn on_fresh_thread<T: Send>(run: &mut (dyn FnMut() -> T + Send)) -> T {
 /// The seal of one run: entered once the run's context exists, left when the run ends.
 #[cfg(feature = "seal")]
 pub(crate) mod sealing {
+    #[cfg(feature = "tokio")]
     use std::future::Future;
     use std::sync::Arc;
 
@@ -142,12 +149,14 @@ pub(crate) mod sealing {
     }
 
     /// The test's future, keeping the sealed clock level with tokio's.
+    #[cfg(feature = "tokio")]
     pub(crate) fn follow<F: Future>(guard: &Guard, future: F) -> impl Future<Output = F::Output> {
         guard.follow(future)
     }
 
     /// The runtime of an async run: the seal knows when the driver parks (the moment an
     /// idle runtime decides to advance its paused clock) and catches up after each park.
+    #[cfg(feature = "tokio")]
     pub(crate) fn runtime(builder: &mut tokio::runtime::Builder) -> &mut tokio::runtime::Builder {
         builder
             .on_thread_park(|| crate::seal::parking(true))
@@ -155,6 +164,7 @@ pub(crate) mod sealing {
     }
 
     /// The real peers that made virtual time move on without their answer, described.
+    #[cfg(feature = "tokio")]
     pub(crate) fn slow_peers(guard: &Guard) -> Vec<String> {
         guard.slow_peers().iter().map(ToString::to_string).collect()
     }
@@ -163,6 +173,7 @@ pub(crate) mod sealing {
 /// Without the `seal` feature a run is not sealed.
 #[cfg(not(feature = "seal"))]
 pub(crate) mod sealing {
+    #[cfg(feature = "tokio")]
     use std::future::Future;
     use std::sync::Arc;
 
@@ -180,14 +191,17 @@ pub(crate) mod sealing {
         Guard
     }
 
+    #[cfg(feature = "tokio")]
     pub(crate) fn slow_peers(_guard: &Guard) -> Vec<String> {
         Vec::new()
     }
 
+    #[cfg(feature = "tokio")]
     pub(crate) fn follow<F: Future>(_guard: &Guard, future: F) -> F {
         future
     }
 
+    #[cfg(feature = "tokio")]
     pub(crate) fn runtime(builder: &mut tokio::runtime::Builder) -> &mut tokio::runtime::Builder {
         builder
     }

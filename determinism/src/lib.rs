@@ -112,6 +112,7 @@
 //! ## Supported Rust versions
 //!
 //! The workspace's `rust-version` (1.95) and newer.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod budget;
 pub mod clock;
@@ -120,6 +121,7 @@ pub mod context;
 mod error;
 pub mod rng;
 #[cfg(feature = "seal")]
+#[cfg_attr(docsrs, doc(cfg(feature = "seal")))]
 pub mod seal;
 pub mod seed;
 pub mod timestamp;
@@ -148,11 +150,35 @@ macro_rules! __require_seal {
     };
 }
 
+/// Expands to nothing with the `tokio` feature; without it, to a compile error saying that an
+/// async test needs the feature. Used by `#[deterministic_test]`.
+#[cfg(feature = "tokio")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __require_tokio {
+    () => {};
+}
+
+/// See the `tokio` twin above.
+#[cfg(not(feature = "tokio"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __require_tokio {
+    () => {
+        ::core::compile_error!(
+            "an async `#[deterministic_test]` runs on a paused tokio runtime, which needs the \
+             `tokio` feature (on by default): enable it on steadfast-determinism (or steadfast) \
+             in [dev-dependencies], or make the test a sync `fn`"
+        );
+    };
+}
+
 #[doc(hidden)]
 pub mod __macro_support {
     //! Used by the code `#[deterministic_test]` expands to. **Not a stable API.**
     pub use crate::harness::*;
     pub use crate::isolation::{RunOnFreshThread, RunOnTestThread, Runner};
+    #[cfg(feature = "tokio")]
     pub use tokio;
 }
 mod harness;
@@ -160,11 +186,17 @@ mod isolation;
 mod outcome;
 
 pub use budget::{LatencyBudget, LatencySummary};
-pub use clock::{Clock, FrozenClock, ManualClock, Reading, SystemClock, TokioClock};
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub use clock::TokioClock;
+pub use clock::{Clock, FrozenClock, ManualClock, Reading, SystemClock};
 pub use context::{ContextGuard, RngHandle, TestClock, TestContext};
 pub use error::{Error, ErrorKind};
 pub use outcome::TestOutcome;
 pub use rng::DetRng;
 pub use seed::Seed;
 pub use steadfast_macros::deterministic_test;
-pub use wait::{eventually, wait_until};
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub use wait::eventually;
+pub use wait::wait_until;

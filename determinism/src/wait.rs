@@ -23,6 +23,7 @@
 //! ```
 
 use std::fmt::Debug;
+#[cfg(feature = "tokio")]
 use std::future::Future;
 use std::panic::Location;
 use std::time::{Duration, Instant};
@@ -72,6 +73,7 @@ pub fn wait_for<T: Debug>(
 }
 
 /// How often the async waits check their condition, in tokio time.
+#[cfg(feature = "tokio")]
 fn poll_interval(timeout: Duration) -> Duration {
     (timeout / 100).clamp(Duration::from_millis(1), Duration::from_millis(50))
 }
@@ -84,6 +86,8 @@ fn poll_interval(timeout: Duration) -> Duration {
 /// # Errors
 ///
 /// When `timeout` passes first: the error names the call site and the number of checks.
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 #[track_caller]
 pub fn eventually<F, Fut>(
     timeout: Duration,
@@ -106,6 +110,8 @@ where
 /// # Errors
 ///
 /// When `timeout` passes first: the error says what was awaited and the last observed value.
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub async fn eventually_value<T, F, Fut>(
     what: impl Into<String>,
     timeout: Duration,
@@ -145,6 +151,7 @@ mod tests {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU32, Ordering};
 
+    #[cfg(feature = "tokio")]
     fn paused_runtime() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_current_thread()
             .enable_time()
@@ -171,6 +178,7 @@ mod tests {
         assert!(err.to_string().contains(file!()), "{err}");
     }
 
+    #[cfg(feature = "tokio")]
     #[test]
     fn eventually_sees_a_value_set_by_another_task_in_virtual_time() {
         paused_runtime().block_on(async {
@@ -201,6 +209,7 @@ mod tests {
         });
     }
 
+    #[cfg(feature = "tokio")]
     #[test]
     fn eventually_times_out_after_exactly_the_virtual_timeout() {
         paused_runtime().block_on(async {

@@ -31,6 +31,14 @@ pub(crate) fn expand(args: &Args, item: TokenStream) -> syn::Result<TokenStream>
     } else {
         quote!(run_sync)
     };
+    // An async test needs determinism's `tokio` feature: without it, a compile error at the
+    // `async` keyword saying so, rather than a missing method deep in the expansion.
+    let tokio_check = sig.asyncness.as_ref().map(|keyword| {
+        let check = respan(quote!(#det::__require_tokio), keyword.span);
+        quote_spanned! {keyword.span=>
+            #check!();
+        }
+    });
 
     let seed = match args.seed {
         Some(seed) => quote!(::core::option::Option::Some(#seed)),
@@ -161,6 +169,7 @@ pub(crate) fn expand(args: &Args, item: TokenStream) -> syn::Result<TokenStream>
         #vis fn #name() #output {
             #[allow(unused_imports)]
             use #det::__macro_support::{RunOnFreshThread as _, RunOnTestThread as _};
+            #tokio_check
             #seal_check
             #peers_check
             const __STEADFAST_SPEC: #det::__macro_support::TestSpec = #spec;

@@ -97,7 +97,9 @@ use crate::context::TestContext;
 use crate::error::Error;
 
 pub use peers::SlowPeer;
-pub(crate) use state::{parking, refresh};
+#[cfg(feature = "tokio")]
+pub(crate) use state::parking;
+pub(crate) use state::refresh;
 
 /// How to seal a thread: the time zone and locale the code under test sees.
 ///

@@ -104,6 +104,7 @@ pub(super) fn slow_peers() -> Vec<SlowPeer> {
 }
 
 /// The runtime's driver is about to park (`true`) or has unparked (`false`).
+#[cfg(feature = "tokio")]
 pub(crate) fn parking(parking: bool) {
     let _ = with_sealed(|state| state.parking.set(parking));
     if !parking {
