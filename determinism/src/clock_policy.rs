@@ -22,6 +22,7 @@
 //! | `real-peers` (needs `seal`) | paused; while a real peer owes an answer, an idle runtime waits up to the grace in real time before it jumps | takes no virtual time when it comes within the grace | every clock reading and draw, as long as each answer comes within the grace |
 //! | `real` | real time | takes its real time | the seed's draws only; clock readings follow the machine |
 
+use std::ffi::OsString;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -75,7 +76,17 @@ impl ClockPolicy {
     ///
     /// When the variable holds anything but `virtual`, `real-peers` or `real`.
     pub fn from_env() -> Result<Option<Self>, Error> {
-        match std::env::var_os(CLOCK_ENV) {
+        Self::from_env_with(|name| std::env::var_os(name))
+    }
+
+    /// Like [`ClockPolicy::from_env`], with the environment read through `lookup`, which
+    /// answers as [`std::env::var_os`] does.
+    ///
+    /// # Errors
+    ///
+    /// When `lookup` gives anything but `virtual`, `real-peers` or `real`.
+    pub fn from_env_with(lookup: impl Fn(&str) -> Option<OsString>) -> Result<Option<Self>, Error> {
+        match lookup(CLOCK_ENV) {
             None => Ok(None),
             Some(value) => value
                 .to_str()
@@ -98,7 +109,19 @@ impl ClockPolicy {
 ///
 /// When the variable is not a whole number of milliseconds.
 pub fn grace_from_env() -> Result<Option<Duration>, Error> {
-    let Some(value) = std::env::var_os(GRACE_ENV) else {
+    grace_from_env_with(|name| std::env::var_os(name))
+}
+
+/// Like [`grace_from_env`], with the environment read through `lookup`, which answers as
+/// [`std::env::var_os`] does.
+///
+/// # Errors
+///
+/// When `lookup` gives something that is not a whole number of milliseconds.
+pub fn grace_from_env_with(
+    lookup: impl Fn(&str) -> Option<OsString>,
+) -> Result<Option<Duration>, Error> {
+    let Some(value) = lookup(GRACE_ENV) else {
         return Ok(None);
     };
     let invalid = || {

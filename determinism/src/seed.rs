@@ -12,6 +12,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::ffi::OsString;
 use std::fmt;
 use std::str::FromStr;
 
@@ -84,16 +85,32 @@ impl Seed {
     /// When the variable is set but is not a seed (or not UTF-8); the error names the variable
     /// and the value. A malformed seed is never silently replaced by another.
     pub fn from_env() -> Result<Option<Seed>, Error> {
-        Self::from_env_value(std::env::var_os(SEED_ENV).as_deref())
+        Self::from_env_with(|name| std::env::var_os(name))
     }
 
-    /// Like [`Seed::from_env`], for a value read elsewhere (tests, config layers).
+    /// Like [`Seed::from_env`], with the environment read through `lookup`, which answers as
+    /// [`std::env::var_os`] does (the crate docs' "Environment in tests" says why).
     ///
     /// # Errors
     ///
-    /// When `value` is present but is not a seed.
-    pub fn from_env_value(value: Option<&std::ffi::OsStr>) -> Result<Option<Seed>, Error> {
-        let Some(raw) = value else {
+    /// When `lookup` gives a value that is not a seed.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::ffi::OsString;
+    /// use steadfast_determinism::{ErrorKind, Seed};
+    ///
+    /// let env = |value: &'static str| move |name: &str| (name == "STEADFAST_SEED").then(|| OsString::from(value));
+    /// assert_eq!(Seed::from_env_with(env("0x2a"))?, Some(Seed::new(42)));
+    /// assert_eq!(Seed::from_env_with(|_| None)?, None);
+    /// let err = Seed::from_env_with(env("forty-two")).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::InvalidEnv);
+    /// assert_eq!(err.variable(), Some("STEADFAST_SEED"));
+    /// # Ok::<(), steadfast_determinism::Error>(())
+    /// ```
+    pub fn from_env_with(lookup: impl Fn(&str) -> Option<OsString>) -> Result<Option<Seed>, Error> {
+        let Some(raw) = lookup(SEED_ENV) else {
             return Ok(None);
         };
         let invalid = || {
@@ -180,7 +197,6 @@ mod tests {
     use super::*;
     use crate::error::ErrorKind;
     use proptest::prelude::*;
-    use std::ffi::OsStr;
 
     // Golden values computed from the documented algorithm by an independent Python
     // implementation (see the doc of `Seed::derive`); they must never change.
@@ -241,15 +257,17 @@ mod tests {
 
     #[test]
     fn env_value_errors_name_the_variable_and_value() {
-        let err = Seed::from_env_value(Some(OsStr::new("0xnope"))).unwrap_err();
-        let text = err.to_string();
-        assert!(text.contains("STEADFAST_SEED"), "{text}");
-        assert!(text.contains("0xnope"), "{text}");
-        assert_eq!(Seed::from_env_value(None).unwrap(), None);
+        let only = |value: &'static str| {
+            move |name: &str| (name == SEED_ENV).then(|| OsString::from(value))
+        };
+        let err = Seed::from_env_with(only("0xnope")).unwrap_err();
         assert_eq!(
-            Seed::from_env_value(Some(OsStr::new("7"))).unwrap(),
-            Some(Seed::new(7))
+            err.to_string(),
+            "environment variable STEADFAST_SEED has invalid value \"0xnope\": \
+             expected a decimal u64 or 0x followed by up to 16 hex digits"
         );
+        assert_eq!(Seed::from_env_with(|_| None).unwrap(), None);
+        assert_eq!(Seed::from_env_with(only("7")).unwrap(), Some(Seed::new(7)));
     }
 
     proptest! {

@@ -105,11 +105,27 @@ pub struct AttemptRecord {
 ///
 /// [`ErrorKind::InvalidEnv`](crate::ErrorKind::InvalidEnv) when `STEADFAST_FLAKY_DIR` is set but blank or not UTF-8.
 pub fn flaky_dir() -> Result<PathBuf, Error> {
-    flaky_dir_from(&|name| std::env::var_os(name))
+    flaky_dir_with(|name| std::env::var_os(name))
 }
 
-/// [`flaky_dir`] with the environment read through `env`.
-fn flaky_dir_from(env: &dyn Fn(&str) -> Option<OsString>) -> Result<PathBuf, Error> {
+/// Like [`flaky_dir`], with the environment read through `env`, which answers as
+/// [`std::env::var_os`] does.
+///
+/// # Errors
+///
+/// As [`flaky_dir`].
+///
+/// # Example
+///
+/// ```
+/// use std::ffi::OsString;
+/// use std::path::Path;
+///
+/// let env = |name: &str| (name == "CARGO_TARGET_DIR").then(|| OsString::from("/tmp/t"));
+/// assert_eq!(steadfast_flaky::attempts::flaky_dir_with(env)?, Path::new("/tmp/t/steadfast/flaky"));
+/// # Ok::<(), steadfast_flaky::Error>(())
+/// ```
+pub fn flaky_dir_with(env: impl Fn(&str) -> Option<OsString>) -> Result<PathBuf, Error> {
     if let Some(value) = env(FLAKY_DIR_ENV) {
         return match value.to_str() {
             Some(text) if !text.trim().is_empty() => Ok(PathBuf::from(text)),
@@ -220,15 +236,15 @@ mod tests {
             }
         };
         let set = env(&[(FLAKY_DIR_ENV, "/tmp/flaky"), ("CARGO_TARGET_DIR", "/t")]);
-        assert_eq!(flaky_dir_from(&set).unwrap(), Path::new("/tmp/flaky"));
+        assert_eq!(flaky_dir_with(set).unwrap(), Path::new("/tmp/flaky"));
         let target = env(&[("CARGO_TARGET_DIR", "/t"), ("NEXTEST_WORKSPACE_ROOT", "/w")]);
         assert_eq!(
-            flaky_dir_from(&target).unwrap(),
+            flaky_dir_with(target).unwrap(),
             Path::new("/t/steadfast/flaky")
         );
         let nextest = env(&[("NEXTEST_WORKSPACE_ROOT", "/w")]);
         assert_eq!(
-            flaky_dir_from(&nextest).unwrap(),
+            flaky_dir_with(nextest).unwrap(),
             Path::new("/w/target/steadfast/flaky")
         );
     }
@@ -236,7 +252,7 @@ mod tests {
     #[test]
     fn a_blank_flaky_dir_is_an_error_naming_the_variable() {
         let blank = |name: &str| (name == FLAKY_DIR_ENV).then(|| OsString::from(" "));
-        let err = flaky_dir_from(&blank).unwrap_err();
+        let err = flaky_dir_with(blank).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidEnv);
         assert_eq!(err.variable(), Some(FLAKY_DIR_ENV));
         assert_eq!(

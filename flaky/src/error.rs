@@ -384,9 +384,9 @@ impl Error {
     /// # Example
     ///
     /// ```
-    /// use std::ffi::OsStr;
+    /// use std::ffi::OsString;
     ///
-    /// let err = steadfast_flaky::fail_on_flaky_from_env_value(Some(OsStr::new("maybe"))).unwrap_err();
+    /// let err = steadfast_flaky::fail_on_flaky_from_env_with(|_| Some(OsString::from("maybe"))).unwrap_err();
     /// assert_eq!(err.variable(), Some("STEADFAST_FAIL_ON_FLAKY"));
     /// assert_eq!(
     ///     err.to_string(),

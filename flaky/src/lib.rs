@@ -100,7 +100,7 @@ pub mod time;
 pub use error::{Error, ErrorKind};
 pub use report::{Failure, Observation, Outcome, Report, Status, TestStats};
 pub use retry::{
-    FAIL_ON_FLAKY_ENV, RetryPolicy, SeedMode, fail_on_flaky_from_env, fail_on_flaky_from_env_value,
+    FAIL_ON_FLAKY_ENV, RetryPolicy, SeedMode, fail_on_flaky_from_env, fail_on_flaky_from_env_with,
     retry, try_retry,
 };
 

@@ -18,7 +18,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::ffi::OsStr;
+use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -123,13 +123,13 @@ impl RetryPolicy {
 /// # Errors
 ///
 /// [`ErrorKind::InvalidEnv`](crate::ErrorKind::InvalidEnv) when the value is not one of `1`,
-/// `true`, `0`, `false` (or empty, meaning `false`); see [`fail_on_flaky_from_env_value`].
+/// `true`, `0`, `false` (or empty, meaning `false`); see [`fail_on_flaky_from_env_with`].
 pub fn fail_on_flaky_from_env() -> Result<Option<bool>, Error> {
-    fail_on_flaky_from_env_value(std::env::var_os(FAIL_ON_FLAKY_ENV).as_deref())
+    fail_on_flaky_from_env_with(|name| std::env::var_os(name))
 }
 
-/// Like [`fail_on_flaky_from_env`], for a value read elsewhere (tests, config layers): `None`
-/// when `value` is `None`.
+/// Like [`fail_on_flaky_from_env`], with the environment read through `lookup`, which answers
+/// as [`std::env::var_os`] does: `None` when it has no `STEADFAST_FAIL_ON_FLAKY`.
 ///
 /// # Errors
 ///
@@ -140,21 +140,24 @@ pub fn fail_on_flaky_from_env() -> Result<Option<bool>, Error> {
 /// # Example
 ///
 /// ```
-/// use std::ffi::OsStr;
-/// use steadfast_flaky::fail_on_flaky_from_env_value;
+/// use std::ffi::OsString;
+/// use steadfast_flaky::fail_on_flaky_from_env_with;
 ///
-/// assert_eq!(fail_on_flaky_from_env_value(Some(OsStr::new(" true ")))?, Some(true));
-/// assert_eq!(fail_on_flaky_from_env_value(Some(OsStr::new("")))?, Some(false));
-/// assert_eq!(fail_on_flaky_from_env_value(None)?, None);
-/// let err = fail_on_flaky_from_env_value(Some(OsStr::new("yes"))).unwrap_err();
+/// let env = |value: &'static str| move |_: &str| Some(OsString::from(value));
+/// assert_eq!(fail_on_flaky_from_env_with(env(" true "))?, Some(true));
+/// assert_eq!(fail_on_flaky_from_env_with(env(""))?, Some(false));
+/// assert_eq!(fail_on_flaky_from_env_with(|_| None)?, None);
+/// let err = fail_on_flaky_from_env_with(env("yes")).unwrap_err();
 /// assert_eq!(
 ///     err.to_string(),
 ///     "environment variable STEADFAST_FAIL_ON_FLAKY has invalid value \"yes\": expected 1, true, 0 or false"
 /// );
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn fail_on_flaky_from_env_value(value: Option<&OsStr>) -> Result<Option<bool>, Error> {
-    let Some(value) = value else {
+pub fn fail_on_flaky_from_env_with(
+    lookup: impl Fn(&str) -> Option<OsString>,
+) -> Result<Option<bool>, Error> {
+    let Some(value) = lookup(FAIL_ON_FLAKY_ENV) else {
         return Ok(None);
     };
     match value.to_str().map(str::trim) {
@@ -162,7 +165,7 @@ pub fn fail_on_flaky_from_env_value(value: Option<&OsStr>) -> Result<Option<bool
         Some("0" | "false" | "") => Ok(Some(false)),
         _ => Err(Error::invalid_env(
             FAIL_ON_FLAKY_ENV,
-            value,
+            &value,
             "1, true, 0 or false",
         )),
     }

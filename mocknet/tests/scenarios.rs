@@ -1,6 +1,6 @@
 //! Sequences, states, overlays, scenario selection and mounting on wiremock.
 
-use std::ffi::OsStr;
+use std::ffi::OsString;
 use std::io::ErrorKind;
 
 use steadfast_determinism::{TestContext, deterministic_test};
@@ -92,10 +92,10 @@ fn scenario_env_value_selects_and_unknown_names_list_the_known_ones() {
     let catalog = catalog(r#"{"scenarios": {"happy-path": {}, "charge-failure": {}}}"#);
 
     let chosen = catalog
-        .selected_from(Some(OsStr::new("charge-failure")), "happy-path")
+        .selected_with(|_| Some(OsString::from("charge-failure")), "happy-path")
         .expect("known");
     let err = catalog
-        .selected_from(Some(OsStr::new("sad-path")), "happy-path")
+        .selected_with(|_| Some(OsString::from("sad-path")), "happy-path")
         .expect_err("unknown");
 
     assert_eq!(chosen.name(), "charge-failure");

@@ -83,6 +83,13 @@ impl Error {
         self
     }
 
+    /// A malformed environment variable, worded as every steadfast crate words it:
+    /// `environment variable NAME has invalid value "VALUE": expected WHAT`.
+    pub(crate) fn invalid_env(variable: &'static str, value: &str, expected: &str) -> Self {
+        Error::new(ErrorKind::Env, variable)
+            .detail(format!("has invalid value {value:?}: expected {expected}"))
+    }
+
     pub(crate) fn detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
         self
@@ -144,6 +151,26 @@ impl Error {
             _ => None,
         }
     }
+
+    /// The environment variable, for [`ErrorKind::Env`] errors.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::ffi::OsString;
+    /// use steadfast_tracing_core::export::OtlpHttpExporter;
+    ///
+    /// let env = |_: &str| Some(OsString::from("localhost:4318"));
+    /// let err = OtlpHttpExporter::from_env_with(env).unwrap_err();
+    /// assert_eq!(err.variable(), Some("STEADFAST_OTLP_ENDPOINT"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn variable(&self) -> Option<&'static str> {
+        match self.kind {
+            ErrorKind::Env => Some(self.what),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Error {
@@ -161,6 +188,14 @@ impl fmt::Display for Error {
             ErrorKind::Env => "invalid environment variable",
             ErrorKind::TraceShape => "unexpected trace",
         };
+        if self.kind == ErrorKind::Env {
+            // `invalid_env` keeps the variable in `what` and the rest in `detail`.
+            write!(f, "environment variable {}", self.what)?;
+            if let Some(detail) = &self.detail {
+                write!(f, " {detail}")?;
+            }
+            return Ok(());
+        }
         write!(f, "{prefix}: {}", self.what)?;
         if let Some(found) = self.found {
             write!(f, ", found {found}")?;

@@ -15,6 +15,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::ffi::OsString;
 use std::fmt;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -235,7 +236,49 @@ impl OtlpHttpExporter {
     /// [`ErrorKind::Env`] naming the variable when it is set but not a valid
     /// `http://HOST:PORT[/PATH]` endpoint or not UTF-8.
     pub fn from_env() -> Result<Option<OtlpHttpExporterBuilder>, Error> {
-        builder_from_env_value(std::env::var(ENDPOINT_ENV))
+        Self::from_env_with(|name| std::env::var_os(name))
+    }
+
+    /// Like [`from_env`](Self::from_env), with the environment read through `lookup`, which
+    /// answers as [`std::env::var_os`] does.
+    ///
+    /// # Errors
+    ///
+    /// As [`from_env`](Self::from_env).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::ffi::OsString;
+    /// use steadfast_tracing_core::export::OtlpHttpExporter;
+    ///
+    /// let env = |value: &'static str| move |_: &str| Some(OsString::from(value));
+    /// assert!(OtlpHttpExporter::from_env_with(env("http://127.0.0.1:4318"))?.is_some());
+    /// assert!(OtlpHttpExporter::from_env_with(|_| None)?.is_none());
+    /// let err = OtlpHttpExporter::from_env_with(env("localhost:4318")).unwrap_err();
+    /// assert!(err.to_string().starts_with(
+    ///     "environment variable STEADFAST_OTLP_ENDPOINT has invalid value \"localhost:4318\": \
+    ///      expected an http://HOST:PORT[/PATH] endpoint"
+    /// ));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_env_with(
+        lookup: impl Fn(&str) -> Option<OsString>,
+    ) -> Result<Option<OtlpHttpExporterBuilder>, Error> {
+        const EXPECTED: &str = "an http://HOST:PORT[/PATH] endpoint";
+        let Some(raw) = lookup(ENDPOINT_ENV) else {
+            return Ok(None);
+        };
+        let Some(value) = raw.to_str() else {
+            return Err(Error::invalid_env(
+                ENDPOINT_ENV,
+                &raw.to_string_lossy(),
+                EXPECTED,
+            ));
+        };
+        parse_endpoint(value)
+            .map_err(|e| Error::invalid_env(ENDPOINT_ENV, value, &format!("{EXPECTED} ({e})")))?;
+        Ok(Some(OtlpHttpExporter::builder(value)))
     }
 
     /// Exports `spans` now, in batches of `batch_size`, stopping at the first
@@ -399,29 +442,6 @@ impl OtlpHttpExporter {
     }
 }
 
-fn builder_from_env_value(
-    value: Result<String, std::env::VarError>,
-) -> Result<Option<OtlpHttpExporterBuilder>, Error> {
-    let value = match value {
-        Ok(v) => v,
-        Err(std::env::VarError::NotPresent) => return Ok(None),
-        Err(std::env::VarError::NotUnicode(_)) => {
-            return Err(Error::new(
-                ErrorKind::Env,
-                "STEADFAST_OTLP_ENDPOINT is not utf-8",
-            ));
-        }
-    };
-    parse_endpoint(&value).map_err(|e| {
-        Error::new(
-            ErrorKind::Env,
-            "STEADFAST_OTLP_ENDPOINT is not an http://HOST:PORT endpoint",
-        )
-        .detail(e.to_string())
-    })?;
-    Ok(Some(OtlpHttpExporter::builder(value)))
-}
-
 fn parse_status_line(line: &str) -> Result<u16, Error> {
     let mut parts = line.split_whitespace();
     let version = parts.next().unwrap_or("");
@@ -475,19 +495,16 @@ mod tests {
 
     #[test]
     fn malformed_env_value_is_an_error_naming_the_variable() {
-        assert!(
-            builder_from_env_value(Err(std::env::VarError::NotPresent))
-                .unwrap()
-                .is_none()
-        );
-        assert!(
-            builder_from_env_value(Ok("http://127.0.0.1:4318".into()))
-                .unwrap()
-                .is_some()
-        );
-        let err = builder_from_env_value(Ok("localhost:4318".into())).unwrap_err();
+        use std::os::unix::ffi::OsStringExt;
+        let garbled = |_: &str| Some(OsString::from_vec(vec![b'h', 0xff]));
+        let err = OtlpHttpExporter::from_env_with(garbled).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Env);
-        assert!(err.to_string().contains("STEADFAST_OTLP_ENDPOINT"), "{err}");
+        assert_eq!(err.variable(), Some(ENDPOINT_ENV));
+        assert_eq!(
+            err.to_string(),
+            "environment variable STEADFAST_OTLP_ENDPOINT has invalid value \"h\u{fffd}\": \
+             expected an http://HOST:PORT[/PATH] endpoint"
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Snapshot settings from code, a JSON file and the environment.
 
+use std::ffi::OsString;
 use std::path::Path;
 
 use serde_json::Value;
@@ -122,12 +123,19 @@ pub(crate) struct EnvConfig {
 
 impl EnvConfig {
     /// Read the configuration; an empty (or blank) variable counts as
-    /// unset.
-    pub fn read(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let lookup = &get;
-        let ci = lookup("CI").is_some_and(|v| !matches!(v.trim(), "" | "0" | "false"));
-        let update = match lookup(ENV_UPDATE) {
+    /// unset, and one that is not UTF-8 is as malformed as one that does not parse.
+    pub fn read(lookup: &dyn Fn(&str) -> Option<OsString>) -> Result<Self, Error> {
+        let text = |name: &'static str, expected: &'static str| match lookup(name) {
+            None => Ok(None),
+            Some(value) => match value.into_string() {
+                Ok(v) if v.trim().is_empty() => Ok(None),
+                Ok(v) => Ok(Some(v)),
+                Err(raw) => Err(Error::invalid_env(name, &raw.to_string_lossy(), expected)),
+            },
+        };
+        let ci = lookup("CI")
+            .is_some_and(|v| !matches!(v.to_str().map(str::trim), Some("" | "0" | "false")));
+        let update = match text(ENV_UPDATE, UPDATE_MODES)? {
             Some(v) => v
                 .trim()
                 .parse()
@@ -136,13 +144,13 @@ impl EnvConfig {
             None => UpdateMode::Missing,
         };
         let settings = Settings {
-            threshold: env_unit(lookup, ENV_THRESHOLD)?,
-            max_diff_ratio: env_unit(lookup, ENV_MAX_DIFF_RATIO)?,
-            max_diff_pixels: lookup(ENV_MAX_DIFF_PIXELS)
+            threshold: env_unit(&text, ENV_THRESHOLD)?,
+            max_diff_ratio: env_unit(&text, ENV_MAX_DIFF_RATIO)?,
+            max_diff_pixels: text(ENV_MAX_DIFF_PIXELS, NON_NEGATIVE)?
                 .map(|v| {
-                    v.trim().parse::<u64>().map_err(|_| {
-                        Error::invalid_env(ENV_MAX_DIFF_PIXELS, &v, "a non-negative integer")
-                    })
+                    v.trim()
+                        .parse::<u64>()
+                        .map_err(|_| Error::invalid_env(ENV_MAX_DIFF_PIXELS, &v, NON_NEGATIVE))
                 })
                 .transpose()?,
             ..Settings::default()
@@ -151,17 +159,20 @@ impl EnvConfig {
     }
 }
 
+const NON_NEGATIVE: &str = "a non-negative integer";
+const UNIT: &str = "a number in 0..=1";
+
 fn env_unit(
-    lookup: &impl Fn(&str) -> Option<String>,
+    text: &impl Fn(&'static str, &'static str) -> Result<Option<String>, Error>,
     name: &'static str,
 ) -> Result<Option<f64>, Error> {
-    lookup(name)
+    text(name, UNIT)?
         .map(|v| {
             v.trim()
                 .parse::<f64>()
                 .ok()
                 .filter(|n| (0.0..=1.0).contains(n))
-                .ok_or_else(|| Error::invalid_env(name, &v, "a number in 0..=1"))
+                .ok_or_else(|| Error::invalid_env(name, &v, UNIT))
         })
         .transpose()
 }
@@ -236,12 +247,25 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> {
+        let map: HashMap<String, OsString> = pairs
             .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| (k.to_string(), OsString::from(v)))
             .collect();
         move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn a_value_that_is_not_utf8_is_an_error_naming_the_variable() {
+        use std::os::unix::ffi::OsStringExt;
+        let lookup = |k: &str| (k == ENV_THRESHOLD).then(|| OsString::from_vec(vec![b'0', 0xff]));
+        let err = EnvConfig::read(&lookup).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidEnv);
+        assert_eq!(
+            err.to_string(),
+            "environment variable STEADFAST_VISUAL_THRESHOLD has invalid value \"0\u{fffd}\": \
+             expected a number in 0..=1"
+        );
     }
 
     #[test]

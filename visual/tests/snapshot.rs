@@ -1,6 +1,7 @@
 //! Snapshot flow: missing, matching, changed, updates, CI, settings.
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::panic::{AssertUnwindSafe, PanicHookInfo, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -12,9 +13,9 @@ use crate::support::{fixtures, scratch};
 
 /// A snapshot in a scratch folder reading only the given variables.
 fn snap(dir: &Path, name: &str, vars: &[(&str, &str)]) -> Snapshot {
-    let map: HashMap<String, String> = vars
+    let map: HashMap<String, OsString> = vars
         .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .map(|(k, v)| (k.to_string(), OsString::from(v)))
         .collect();
     Snapshot::new(name)
         .snapshot_dir(dir.join("snapshots"))

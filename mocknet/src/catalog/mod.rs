@@ -55,7 +55,7 @@ mod overlays;
 mod schema;
 
 use std::collections::BTreeMap;
-use std::ffi::OsStr;
+use std::ffi::OsString;
 use std::path::Path;
 
 use serde_json::Value;
@@ -210,11 +210,11 @@ impl Catalog {
     /// not UTF-8, and [`ErrorKind::UnknownScenario`] (naming the variable too, and listing the
     /// [known](Error::known) scenarios) when no scenario has that name.
     pub fn selected(&self, default: &str) -> Result<Scenario, Error> {
-        self.selected_from(std::env::var_os(SCENARIO_ENV).as_deref(), default)
+        self.selected_with(|name| std::env::var_os(name), default)
     }
 
-    /// Like [`selected`](Self::selected) with the variable's value given, for callers that read
-    /// the environment themselves.
+    /// Like [`selected`](Self::selected), with the environment read through `lookup`, which
+    /// answers as [`std::env::var_os`] does.
     ///
     /// # Errors
     ///
@@ -223,20 +223,26 @@ impl Catalog {
     /// # Example
     ///
     /// ```
+    /// use std::ffi::OsString;
     /// use steadfast_mocknet::Catalog;
     ///
     /// let catalog = Catalog::from_json("c.json", r#"{"scenarios": {"a": {}, "b": {}}}"#)?;
-    /// assert_eq!(catalog.selected_from(None, "a")?.name(), "a");
-    /// assert_eq!(catalog.selected_from(Some("b".as_ref()), "a")?.name(), "b");
-    /// let err = catalog.selected_from(Some("".as_ref()), "a").unwrap_err();
+    /// let env = |value: &'static str| move |_: &str| Some(OsString::from(value));
+    /// assert_eq!(catalog.selected_with(|_| None, "a")?.name(), "a");
+    /// assert_eq!(catalog.selected_with(env("b"), "a")?.name(), "b");
+    /// let err = catalog.selected_with(env(""), "a").unwrap_err();
     /// assert_eq!(
     ///     err.to_string(),
     ///     r#"environment variable STEADFAST_SCENARIO has invalid value "": expected one of the scenario names: a, b"#
     /// );
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn selected_from(&self, value: Option<&OsStr>, default: &str) -> Result<Scenario, Error> {
-        let Some(value) = value else {
+    pub fn selected_with(
+        &self,
+        lookup: impl Fn(&str) -> Option<OsString>,
+        default: &str,
+    ) -> Result<Scenario, Error> {
+        let Some(value) = lookup(SCENARIO_ENV) else {
             return self.scenario(default);
         };
         let lossy = value.to_string_lossy();
@@ -370,7 +376,7 @@ mod tests {
     fn malformed_scenario_env_value_names_the_variable_and_known_scenarios() {
         let catalog = load(r#"{"scenarios": {"a": {}, "b": {}}}"#).expect("valid catalog");
         let err = catalog
-            .selected_from(Some(OsStr::new("  ")), "a")
+            .selected_with(|_| Some(OsString::from("  ")), "a")
             .expect_err("blank");
         assert_eq!(
             err.to_string(),
@@ -383,7 +389,7 @@ mod tests {
             (Some("STEADFAST_SCENARIO"), Some("  "))
         );
         let err = catalog
-            .selected_from(Some(OsStr::new("c")), "a")
+            .selected_with(|_| Some(OsString::from("c")), "a")
             .expect_err("unknown");
         assert_eq!(err.kind(), ErrorKind::UnknownScenario);
         assert_eq!(err.known(), ["a", "b"]);
