@@ -203,7 +203,26 @@ pub fn read_attempts(path: &Path) -> Result<Vec<AttemptRecord>, Error> {
     parse_attempts(path, &read_utf8(path)?)
 }
 
-pub(crate) fn parse_attempts(path: &Path, text: &str) -> Result<Vec<AttemptRecord>, Error> {
+/// Reads every record of `attempts.jsonl` text already in memory; `path` only names it in
+/// errors. Blank lines are skipped.
+///
+/// # Errors
+///
+/// [`ErrorKind::Json`](crate::ErrorKind::Json) when a line is not a record ([`Error::line`]
+/// says which).
+///
+/// # Example
+///
+/// ```
+/// use std::path::Path;
+/// use steadfast_flaky::attempts::parse_attempts;
+///
+/// let err = parse_attempts(Path::new("attempts.jsonl"), "\n{\"test\": 1}\n").unwrap_err();
+/// assert_eq!(err.line(), Some(2));
+/// assert!(parse_attempts(Path::new("attempts.jsonl"), "\n\n")?.is_empty());
+/// # Ok::<(), steadfast_flaky::Error>(())
+/// ```
+pub fn parse_attempts(path: &Path, text: &str) -> Result<Vec<AttemptRecord>, Error> {
     text.lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())

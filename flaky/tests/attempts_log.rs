@@ -1,5 +1,5 @@
 //! `attempts.jsonl` under concurrency: many threads and many processes append at once, and
-//! every line arrives whole.
+//! every line arrives whole, also when the writers are killed with SIGKILL mid-stream.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -111,4 +111,96 @@ fn many_processes_append_without_losing_or_interleaving_lines() {
         .flat_map(|p| (0..THREADS).map(move |t| format!("p{p}-t{t}")))
         .collect();
     assert_every_line_whole(&dir, &writers);
+}
+
+/// Records each killed writer appends at most (a bound in case its parent dies first).
+const KILLED_MAX: usize = 20_000;
+/// Appends every killed writer reports before the parent kills them all.
+const KILLED_AFTER: usize = 50;
+const KILLED_PROCESSES: usize = 8;
+
+#[test]
+#[ignore = "run in child processes by killed_writers_..."]
+fn child_appends_until_killed() {
+    use std::io::Write as _;
+    let dir = flaky_dir().unwrap();
+    let writer = std::env::var("FLAKY_TEST_WRITER").unwrap();
+    let mut out = std::io::stdout().lock();
+    for index in 0..KILLED_MAX {
+        append_to(&dir, &record(&writer, index)).unwrap();
+        // Reported only once `append_to` returned: the attempt is complete.
+        writeln!(out, "appended {index}").unwrap();
+        out.flush().unwrap();
+    }
+}
+
+#[test]
+fn killed_writers_leave_only_whole_lines_and_every_completed_attempt() {
+    use std::io::BufRead as _;
+    let dir = fresh_dir("killed");
+    let mut children: Vec<_> = (0..KILLED_PROCESSES)
+        .map(|process| {
+            clean_command(std::env::current_exe().unwrap())
+                .args([
+                    "--ignored",
+                    "--exact",
+                    "--nocapture",
+                    "attempts_log::child_appends_until_killed",
+                ])
+                .env("STEADFAST_FLAKY_DIR", &dir)
+                .env("FLAKY_TEST_WRITER", format!("k{process}"))
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut outputs: Vec<_> = children
+        .iter_mut()
+        .map(|child| std::io::BufReader::new(child.stdout.take().unwrap()).lines())
+        .collect();
+    // The last index each writer reported complete.
+    let next_report = |lines: &mut std::io::Lines<_>| -> Option<usize> {
+        lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|line: String| line.strip_prefix("appended ")?.parse().ok())
+    };
+    let mut completed = vec![0usize; KILLED_PROCESSES];
+    for (writer, lines) in outputs.iter_mut().enumerate() {
+        while completed[writer] < KILLED_AFTER {
+            completed[writer] = next_report(lines).expect("the writer reports its appends");
+        }
+    }
+    // Every writer is mid-stream: SIGKILL lands wherever each one is.
+    for child in &mut children {
+        child.kill().unwrap();
+    }
+    for child in &mut children {
+        assert!(!child.wait().unwrap().success());
+    }
+    // What a writer reported before it died was complete; the pipe still holds it.
+    for (writer, lines) in outputs.iter_mut().enumerate() {
+        while let Some(index) = next_report(lines) {
+            completed[writer] = index;
+        }
+    }
+
+    let text = std::fs::read_to_string(dir.join("attempts.jsonl")).unwrap();
+    assert!(text.ends_with('\n'), "the file ends in a torn line");
+    let records = read_attempts(&dir.join("attempts.jsonl")).unwrap();
+    let mut seen = HashSet::new();
+    for record in &records {
+        let index = usize::try_from(record.attempt).unwrap() - 1;
+        assert_eq!(record, &self::record(&record.invocation, index));
+        assert!(seen.insert((record.invocation.clone(), record.attempt)));
+    }
+    for (writer, &last) in completed.iter().enumerate() {
+        for index in 0..=last {
+            let attempt = u32::try_from(index).unwrap() + 1;
+            assert!(
+                seen.contains(&(format!("k{writer}"), attempt)),
+                "k{writer} #{attempt} was reported complete and is lost"
+            );
+        }
+    }
 }
