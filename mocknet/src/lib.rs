@@ -115,6 +115,9 @@ pub mod callback;
 pub mod catalog;
 mod error;
 pub mod fault;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzz;
 mod http1;
 mod journal;
 mod otlp;
