@@ -112,20 +112,26 @@
 //! The workspace's `rust-version` (1.88) and newer.
 
 pub mod callback;
+mod cassette;
 pub mod catalog;
 mod error;
 pub mod fault;
 mod http1;
 mod journal;
+mod mode;
 mod otlp;
+pub mod record;
 mod scenario;
 mod server;
+pub mod verify_live;
 
 pub use callback::CallbackRecord;
+pub use cassette::{Cassette, CassetteRun};
 pub use catalog::{Catalog, SCENARIO_ENV};
 pub use error::{Error, ErrorKind};
 pub use fault::FaultKind;
 pub use journal::JournalEntry;
+pub use mode::{MODE_ENV, Mode};
 pub use scenario::{Overlay, Scenario};
 pub use server::{MockNet, MockNetBuilder, OTLP_COLLECTOR_ROUTE};
 
