@@ -7,10 +7,13 @@ mod support;
 mod client;
 
 mod callbacks;
+mod cli;
 mod clock;
 mod collector;
 mod determinism;
 mod faults;
 mod journal;
 mod payments;
+mod record;
 mod scenarios;
+mod upstream;
