@@ -113,9 +113,9 @@ pub enum ErrorKind {
     /// ([`Error::value`]) is not an `http://` URL, or could not be reached; the cause is the
     /// I/O or client error.
     Upstream,
-    /// A recorded catalog would hold the value of a secret header ([`Error::name`]): one the
-    /// scrubber left in place, such as the value of a header marked secret echoed in a body.
-    /// Nothing is written.
+    /// A recorded catalog would hold a secret value that the scrubber left in place, such as
+    /// the value of a header marked secret, or of a redacted request field, echoed in a
+    /// response body. [`Error::name`] is the header or field it came in. Nothing is written.
     SecretInCatalog,
     /// A recorded catalog could not be written ([`Error::file`]); the cause is the I/O error.
     WriteCatalog,
@@ -498,11 +498,9 @@ impl fmt::Display for Error {
             ),
             ErrorKind::SecretInCatalog => write!(
                 f,
-                "refusing to write catalog {}: scenario `{}` would hold the value of secret \
-                 header `{}` ({detail})",
+                "refusing to write catalog {}: scenario `{}` would hold {detail}",
                 self.file_name(),
                 self.scenario_name(),
-                inner.name.as_deref().unwrap_or_default()
             ),
             ErrorKind::WriteCatalog => write!(f, "could not write catalog {}", self.file_name()),
             ErrorKind::Drift => write!(

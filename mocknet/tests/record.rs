@@ -390,5 +390,10 @@ async fn a_marked_secret_echoed_in_a_body_is_refused_and_nothing_is_written(_ctx
     assert_eq!(err.kind(), ErrorKind::SecretInCatalog);
     assert_eq!(err.name(), Some("x-tenant"));
     assert!(!err.to_string().contains("tenant-4711"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("would hold the value of secret header `x-tenant` where"),
+        "{err}"
+    );
     assert!(!out.exists(), "nothing written");
 }

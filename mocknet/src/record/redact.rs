@@ -31,10 +31,12 @@ pub(crate) struct Redactor {
     marked: Vec<String>,
 }
 
-/// A secret seen in the traffic: the header it came in and its value.
+/// A secret seen in the traffic: what it came in (`header `x`` or `field `y``), the name
+/// alone, and its value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Secret {
-    pub(crate) header: String,
+    pub(crate) source: String,
+    pub(crate) name: String,
     pub(crate) value: String,
 }
 
@@ -162,10 +164,45 @@ impl Redactor {
             .into_iter()
             .filter(|value| value.len() >= MIN_SEARCHED_SECRET)
             .map(|value| Secret {
-                header: name.clone(),
+                source: format!("header `{name}`"),
+                name: name.clone(),
                 value,
             })
             .collect()
+    }
+
+    /// The strings of a request body under denied keys: a service that echoes the body
+    /// (`{"data": "{\"password\": …}"}`) would otherwise carry them past the scrubber.
+    pub(crate) fn body_secrets(&self, value: &Value) -> Vec<Secret> {
+        let mut out = Vec::new();
+        self.collect_denied(value, None, &mut out);
+        out
+    }
+
+    fn collect_denied(&self, value: &Value, denied: Option<&str>, out: &mut Vec<Secret>) {
+        match value {
+            Value::String(text) => {
+                if let Some(key) = denied.filter(|_| text.len() >= MIN_SEARCHED_SECRET) {
+                    out.push(Secret {
+                        source: format!("field `{key}`"),
+                        name: key.to_string(),
+                        value: text.clone(),
+                    });
+                }
+            }
+            Value::Array(items) => {
+                for item in items {
+                    self.collect_denied(item, denied, out);
+                }
+            }
+            Value::Object(fields) => {
+                for (key, field) in fields {
+                    let denied = denied.or(self.scrubber.is_denied(key).then_some(key.as_str()));
+                    self.collect_denied(field, denied, out);
+                }
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
     }
 }
 
@@ -261,6 +298,16 @@ mod tests {
             Some("dark")
         );
         assert_eq!(find_leak(&bearer, b"nothing here"), None);
+    }
+
+    #[test]
+    fn strings_under_denied_request_fields_are_searched_for() {
+        let redactor = Redactor::new(&[]);
+        let secrets =
+            redactor.body_secrets(&json!({"user": "ann", "auth": {"password": "hunter22"}}));
+
+        let found = find_leak(&secrets, br#"{"data": "{\"password\": \"hunter22\"}"}"#);
+        assert_eq!(found.map(|s| s.source.as_str()), Some("field `password`"));
     }
 
     #[test]

@@ -85,7 +85,8 @@ impl Writer<'_> {
             }
         }
         secrets.extend(self.secret_values.iter().map(|value| Secret {
-            header: "(marked secret)".into(),
+            source: "a value marked secret".into(),
+            name: String::new(),
             value: value.clone(),
         }));
 
@@ -154,11 +155,12 @@ impl Writer<'_> {
             return Err(Error::new(ErrorKind::SecretInCatalog)
                 .in_file(self.file)
                 .in_scenario(self.scenario)
-                .looking_for(secret.header.clone())
-                .with_detail(
-                    "the scrubber does not know where it was echoed; \
-                     deny that field or drop the exchange",
-                ));
+                .looking_for(secret.name.clone())
+                .with_detail(format!(
+                    "the value of secret {} where the scrubber does not look for it \
+                     (an echo under another name?); nothing written",
+                    secret.source
+                )));
         }
         // What is written must load as a catalog, with the recorded scenario in it.
         Catalog::from_json(self.file, &text)?.scenario(self.scenario)?;
@@ -205,6 +207,7 @@ impl Writer<'_> {
         if is_json && let Ok(json) = serde_json::from_slice::<Value>(&exchange.request_body) {
             let mut scrubbed = json.clone();
             if self.redactor.scrub_json(&mut scrubbed) {
+                secrets.extend(self.redactor.body_secrets(&json));
                 let partial = self.redactor.without_secrets(&json);
                 matchers.insert("body_partial_json".into(), partial);
             } else {
