@@ -86,6 +86,12 @@
 //! * An OTLP/HTTP JSON collector at `/v1/traces` ([`MockNetBuilder::otlp_collector`]) that
 //!   decodes exported spans into `steadfast_tracing_core::span::Span`s, so a test can check
 //!   that the service under test exported a whole trace ([`MockNet::spans`]).
+//! * [Recording](record): [`record::Recorder`] proxies to a live service and writes what it
+//!   answers into a catalog scenario, secrets scrubbed, byte-identical for the same traffic;
+//!   [`verify_live::Verifier`] sends the recorded requests again and reports drift (status,
+//!   content type, JSON fields missing, added or retyped, with JSON pointers); a [`Cassette`]
+//!   replays, records or verifies by [`Mode`] (`STEADFAST_MOCKNET_MODE`). The
+//!   `steadfast-mocknet` binary has `record` and `verify` subcommands.
 //!
 //! ## Faults at the transport level
 //!
@@ -106,6 +112,8 @@
 //! | --- | --- |
 //! | `STEADFAST_SCENARIO` | the scenario [`Catalog::selected`] returns; an empty, non-UTF-8 or unknown name is an error listing the known scenarios |
 //! | `STEADFAST_SEED` | read by `steadfast-determinism`: the run seed the test's fault draws derive from |
+//! | `STEADFAST_MOCKNET_MODE` | what a [`Cassette`] does ([`Mode::from_env`]): `replay` (the default), `record`, `force-record` or `verify`; `record` is refused while `CI` is set, and any other value is an error naming the variable |
+//! | `CI` | when set (neither empty, `0` nor `false`), `STEADFAST_MOCKNET_MODE=record` is refused |
 //!
 //! ## Supported Rust versions
 //!

@@ -26,7 +26,7 @@ use crate::error::{Error, ErrorKind};
 struct Group {
     matchers: Map<String, Value>,
     responses: Vec<Value>,
-    /// The first exchange's index of each request, to check `--mode new` against.
+    /// Each request of the group as wiremock's matchers see it, to check `--mode new` against.
     requests: Vec<Request>,
 }
 
