@@ -7,6 +7,7 @@ mod support;
 mod client;
 
 mod callbacks;
+mod cassette;
 mod cli;
 mod clock;
 mod collector;

@@ -279,8 +279,12 @@ async fn mode_new_keeps_the_scenario_and_adds_only_unmatched_requests(_ctx: &Tes
     .expect("seed catalog");
 
     record(&upstream, &out, RecordMode::New).await;
-    let catalog: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&out).expect("catalog")).expect("JSON");
+    let text = std::fs::read_to_string(&out).expect("catalog");
+    record(&upstream, &out, RecordMode::New).await;
+    let again = std::fs::read_to_string(&out).expect("catalog");
+    let catalog: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+
+    assert_eq!(text, again, "the same traffic again adds nothing");
 
     let scenario = &catalog["scenarios"]["recorded"];
     let names: Vec<&str> = scenario["routes"]
