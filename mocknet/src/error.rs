@@ -109,6 +109,19 @@ pub enum ErrorKind {
     /// [`MockNet::check_trace_propagated`](crate::MockNet::check_trace_propagated): the
     /// requests did not carry one trace with a distinct parent each.
     TracePropagation,
+    /// The [recorder](crate::record)'s or [verifier](crate::verify_live)'s upstream
+    /// ([`Error::value`]) is not an `http://` URL, or could not be reached; the cause is the
+    /// I/O or client error.
+    Upstream,
+    /// A recorded catalog would hold a secret value that the scrubber left in place, such as
+    /// the value of a header marked secret, or of a redacted request field, echoed in a
+    /// response body. [`Error::name`] is the header or field it came in. Nothing is written.
+    SecretInCatalog,
+    /// A recorded catalog could not be written ([`Error::file`]); the cause is the I/O error.
+    WriteCatalog,
+    /// A [cassette](crate::Cassette) in verify mode drifted from the live service; the
+    /// message holds the drift report.
+    Drift,
 }
 
 impl Error {
@@ -300,7 +313,7 @@ impl Error {
     }
 
     /// The offending value: an environment variable's (lossily converted to UTF-8) or the
-    /// callback base.
+    /// callback base, or the upstream URL of [`ErrorKind::Upstream`].
     pub fn value(&self) -> Option<&str> {
         self.inner.value.as_deref()
     }
@@ -477,6 +490,23 @@ impl fmt::Display for Error {
                 "route `{}` of scenario `{}` {detail}",
                 inner.route.as_deref().unwrap_or_default(),
                 self.scenario_name()
+            ),
+            ErrorKind::Upstream => write!(
+                f,
+                "upstream {} {detail}",
+                inner.value.as_deref().unwrap_or_default()
+            ),
+            ErrorKind::SecretInCatalog => write!(
+                f,
+                "refusing to write catalog {}: scenario `{}` would hold {detail}",
+                self.file_name(),
+                self.scenario_name(),
+            ),
+            ErrorKind::WriteCatalog => write!(f, "could not write catalog {}", self.file_name()),
+            ErrorKind::Drift => write!(
+                f,
+                "cassette {} drifted from the live service: {detail}",
+                self.file_name()
             ),
         }
     }

@@ -86,6 +86,12 @@
 //! * An OTLP/HTTP JSON collector at `/v1/traces` ([`MockNetBuilder::otlp_collector`]) that
 //!   decodes exported spans into `steadfast_tracing_core::span::Span`s, so a test can check
 //!   that the service under test exported a whole trace ([`MockNet::spans`]).
+//! * [Recording](record): [`record::Recorder`] proxies to a live service and writes what it
+//!   answers into a catalog scenario, secrets scrubbed, byte-identical for the same traffic;
+//!   [`verify_live::Verifier`] sends the recorded requests again and reports drift (status,
+//!   content type, JSON fields missing, added or retyped, with JSON pointers); a [`Cassette`]
+//!   replays, records or verifies by [`Mode`] (`STEADFAST_MOCKNET_MODE`). The
+//!   `steadfast-mocknet` binary has `record` and `verify` subcommands.
 //!
 //! ## Faults at the transport level
 //!
@@ -106,12 +112,15 @@
 //! | --- | --- |
 //! | `STEADFAST_SCENARIO` | the scenario [`Catalog::selected`] returns; an empty, non-UTF-8 or unknown name is an error listing the known scenarios |
 //! | `STEADFAST_SEED` | read by `steadfast-determinism`: the run seed the test's fault draws derive from |
+//! | `STEADFAST_MOCKNET_MODE` | what a [`Cassette`] does ([`Mode::from_env`]): `replay` (the default), `record`, `force-record` or `verify`; `record` is refused while `CI` is set, and any other value is an error naming the variable |
+//! | `CI` | when set (neither empty, `0` nor `false`), `STEADFAST_MOCKNET_MODE=record` is refused |
 //!
 //! ## Supported Rust versions
 //!
 //! The workspace's `rust-version` (1.88) and newer.
 
 pub mod callback;
+mod cassette;
 pub mod catalog;
 mod error;
 pub mod fault;
@@ -120,15 +129,20 @@ pub mod fault;
 pub mod fuzz;
 mod http1;
 mod journal;
+mod mode;
 mod otlp;
+pub mod record;
 mod scenario;
 mod server;
+pub mod verify_live;
 
 pub use callback::CallbackRecord;
+pub use cassette::{Cassette, CassetteRun};
 pub use catalog::{Catalog, SCENARIO_ENV};
 pub use error::{Error, ErrorKind};
 pub use fault::FaultKind;
 pub use journal::JournalEntry;
+pub use mode::{MODE_ENV, Mode};
 pub use scenario::{Overlay, Scenario};
 pub use server::{MockNet, MockNetBuilder, OTLP_COLLECTOR_ROUTE};
 

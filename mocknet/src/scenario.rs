@@ -85,6 +85,8 @@ pub(crate) enum MatcherSpec {
     PathPrefix(String),
     PathRegex(regex::Regex),
     Header(HeaderName, HeaderValue),
+    /// The header is present, with any value (a recorded secret).
+    HeaderPresent(HeaderName),
     Query(String, String),
     BodyJson(Value),
     BodyPartialJson(Value),
@@ -101,6 +103,7 @@ impl MatcherSpec {
             MatcherSpec::Header(name, value) => {
                 Box::new(matchers::header(name.clone(), value.clone()))
             }
+            MatcherSpec::HeaderPresent(name) => Box::new(matchers::header_exists(name.clone())),
             MatcherSpec::Query(name, value) => {
                 Box::new(matchers::query_param(name.as_str(), value.as_str()))
             }
@@ -118,6 +121,7 @@ impl fmt::Display for MatcherSpec {
             MatcherSpec::PathPrefix(prefix) => write!(f, "path prefix {prefix}"),
             MatcherSpec::PathRegex(regex) => write!(f, "path regex {regex}"),
             MatcherSpec::Header(name, value) => write!(f, "header {name}: {value:?}"),
+            MatcherSpec::HeaderPresent(name) => write!(f, "header {name} (any value)"),
             MatcherSpec::Query(name, value) => write!(f, "query {name}={value}"),
             MatcherSpec::BodyJson(value) => write!(f, "json body {value}"),
             MatcherSpec::BodyPartialJson(value) => write!(f, "json body containing {value}"),

@@ -7,10 +7,14 @@ mod support;
 mod client;
 
 mod callbacks;
+mod cassette;
+mod cli;
 mod clock;
 mod collector;
 mod determinism;
 mod faults;
 mod journal;
 mod payments;
+mod record;
 mod scenarios;
+mod upstream;

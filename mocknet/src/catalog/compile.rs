@@ -244,6 +244,11 @@ impl Compiler<'_> {
             let (name, value) = header(name, value).map_err(&invalid)?;
             matchers.push(MatcherSpec::Header(name, value));
         }
+        for name in &raw.headers_present {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| invalid(format!("`{name}` is not a valid header name")))?;
+            matchers.push(MatcherSpec::HeaderPresent(name));
+        }
         for (name, value) in &raw.query {
             matchers.push(MatcherSpec::Query(name.clone(), value.clone()));
         }
@@ -324,7 +329,14 @@ impl Compiler<'_> {
         for (name, value) in &raw.headers {
             headers.push(header(name, value)?);
         }
-        let (body, content_type) = body(raw.json.as_ref(), raw.text.as_ref())?;
+        let (body, content_type) = match &raw.base64 {
+            None => body(raw.json.as_ref(), raw.text.as_ref())?,
+            Some(_) if raw.json.is_some() || raw.text.is_some() => {
+                return Err("give one of json, text and base64, not two".into());
+            }
+            // A base64 body implies no content type: its headers say what it is.
+            Some(encoded) => (decode_base64(encoded)?, ""),
+        };
         if matches!(raw.status, 204 | 304) && !body.is_empty() {
             return Err(format!("a {} response cannot have a body", raw.status));
         }
@@ -345,6 +357,14 @@ fn body(json: Option<&Value>, text: Option<&String>) -> Result<(Vec<u8>, &'stati
         (None, Some(text)) => Ok((text.clone().into_bytes(), "text/plain; charset=utf-8")),
         (None, None) => Ok((Vec::new(), "")),
     }
+}
+
+/// The bytes of a `base64` body (standard alphabet, padded).
+fn decode_base64(encoded: &str) -> Result<Vec<u8>, String> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|err| format!("base64 body does not decode: {err}"))
 }
 
 /// Adds `content-type` unless the headers already have one or there is no body.
@@ -451,6 +471,52 @@ mod tests {
             no_content.ends_with("responses[0]: a 204 response cannot have a body"),
             "{no_content}"
         );
+    }
+
+    #[test]
+    fn base64_body_decodes_and_implies_no_content_type() {
+        let catalog = load(
+            r#"{"scenarios": {"s": {"routes": [{"name": "r",
+                "response": {"headers": {"content-type": "image/png"}, "base64": "iVD/"}}]}}}"#,
+        )
+        .expect("valid catalog");
+        let bad = message(
+            r#"{"scenarios": {"s": {"routes": [{"name": "r", "response": {"base64": "!!"}}]}}}"#,
+        );
+        let both = message(
+            r#"{"scenarios": {"s": {"routes": [{"name": "r", "response": {"base64": "", "text": ""}}]}}}"#,
+        );
+
+        let response = &catalog.scenario("s").expect("known").routes[0].responses[0];
+        assert_eq!(response.body, [0x89, b'P', 0xff]);
+        assert_eq!(response.headers.len(), 1);
+        assert!(
+            bad.contains("responses[0]: base64 body does not decode"),
+            "{bad}"
+        );
+        assert!(
+            both.ends_with("give one of json, text and base64, not two"),
+            "{both}"
+        );
+    }
+
+    #[test]
+    fn headers_present_become_any_value_matchers_and_names_are_checked() {
+        let catalog = load(
+            r#"{"scenarios": {"s": {"routes": [{"name": "r", "headers_present": ["authorization"],
+                "response": {}}]}}}"#,
+        )
+        .expect("valid catalog");
+        let bad = message(
+            r#"{"scenarios": {"s": {"routes": [{"name": "r", "headers_present": ["a b"], "response": {}}]}}}"#,
+        );
+
+        let route = &catalog.scenario("s").expect("known").routes[0];
+        assert_eq!(
+            route.matchers[0].to_string(),
+            "header authorization (any value)"
+        );
+        assert!(bad.ends_with("`a b` is not a valid header name"), "{bad}");
     }
 
     #[test]

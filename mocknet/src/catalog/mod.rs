@@ -27,7 +27,9 @@
 //! `initial_state` (default `"started"`).
 //!
 //! A **route** has a `name`; matchers `method`, one of `path` / `path_prefix` / `path_regex`,
-//! `headers` and `query` (exact values), `body_json` (exact) or `body_partial_json`;
+//! `headers` and `query` (exact values), `headers_present` (names of headers that must be
+//! there with any value: how recordings match redacted secrets), `body_json` (exact) or
+//! `body_partial_json`;
 //! `when_state` (only matches in that state) and `set_state` (moves the scenario on); one
 //! `response` or a sequence of `responses` (the last repeats); `faults`; and a `callback`.
 //!
@@ -38,7 +40,9 @@
 //! `POST`), `headers`, a `json` or `text` body, and `delay_ms` (default 0). A URL that is not
 //! loopback HTTP is an error at load time.
 //!
-//! A **response** has `status` (default 200), `headers`, and a `json` or `text` body.
+//! A **response** has `status` (default 200), `headers`, and a `json`, `text` or `base64`
+//! body (standard alphabet, padded: bytes that are not text, such as a recorded gzip body;
+//! it implies no `content-type`).
 //!
 //! A **fault** has a `kind`, a `probability` (default 1) and the kind's fields:
 //! `latency` (`ms`), `jitter-uniform` (`min_ms`, `max_ms`), `jitter-lognormal` (`p50_ms`,

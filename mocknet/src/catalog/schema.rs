@@ -48,6 +48,9 @@ pub(super) struct RawRoute {
     pub(super) path_regex: Option<String>,
     #[serde(default)]
     pub(super) headers: BTreeMap<String, String>,
+    /// Headers that must be present with any value (recorded secrets).
+    #[serde(default)]
+    pub(super) headers_present: Vec<String>,
     #[serde(default)]
     pub(super) query: BTreeMap<String, String>,
     pub(super) body_json: Option<Value>,
@@ -83,6 +86,8 @@ pub(super) struct RawResponse {
     pub(super) headers: BTreeMap<String, String>,
     pub(super) json: Option<Value>,
     pub(super) text: Option<String>,
+    /// The body's bytes in standard base64 (recorded bodies that are not text).
+    pub(super) base64: Option<String>,
 }
 
 fn ok() -> u16 {
