@@ -91,6 +91,7 @@ pub mod attempts;
 mod error;
 pub mod gate;
 pub mod input;
+mod junit;
 pub mod render;
 pub mod report;
 mod retry;

@@ -1,0 +1,337 @@
+//! Reading JUnit XML into suites and test cases, keeping every element the dialects use.
+//!
+//! The reader is lenient about structure (a root `<testsuites>` or `<testsuite>`, nested
+//! suites, unknown elements, missing attributes) and strict about XML: a malformed or truncated
+//! file is an error saying what broke and at which byte.
+
+use std::io::BufRead;
+
+use quick_xml::events::{BytesRef, BytesStart, Event};
+use quick_xml::{Reader, XmlVersion};
+
+/// A JUnit file as the dialects need it.
+#[derive(Debug, Default)]
+pub(crate) struct Document {
+    /// The `name` of a root `<testsuites>` (`None` for a root `<testsuite>`).
+    pub root_name: Option<String>,
+    /// Whether the root `<testsuites>` has an `id` attribute (Playwright writes one).
+    pub root_has_id: bool,
+    /// The `timestamp` of the root element.
+    pub root_timestamp: Option<String>,
+    pub suites: Vec<Suite>,
+    /// In file order; each names its suite by index.
+    pub cases: Vec<Case>,
+}
+
+/// One `<testsuite>` element.
+#[derive(Debug, Default)]
+pub(crate) struct Suite {
+    pub name: String,
+    pub hostname: Option<String>,
+    pub timestamp: Option<String>,
+}
+
+/// One `<testcase>` element.
+#[derive(Debug, Default)]
+pub(crate) struct Case {
+    /// The index of the innermost suite around it in [`Document::suites`].
+    pub suite: usize,
+    pub name: String,
+    pub classname: Option<String>,
+    pub timestamp: Option<String>,
+    /// The result elements, in file order.
+    pub results: Vec<ResultElement>,
+    pub system_out: String,
+    pub system_err: String,
+}
+
+/// What a result element inside a `<testcase>` says about an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ResultKind {
+    /// `<failure>`: the final attempt failed.
+    Failure,
+    /// `<error>`: the final attempt errored.
+    Error,
+    /// `<skipped>`.
+    Skipped,
+    /// `<flakyFailure>`, `<flakyError>`: a failed attempt of a test that passed later.
+    Flaky,
+    /// `<rerunFailure>`, `<rerunError>`: a failed attempt of a test that failed every attempt.
+    Rerun,
+}
+
+impl ResultKind {
+    fn of(tag: &[u8]) -> Option<Self> {
+        Some(match tag {
+            b"failure" => Self::Failure,
+            b"error" => Self::Error,
+            b"skipped" => Self::Skipped,
+            b"flakyFailure" | b"flakyError" => Self::Flaky,
+            b"rerunFailure" | b"rerunError" => Self::Rerun,
+            _ => return None,
+        })
+    }
+}
+
+/// One result element: its attributes and the texts inside it.
+#[derive(Debug)]
+pub(crate) struct ResultElement {
+    pub kind: ResultKind,
+    pub message: Option<String>,
+    pub timestamp: Option<String>,
+    /// The element's own text (a stack trace or report, depending on the writer).
+    pub text: String,
+    /// `<stackTrace>`, `<system-out>` and `<system-err>` inside the element.
+    pub stack_trace: String,
+    pub system_out: String,
+    pub system_err: String,
+}
+
+/// Where text inside the current element goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sink {
+    Nowhere,
+    ResultText,
+    ResultStackTrace,
+    ResultOut,
+    ResultErr,
+    CaseOut,
+    CaseErr,
+}
+
+/// An open element and what it means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Frame {
+    Root,
+    /// The suite's index in [`Document::suites`].
+    Suite(usize),
+    Case,
+    Result,
+    Text(Sink),
+    Other,
+}
+
+/// Why a file is not JUnit, as one line (the error's source).
+#[derive(Debug)]
+pub(crate) struct Malformed(pub String);
+
+impl std::fmt::Display for Malformed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Malformed {}
+
+/// Reads a whole JUnit document.
+pub(crate) fn read_document(xml: impl BufRead) -> Result<Document, Malformed> {
+    let mut reader = Reader::from_reader(xml);
+    let mut state = State::default();
+    let mut buf = Vec::new();
+    loop {
+        let position = reader.buffer_position();
+        let event = reader
+            .read_event_into(&mut buf)
+            .map_err(|err| Malformed(format!("{err} (at byte {})", reader.error_position())))?;
+        let at = |what: String| Malformed(format!("{what} (at byte {position})"));
+        match event {
+            Event::Start(start) => state.open(&start, false).map_err(at)?,
+            Event::Empty(start) => state.open(&start, true).map_err(at)?,
+            Event::End(_) => state.close(),
+            Event::Text(text) => {
+                let text = text
+                    .xml_content(XmlVersion::Implicit1_0)
+                    .map_err(|err| at(err.to_string()))?;
+                state.text(&text);
+            }
+            Event::CData(data) => {
+                let text = data
+                    .xml_content(XmlVersion::Implicit1_0)
+                    .map_err(|err| at(err.to_string()))?;
+                state.text(&text);
+            }
+            Event::GeneralRef(reference) => {
+                let text = resolve(&reference).map_err(at)?;
+                state.text(&text);
+            }
+            Event::Eof => break,
+            Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
+        }
+        buf.clear();
+    }
+    if let Some(open) = state.stack.len().checked_sub(1) {
+        let name = state.names.get(open).map_or("", String::as_str);
+        return Err(Malformed(format!(
+            "the file ends inside <{name}> (it is truncated)"
+        )));
+    }
+    if !state.seen_root {
+        return Err(Malformed(
+            "no <testsuites> or <testsuite> element".to_owned(),
+        ));
+    }
+    Ok(state.document)
+}
+
+/// `&amp;`, `&#10;`, … as text.
+fn resolve(reference: &BytesRef<'_>) -> Result<String, String> {
+    if let Some(character) = reference
+        .resolve_char_ref()
+        .map_err(|err| err.to_string())?
+    {
+        return Ok(character.to_string());
+    }
+    let name = reference.decode().map_err(|err| err.to_string())?;
+    quick_xml::escape::resolve_predefined_entity(&name)
+        .map(str::to_owned)
+        .ok_or_else(|| format!("unknown entity &{name};"))
+}
+
+#[derive(Default)]
+struct State {
+    document: Document,
+    stack: Vec<Frame>,
+    /// The tag names of `stack`, for the truncation message.
+    names: Vec<String>,
+    seen_root: bool,
+    case: Option<Case>,
+    result: Option<ResultElement>,
+}
+
+impl State {
+    fn open(&mut self, start: &BytesStart<'_>, empty: bool) -> Result<(), String> {
+        let tag = start.name();
+        let tag = tag.as_ref();
+        let frame = self.frame_for(tag, start)?;
+        if empty {
+            self.stack.push(frame);
+            self.close();
+        } else {
+            self.stack.push(frame);
+            self.names.push(String::from_utf8_lossy(tag).into_owned());
+        }
+        Ok(())
+    }
+
+    /// Decides what a new element means from where it is, and starts it.
+    fn frame_for(&mut self, tag: &[u8], start: &BytesStart<'_>) -> Result<Frame, String> {
+        let parent = self.stack.last().copied();
+        let frame = match (parent, tag) {
+            (None, b"testsuites") if !self.seen_root => {
+                self.seen_root = true;
+                self.document.root_name = attribute(start, b"name")?;
+                self.document.root_has_id = attribute(start, b"id")?.is_some();
+                self.document.root_timestamp = attribute(start, b"timestamp")?;
+                Frame::Root
+            }
+            (None, b"testsuite") if !self.seen_root => {
+                self.seen_root = true;
+                self.document.root_timestamp = attribute(start, b"timestamp")?;
+                self.start_suite(start)?
+            }
+            (None, _) => {
+                let name = String::from_utf8_lossy(tag);
+                return Err(format!(
+                    "<{name}> where <testsuites> or <testsuite> should be"
+                ));
+            }
+            (Some(Frame::Root | Frame::Suite(_)), b"testsuite") => self.start_suite(start)?,
+            (Some(Frame::Suite(suite)), b"testcase") => {
+                self.case = Some(Case {
+                    suite,
+                    name: attribute(start, b"name")?.unwrap_or_default(),
+                    classname: attribute(start, b"classname")?,
+                    timestamp: attribute(start, b"timestamp")?,
+                    ..Case::default()
+                });
+                Frame::Case
+            }
+            (Some(Frame::Case), b"system-out") => Frame::Text(Sink::CaseOut),
+            (Some(Frame::Case), b"system-err") => Frame::Text(Sink::CaseErr),
+            (Some(Frame::Case), _) => match ResultKind::of(tag) {
+                Some(kind) => {
+                    self.result = Some(ResultElement {
+                        kind,
+                        message: attribute(start, b"message")?,
+                        timestamp: attribute(start, b"timestamp")?,
+                        text: String::new(),
+                        stack_trace: String::new(),
+                        system_out: String::new(),
+                        system_err: String::new(),
+                    });
+                    Frame::Result
+                }
+                None => Frame::Other,
+            },
+            (Some(Frame::Result), b"stackTrace") => Frame::Text(Sink::ResultStackTrace),
+            (Some(Frame::Result), b"system-out") => Frame::Text(Sink::ResultOut),
+            (Some(Frame::Result), b"system-err") => Frame::Text(Sink::ResultErr),
+            _ => Frame::Other,
+        };
+        Ok(frame)
+    }
+
+    fn start_suite(&mut self, start: &BytesStart<'_>) -> Result<Frame, String> {
+        let index = self.document.suites.len();
+        self.document.suites.push(Suite {
+            name: attribute(start, b"name")?.unwrap_or_default(),
+            hostname: attribute(start, b"hostname")?,
+            timestamp: attribute(start, b"timestamp")?,
+        });
+        Ok(Frame::Suite(index))
+    }
+
+    fn close(&mut self) {
+        let Some(frame) = self.stack.pop() else {
+            return;
+        };
+        self.names.truncate(self.stack.len());
+        match frame {
+            Frame::Case => {
+                if let Some(case) = self.case.take() {
+                    self.document.cases.push(case);
+                }
+            }
+            Frame::Result => {
+                if let (Some(case), Some(result)) = (&mut self.case, self.result.take()) {
+                    case.results.push(result);
+                }
+            }
+            Frame::Root | Frame::Suite(_) | Frame::Text(_) | Frame::Other => {}
+        }
+    }
+
+    fn text(&mut self, text: &str) {
+        let sink = match self.stack.last() {
+            Some(Frame::Result) => Sink::ResultText,
+            Some(Frame::Text(sink)) => *sink,
+            _ => Sink::Nowhere,
+        };
+        let target = match sink {
+            Sink::Nowhere => None,
+            Sink::ResultText => self.result.as_mut().map(|result| &mut result.text),
+            Sink::ResultStackTrace => self.result.as_mut().map(|result| &mut result.stack_trace),
+            Sink::ResultOut => self.result.as_mut().map(|result| &mut result.system_out),
+            Sink::ResultErr => self.result.as_mut().map(|result| &mut result.system_err),
+            Sink::CaseOut => self.case.as_mut().map(|case| &mut case.system_out),
+            Sink::CaseErr => self.case.as_mut().map(|case| &mut case.system_err),
+        };
+        if let Some(target) = target {
+            target.push_str(text);
+        }
+    }
+}
+
+/// The unescaped value of attribute `name`, if present.
+fn attribute(start: &BytesStart<'_>, name: &[u8]) -> Result<Option<String>, String> {
+    for attribute in start.attributes() {
+        let attribute = attribute.map_err(|err| err.to_string())?;
+        if attribute.key.as_ref() == name {
+            let value = attribute
+                .normalized_value(XmlVersion::Implicit1_0)
+                .map_err(|err| err.to_string())?;
+            return Ok(Some(value.into_owned()));
+        }
+    }
+    Ok(None)
+}
