@@ -2,8 +2,10 @@
 
 mod attempts_log;
 mod cli;
+mod dialects;
 mod inputs;
 mod merge;
+mod report_cli;
 mod retry_api;
 mod retry_macro;
 mod support;

@@ -5,7 +5,7 @@ const fs = require('fs');
 
 jest.retryTimes(1);
 
-describe('checkout', () => {
+describe('cart', () => {
   test('stable', () => {
     expect(1 + 1).toBe(2);
   });
