@@ -4,6 +4,7 @@ mod attempts_log;
 mod cli;
 mod dialects;
 mod inputs;
+mod junit_properties;
 mod merge;
 mod report_cli;
 mod retry_api;
