@@ -52,7 +52,7 @@ pub enum Format {
 /// The `schema` value of the JSON report.
 pub const REPORT_SCHEMA: &str = "steadfast-flaky/report/v1";
 
-/// What one input file said: its report, and what it could not say.
+/// What one input file said: its report, and what it could not say. See [`read_input`].
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct Input {
@@ -211,12 +211,41 @@ pub fn detect<'a>(path: &Path, bytes: &'a [u8]) -> Result<(Format, &'a str), Err
 
 /// Parses JUnit XML of any writer: one observation per run of a test.
 ///
-/// A test is `<classname> <name>`; nextest's classname is the binary id, so its tests read
-/// `<binary id> <test name>`. Listings of one test in one suite are the attempts of one run
-/// (pytest-rerunfailures), `flakyFailure`/`flakyError` mark a pass on retry and
-/// `rerunFailure`/`rerunError` the failed attempts of a test that failed every attempt;
-/// suites with one name are merged (nextest's stress iterations `bin@stress-N` are runs of the
-/// same test). The crate README's "JUnit dialects" section lists what each writer records.
+/// The crate README's "JUnit dialects" section lists what each writer records.
+///
+/// # Test identity
+///
+/// A test is `<classname> <name>`, as the JUnit conventions name it (nextest's classname is the
+/// binary id, so its tests read `<binary id> <test name>`). When `classname` is missing the
+/// suite's name takes its place; when it equals `name` (jest-junit's default templates) the id
+/// is `name` alone. When one file lists the same id in suites that differ, the id starts with
+/// what tells them apart: the suite's name, or its `hostname` in brackets (Playwright writes the
+/// project there: `[mobile] cart.spec.js cart › adds`).
+///
+/// # Runs and attempts
+///
+/// * A test listed more than once in one `<testsuite>` element is one run with one attempt
+///   per listing, the last one deciding the outcome: every earlier listing is a failed attempt,
+///   since a writer lists a test again only when it reran it (pytest-rerunfailures writes its
+///   failed attempts as empty `<testcase>`s).
+/// * `flakyFailure`/`flakyError` are failed attempts of a test that passed in the end,
+///   `rerunFailure`/`rerunError` those of a test that failed every attempt (nextest, Surefire,
+///   Playwright with `includeRetries`).
+/// * Suites with the same name (and `hostname`) are one suite: a test in each of them ran once in
+///   each, like nextest's stress iterations (suites `<binary id>@stress-N`).
+/// * Playwright without `includeRetries` writes only the `Retry #N` headings inside the failure
+///   of a test that failed every attempt; each heading counts as one more failed attempt.
+///
+/// # Timestamps
+///
+/// RFC 3339 (`2026-12-01T09:14:25.633+00:00`); a timestamp without a zone
+/// (`2026-12-01T09:14:25`, as jest-junit writes it) is UTC. A test case's timestamp is its own,
+/// else its suite's, else the root element's.
+///
+/// # Failure messages
+///
+/// The panic message of a Rust test found in the failure's texts, else the first line of the
+/// `message` attribute, else the first line of the failure's text.
 ///
 /// # Errors
 ///

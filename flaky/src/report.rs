@@ -82,6 +82,18 @@ impl Observation {
 
     /// The attempts of this run: each failed one, and the last if it passed; at least 1, and
     /// 0 for a skipped test.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use steadfast_flaky::{Failure, Observation, Outcome};
+    ///
+    /// let mut retried = Observation::new("app login", Outcome::Passed);
+    /// retried.failures.push(Failure::default());
+    /// assert_eq!(retried.attempts(), 2);
+    /// assert_eq!(Observation::new("app login", Outcome::Failed).attempts(), 1);
+    /// assert_eq!(Observation::new("app login", Outcome::Skipped).attempts(), 0);
+    /// ```
     pub fn attempts(&self) -> u32 {
         let passed = u32::from(self.outcome == Outcome::Passed);
         match self.outcome {

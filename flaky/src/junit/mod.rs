@@ -1,39 +1,7 @@
 //! JUnit XML from any writer: nextest, pytest (with or without pytest-rerunfailures), Jest
 //! (jest-junit), Playwright, cargo2junit, Maven Surefire and others.
 //!
-//! # Test identity
-//!
-//! A test is `<classname> <name>`, as the JUnit conventions name it (nextest's classname is the
-//! binary id, so its tests read `<binary id> <test name>`). When `classname` is missing the
-//! suite's name takes its place; when it equals `name` (jest-junit's default templates) the id
-//! is `name` alone. When one file lists the same id in suites that differ, the id starts with
-//! what tells them apart: the suite's name, or its `hostname` in brackets (Playwright writes the
-//! project there: `[mobile] cart.spec.js cart › adds`).
-//!
-//! # Runs and attempts
-//!
-//! * A test listed more than once in one `<testsuite>` element is one run with one attempt
-//!   per listing, the last one deciding the outcome: every earlier listing is a failed attempt,
-//!   since a writer lists a test again only when it reran it (pytest-rerunfailures writes its
-//!   failed attempts as empty `<testcase>`s).
-//! * `flakyFailure`/`flakyError` are failed attempts of a test that passed in the end,
-//!   `rerunFailure`/`rerunError` those of a test that failed every attempt (nextest, Surefire,
-//!   Playwright with `includeRetries`).
-//! * Suites with the same name (and `hostname`) are one suite: a test in each of them ran once in
-//!   each, like nextest's stress iterations (suites `<binary id>@stress-N`).
-//! * Playwright without `includeRetries` writes only the `Retry #N` headings inside the failure
-//!   of a test that failed every attempt; each heading counts as one more failed attempt.
-//!
-//! # Timestamps
-//!
-//! RFC 3339 (`2026-12-01T09:14:25.633+00:00`); a timestamp without a zone
-//! (`2026-12-01T09:14:25`, as jest-junit writes it) is UTC. A test case's timestamp is its own,
-//! else its suite's, else the root element's.
-//!
-//! # Failure messages
-//!
-//! The panic message of a Rust test found in the failure's texts, else the first line of the
-//! `message` attribute, else the first line of the failure's text.
+//! The rules are documented on [`parse_junit`](crate::input::parse_junit), the public entry.
 
 mod dialect;
 mod xml;

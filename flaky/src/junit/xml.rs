@@ -231,9 +231,11 @@ impl State {
             }
             (None, _) => {
                 let name = String::from_utf8_lossy(tag);
-                return Err(format!(
-                    "<{name}> where <testsuites> or <testsuite> should be"
-                ));
+                return Err(if self.seen_root {
+                    format!("<{name}> after the root element")
+                } else {
+                    format!("<{name}> where <testsuites> or <testsuite> should be")
+                });
             }
             (Some(Frame::Root | Frame::Suite(_)), b"testsuite") => self.start_suite(start)?,
             (Some(Frame::Suite(suite)), b"testcase") => {
@@ -334,4 +336,84 @@ fn attribute(start: &BytesStart<'_>, name: &[u8]) -> Result<Option<String>, Stri
         }
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_suites_own_their_cases_and_references_are_resolved() {
+        let xml = r#"<testsuites name="all"><testsuite name="outer">
+            <testsuite name="inner" hostname="h"><testcase name="a &amp; b" classname="c">
+              <failure message="line&#10;two">x &lt; y<![CDATA[ <raw> ]]></failure>
+              <system-out>out</system-out>
+            </testcase></testsuite>
+            <testcase name="later"/></testsuite></testsuites>"#;
+
+        let document = read_document(xml.as_bytes()).unwrap();
+
+        let suites: Vec<(&str, Option<&str>)> = document
+            .suites
+            .iter()
+            .map(|suite| (suite.name.as_str(), suite.hostname.as_deref()))
+            .collect();
+        assert_eq!(suites, [("outer", None), ("inner", Some("h"))]);
+        let cases: Vec<(usize, &str)> = document
+            .cases
+            .iter()
+            .map(|case| (case.suite, case.name.as_str()))
+            .collect();
+        assert_eq!(cases, [(1, "a & b"), (0, "later")]);
+        let failure = &document.cases[0].results[0];
+        assert_eq!(failure.kind, ResultKind::Failure);
+        assert_eq!(failure.message.as_deref(), Some("line\ntwo"));
+        assert_eq!(failure.text, "x < y <raw> ");
+        assert_eq!(document.cases[0].system_out, "out");
+        assert_eq!(document.root_name.as_deref(), Some("all"));
+    }
+
+    #[test]
+    fn a_root_testsuite_is_the_document() {
+        let xml = r#"<testsuite name="shop.CartTest" timestamp="2026-01-01T00:00:00">
+            <testcase name="adds" classname="shop.CartTest"><rerunFailure><stackTrace>t</stackTrace></rerunFailure></testcase>
+            </testsuite>"#;
+
+        let document = read_document(xml.as_bytes()).unwrap();
+
+        assert_eq!(document.root_name, None);
+        assert_eq!(
+            document.root_timestamp.as_deref(),
+            Some("2026-01-01T00:00:00")
+        );
+        assert_eq!(document.cases[0].results[0].kind, ResultKind::Rerun);
+        assert_eq!(document.cases[0].results[0].stack_trace, "t");
+    }
+
+    #[test]
+    fn what_is_not_junit_says_what_and_where() {
+        let cases = [
+            ("", "no <testsuites> or <testsuite> element"),
+            (
+                "<report/>",
+                "<report> where <testsuites> or <testsuite> should be (at byte 0)",
+            ),
+            (
+                "<testsuite/><testsuite/>",
+                "<testsuite> after the root element (at byte 12)",
+            ),
+            (
+                "<testsuites><testsuite>",
+                "the file ends inside <testsuite> (it is truncated)",
+            ),
+            (
+                "<testsuites>&nope;</testsuites>",
+                "unknown entity &nope; (at byte 12)",
+            ),
+        ];
+        for (xml, expected) in cases {
+            let err = read_document(xml.as_bytes()).unwrap_err();
+            assert_eq!(err.to_string(), expected, "{xml}");
+        }
+    }
 }
