@@ -217,8 +217,9 @@ pub fn detect<'a>(path: &Path, bytes: &'a [u8]) -> Result<(Format, &'a str), Err
 ///
 /// A test is `<classname> <name>`, as the JUnit conventions name it (nextest's classname is the
 /// binary id, so its tests read `<binary id> <test name>`). When `classname` is missing the
-/// suite's name takes its place; when it equals `name` (jest-junit's default templates) the id
-/// is `name` alone. When one file lists the same id in suites that differ, the id starts with
+/// suite's name takes its place; in a jest-junit file (`<testsuites name="jest tests">`),
+/// whose default templates repeat the title in both, the id is `name` alone when they are
+/// equal. When one file lists the same id in suites that differ, the id starts with
 /// what tells them apart: the suite's name, or its `hostname` in brackets (Playwright writes the
 /// project there: `[mobile] cart.spec.js cart › adds`).
 ///

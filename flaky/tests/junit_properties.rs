@@ -8,8 +8,9 @@ use std::path::Path;
 
 use proptest::prelude::*;
 use steadfast_flaky::input::parse_junit;
+use steadfast_flaky::render::to_junit;
 use steadfast_flaky::time::{format_millis, parse_timestamp_millis};
-use steadfast_flaky::{ErrorKind, Outcome};
+use steadfast_flaky::{ErrorKind, Failure, Observation, Outcome, Report, Status};
 
 /// One generated test: its classname, name, failed attempts and whether the last one passed.
 #[derive(Debug, Clone)]
@@ -23,7 +24,7 @@ struct Spec {
 fn spec() -> impl Strategy<Value = Spec> {
     (
         prop::sample::select(vec!["app", "app::it", "shop.CartTest", "a<b>&\"c'"]),
-        "[a-z][a-z_ <>&\"']{0,8}",
+        prop_oneof!["[a-z][a-z_ <>&\"']{0,8}", Just("app".to_owned())],
         0usize..3,
         any::<bool>(),
     )
@@ -119,7 +120,44 @@ fn writer() -> impl Strategy<Value = Writer> {
     prop::sample::select(vec![Writer::RetryElements, Writer::ListingPerAttempt])
 }
 
+/// A report of tests with ids of one to three words, as nextest, pytest or Playwright name them.
+fn report() -> impl Strategy<Value = Report> {
+    let word = prop::sample::select(vec!["app", "app::it", "[mobile]", "a.spec.js", "x<&>"]);
+    let id = prop::collection::vec(word, 1..4).prop_map(|words| words.join(" "));
+    let outcome = prop::sample::select(vec![Outcome::Passed, Outcome::Failed, Outcome::Skipped]);
+    prop::collection::vec((id, outcome, any::<bool>()), 1..8).prop_map(|runs| {
+        let mut report = Report::new();
+        for (id, outcome, retried) in runs {
+            let mut observation = Observation::new(id, outcome);
+            if retried && outcome != Outcome::Skipped {
+                observation.failures.push(Failure::default());
+            }
+            report.observe(observation);
+        }
+        report
+    })
+}
+
+fn statuses(report: &Report) -> Vec<(String, Status)> {
+    report
+        .tests()
+        .map(|(id, stats)| (id.to_owned(), stats.status()))
+        .collect()
+}
+
 proptest! {
+    #[test]
+    fn our_junit_output_reads_back_with_the_same_ids_and_statuses(report in report()) {
+        let xml = to_junit(&report);
+
+        let mut back = Report::new();
+        for observation in parse_junit(Path::new("out.xml"), xml.as_bytes()).unwrap() {
+            back.observe(observation);
+        }
+
+        prop_assert_eq!(statuses(&back), statuses(&report));
+    }
+
     #[test]
     fn every_writer_gives_the_same_runs_and_attempts(
         specs in suite(),

@@ -70,7 +70,10 @@ fn test_ids(document: &Document, dialect: Dialect) -> Vec<String> {
         .map(|case| {
             let suite = &document.suites[case.suite];
             match case.classname.as_deref().filter(|name| !name.is_empty()) {
-                Some(classname) if classname == case.name => case.name.clone(),
+                // jest-junit's default templates repeat the title in both.
+                Some(classname) if dialect == Dialect::JestJunit && classname == case.name => {
+                    case.name.clone()
+                }
                 Some(classname) => format!("{classname} {}", case.name),
                 None if suite.name.is_empty() => case.name.clone(),
                 None => format!("{} {}", suite_name(suite), case.name),
