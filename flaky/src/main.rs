@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use steadfast_determinism::Seed;
 use steadfast_flaky::gate::{Quarantine, gate};
-use steadfast_flaky::input::read_input;
+use steadfast_flaky::input::{Warning, read_input};
 use steadfast_flaky::render::{OutputFormat, render};
 use steadfast_flaky::run::{RunConfig, run};
 use steadfast_flaky::time::Date;
@@ -240,13 +240,14 @@ fn exit_code(code: i32) -> u8 {
     u8::try_from(code).unwrap_or(2)
 }
 
-/// Reads and merges the inputs, printing each file's warnings. A bad input stops the command,
-/// unless `keep_going`: then it is reported and skipped.
-fn read_inputs(inputs: &[OsString], keep_going: bool) -> Result<Report, Fail> {
+/// Reads and merges the inputs, printing each file's warnings, which it returns too. A bad
+/// input stops the command, unless `keep_going`: then it is reported and skipped.
+fn read_inputs(inputs: &[OsString], keep_going: bool) -> Result<(Report, Vec<Warning>), Fail> {
     if inputs.is_empty() {
         return Err(Fail::Usage("no input files".into()));
     }
     let mut report = Report::new();
+    let mut warnings = Vec::new();
     let mut read = 0;
     for input in inputs {
         match read_input(&PathBuf::from(input)) {
@@ -255,6 +256,7 @@ fn read_inputs(inputs: &[OsString], keep_going: bool) -> Result<Report, Fail> {
                     eprintln!("steadfast-flaky: warning: {warning}");
                 }
                 report.merge(input.report);
+                warnings.extend(input.warnings);
                 read += 1;
             }
             Err(err) if keep_going => eprintln!("steadfast-flaky: skipped: {}", one_line(&err)),
@@ -264,14 +266,29 @@ fn read_inputs(inputs: &[OsString], keep_going: bool) -> Result<Report, Fail> {
     if read == 0 {
         return Err(Fail::Input("no input could be read".into()));
     }
-    Ok(report)
+    Ok((report, warnings))
+}
+
+/// The Markdown report's note on inputs that cannot show passes on retry, or nothing.
+fn warnings_markdown(warnings: &[Warning]) -> String {
+    if warnings.is_empty() {
+        return String::new();
+    }
+    let mut text = String::from("\n### Inputs that cannot show passes on retry\n\n");
+    for warning in warnings {
+        text.push_str(&format!("- {warning}\n"));
+    }
+    text
 }
 
 fn cmd_report(args: Vec<OsString>) -> Result<u8, Fail> {
     let options = parse_options(args, &["--format", "--output"], &["--keep-going"])?;
     let format = options.format()?;
-    let report = read_inputs(&options.positional, options.is_set("--keep-going"))?;
-    let text = render(&report, format);
+    let (report, warnings) = read_inputs(&options.positional, options.is_set("--keep-going"))?;
+    let mut text = render(&report, format);
+    if format == OutputFormat::Markdown {
+        text.push_str(&warnings_markdown(&warnings));
+    }
     match options.get("--output") {
         Some(path) => std::fs::write(path, text)
             .map_err(|err| Fail::Input(format!("could not write {path}: {err}")))?,
@@ -287,7 +304,7 @@ fn cmd_gate(args: Vec<OsString>) -> Result<u8, Fail> {
         Some(path) => Quarantine::read(&PathBuf::from(path))?,
         None => Quarantine::default(),
     };
-    let report = read_inputs(&options.positional, options.is_set("--keep-going"))?;
+    let (report, _warnings) = read_inputs(&options.positional, options.is_set("--keep-going"))?;
     let verdict = gate(&report, &quarantine, max_flaky as usize, Date::today());
     print!("{}", verdict.summary());
     Ok(exit_code(verdict.exit_code()))

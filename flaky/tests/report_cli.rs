@@ -63,6 +63,27 @@ fn a_report_of_every_tool_warns_once_per_file_that_hides_retries_and_exits_0() {
 }
 
 #[test]
+fn the_markdown_report_ends_with_the_inputs_that_cannot_show_retries() {
+    let jest = junit("jest/retry.xml");
+    let surefire = junit("surefire/TEST-shop.CheckoutTest.xml");
+
+    let output = flaky_cli(&["report", &surefire, &jest]);
+
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let markdown = String::from_utf8(output.stdout).unwrap();
+    let note = format!(
+        "\n### Inputs that cannot show passes on retry\n\n- {jest}: jest-junit writes only the \
+         last attempt of each test"
+    );
+    assert!(markdown.contains(&note), "{markdown}");
+    assert_eq!(
+        markdown.matches("\n- ").count() - markdown.matches("\n- `").count(),
+        1
+    );
+    assert!(markdown.starts_with("## steadfast-flaky: 1 flaky, 2 failing in every run"));
+}
+
+#[test]
 fn a_bad_input_stops_the_report_with_one_line_naming_it() {
     let bad = truncated();
     let good = junit("pytest/reruns.xml");
