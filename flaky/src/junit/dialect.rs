@@ -3,7 +3,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::xml::{Document, ResultKind};
+use super::xml::Document;
 
 /// The writers whose files need reading in their own way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,7 +13,7 @@ pub(crate) enum Dialect {
     Nextest,
     /// jest-junit (its default `suiteName`, `jest tests`): only each test's last attempt.
     JestJunit,
-    /// Playwright's junit reporter: a root `id` and a `hostname` (the project) on every suite.
+    /// Playwright's junit reporter: a root `id` and a `hostname` (the project) on the suites.
     /// Without `includeRetries` only the `Retry #N` headings of a failure's text tell retries.
     Playwright,
     /// Any other writer: pytest, Surefire, cargo2junit, …
@@ -21,14 +21,17 @@ pub(crate) enum Dialect {
 }
 
 impl Dialect {
-    /// Recognises the writer from the root element and the suites.
+    /// Recognises the writer from the root element and the first suite, which are read before
+    /// any test case.
     pub(crate) fn detect(document: &Document) -> Self {
         match document.root_name.as_deref() {
             Some("nextest-run") => Self::Nextest,
             Some("jest tests") => Self::JestJunit,
             _ if document.root_has_id
-                && !document.suites.is_empty()
-                && document.suites.iter().all(|suite| suite.hostname.is_some()) =>
+                && document
+                    .suites
+                    .first()
+                    .is_some_and(|suite| suite.hostname.is_some()) =>
             {
                 Self::Playwright
             }
@@ -36,11 +39,12 @@ impl Dialect {
         }
     }
 
-    /// The warning for a file of this dialect, when the file cannot show passes on retry.
-    pub(crate) fn warning(self, path: &Path, document: &Document) -> Option<Warning> {
+    /// The warning for a file of this dialect, when the file cannot show passes on retry:
+    /// always for jest-junit, and for Playwright when no test case had a retry element.
+    pub(crate) fn warning(self, path: &Path, has_retry_elements: bool) -> Option<Warning> {
         let writer = match self {
             Self::JestJunit => Writer::JestJunit,
-            Self::Playwright if !has_retry_elements(document) => Writer::Playwright,
+            Self::Playwright if !has_retry_elements => Writer::Playwright,
             Self::Nextest | Self::Playwright | Self::Other => return None,
         };
         Some(Warning {
@@ -48,14 +52,6 @@ impl Dialect {
             writer,
         })
     }
-}
-
-fn has_retry_elements(document: &Document) -> bool {
-    document.cases.iter().any(|case| {
-        case.results
-            .iter()
-            .any(|result| matches!(result.kind, ResultKind::Flaky | ResultKind::Rerun))
-    })
 }
 
 /// An input file that cannot show every retry: a test that passed on a retry looks stable in

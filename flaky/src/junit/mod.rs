@@ -29,76 +29,149 @@ pub(crate) struct Junit {
 
 /// Reads a JUnit file of any dialect.
 pub(crate) fn read_junit(path: &Path, xml: impl BufRead) -> Result<Junit, Error> {
-    let document = xml::read_document(xml).map_err(|err| Error::junit(path, err))?;
+    let mut listings: Vec<Listing> = Vec::new();
+    let mut has_retry_elements = false;
+    let document = xml::read_document(xml, &mut |document, case| {
+        let listing = Listing::new(document, case)?;
+        has_retry_elements |= listing.has_retry_elements;
+        listings.push(listing);
+        Ok(())
+    })
+    .map_err(|err| Error::junit(path, err))?;
+    // A suite without test cases, or a file without any, has had no timestamp checked yet.
+    root_millis(&document).map_err(|err| Error::junit(path, err))?;
+    for suite in &document.suites {
+        suite_millis(suite).map_err(|err| Error::junit(path, err))?;
+    }
     let dialect = Dialect::detect(&document);
-    let ids = test_ids(&document, dialect);
-    let times = Times::parse(path, &document)?;
+    let ids = test_ids(&document, dialect, &listings);
     // Listings of one id in one suite element are the attempts of one run, in file order.
-    let mut runs: Vec<(String, Vec<usize>)> = Vec::new();
-    let mut run_of: HashMap<(usize, &str), usize> = HashMap::new();
-    for (index, case) in document.cases.iter().enumerate() {
-        let id = ids[index].as_str();
-        match run_of.get(&(case.suite, id)) {
-            Some(&run) => runs[run].1.push(index),
+    let mut runs: Vec<(String, Vec<Listing>)> = Vec::new();
+    let mut run_of: HashMap<(usize, String), usize> = HashMap::new();
+    for (listing, id) in listings.into_iter().zip(ids) {
+        match run_of.get(&(listing.suite, id.clone())) {
+            Some(&run) => runs[run].1.push(listing),
             None => {
-                run_of.insert((case.suite, id), runs.len());
-                runs.push((id.to_owned(), vec![index]));
+                run_of.insert((listing.suite, id.clone()), runs.len());
+                runs.push((id, vec![listing]));
             }
         }
     }
-    let observations = runs
-        .into_iter()
-        .map(|(id, listings)| observe(&document, dialect, &times, id, &listings))
-        .collect();
     Ok(Junit {
-        observations,
-        warning: dialect.warning(path, &document),
+        observations: runs
+            .into_iter()
+            .map(|(id, listings)| observe(id, listings))
+            .collect(),
+        warning: dialect.warning(path, has_retry_elements),
     })
 }
 
-/// The id of each test case, in document order (see the module docs).
-fn test_ids(document: &Document, dialect: Dialect) -> Vec<String> {
+/// What one `<testcase>` element says, without its texts: one attempt of a test, or one run.
+struct Listing {
+    suite: usize,
+    classname: Option<String>,
+    name: String,
+    /// The case's time: its own, else its suite's, else the root's.
+    at_ms: Option<i64>,
+    outcome: Outcome,
+    /// The failed attempts it tells, the final one included when it failed.
+    failures: Vec<Failure>,
+    has_retry_elements: bool,
+}
+
+impl Listing {
+    fn new(document: &Document, case: Case) -> Result<Self, Malformed> {
+        let dialect = Dialect::detect(document);
+        let root_ms = root_millis(document)?;
+        let suite_ms = suite_millis(&document.suites[case.suite])?;
+        let case_ms = millis(
+            case.timestamp.as_ref(),
+            &format!("test case {:?}", case.name),
+        )?;
+        let at_ms = case_ms.or(suite_ms).or(root_ms);
+        let has_retry_elements = case
+            .results
+            .iter()
+            .any(|result| matches!(result.kind, ResultKind::Flaky | ResultKind::Rerun));
+        let mut failures = Vec::new();
+        let mut outcome = Outcome::Passed;
+        for result in &case.results {
+            let at = millis(
+                result.timestamp.as_ref(),
+                &format!("test case {:?}", case.name),
+            )?;
+            match result.kind {
+                ResultKind::Flaky | ResultKind::Rerun => {
+                    let mut failure = failure_of(&case, result, false);
+                    failure.at_ms = at;
+                    failures.push(failure);
+                }
+                ResultKind::Failure | ResultKind::Error => {
+                    outcome = Outcome::Failed;
+                    if dialect == Dialect::Playwright && !has_retry_elements {
+                        failures.extend(playwright_retries(&case, result));
+                    }
+                    let mut failure = failure_of(&case, result, true);
+                    failure.at_ms = at.or(at_ms);
+                    failures.push(failure);
+                }
+                ResultKind::Skipped => outcome = Outcome::Skipped,
+            }
+        }
+        Ok(Self {
+            suite: case.suite,
+            classname: case.classname,
+            name: case.name,
+            at_ms,
+            outcome,
+            failures,
+            has_retry_elements,
+        })
+    }
+}
+
+/// The id of each listing, in order (see [`parse_junit`](crate::input::parse_junit)).
+fn test_ids(document: &Document, dialect: Dialect, listings: &[Listing]) -> Vec<String> {
     let suite_name = |suite: &Suite| -> String {
         match dialect {
             Dialect::Nextest => strip_stress(&suite.name).to_owned(),
             _ => suite.name.clone(),
         }
     };
-    let base: Vec<String> = document
-        .cases
+    let base: Vec<String> = listings
         .iter()
-        .map(|case| {
-            let suite = &document.suites[case.suite];
-            match case.classname.as_deref().filter(|name| !name.is_empty()) {
+        .map(|listing| {
+            let suite = &document.suites[listing.suite];
+            let name = &listing.name;
+            match listing.classname.as_deref().filter(|name| !name.is_empty()) {
                 // jest-junit's default templates repeat the title in both.
-                Some(classname) if dialect == Dialect::JestJunit && classname == case.name => {
-                    case.name.clone()
+                Some(classname) if dialect == Dialect::JestJunit && classname == name => {
+                    name.clone()
                 }
-                Some(classname) => format!("{classname} {}", case.name),
-                None if suite.name.is_empty() => case.name.clone(),
-                None => format!("{} {}", suite_name(suite), case.name),
+                Some(classname) => format!("{classname} {name}"),
+                None if suite.name.is_empty() => name.clone(),
+                None => format!("{} {name}", suite_name(suite)),
             }
         })
         .collect();
     // The suites (name, hostname) each id appears in.
     let mut suites_of: BTreeMap<&str, BTreeSet<(String, Option<&str>)>> = BTreeMap::new();
-    for (case, id) in document.cases.iter().zip(&base) {
-        let suite = &document.suites[case.suite];
+    for (listing, id) in listings.iter().zip(&base) {
+        let suite = &document.suites[listing.suite];
         suites_of
             .entry(id)
             .or_default()
             .insert((suite_name(suite), suite.hostname.as_deref()));
     }
-    document
-        .cases
+    listings
         .iter()
         .zip(&base)
-        .map(|(case, id)| {
+        .map(|(listing, id)| {
             let suites = &suites_of[id.as_str()];
             if suites.len() < 2 {
                 return id.clone();
             }
-            let suite = &document.suites[case.suite];
+            let suite = &document.suites[listing.suite];
             let names: BTreeSet<&str> = suites.iter().map(|(name, _)| name.as_str()).collect();
             let hosts: BTreeSet<Option<&str>> = suites.iter().map(|(_, host)| *host).collect();
             let mut qualified = String::new();
@@ -125,118 +198,53 @@ fn strip_stress(suite: &str) -> &str {
     }
 }
 
-/// Every timestamp of the document in Unix milliseconds, checked once.
-struct Times {
-    root: Option<i64>,
-    suites: Vec<Option<i64>>,
-    cases: Vec<Option<i64>>,
-    /// Per case, the timestamps of its result elements.
-    results: Vec<Vec<Option<i64>>>,
+/// A timestamp attribute of `element` in Unix milliseconds.
+fn millis(text: Option<&String>, element: &str) -> Result<Option<i64>, Malformed> {
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    parse_timestamp_millis(text).map(Some).ok_or_else(|| {
+        Malformed(format!(
+            "the timestamp {text:?} of {element} is not a date and time \
+             (expected YYYY-MM-DDTHH:MM:SS, optionally with a fraction and a zone)"
+        ))
+    })
 }
 
-impl Times {
-    fn parse(path: &Path, document: &Document) -> Result<Self, Error> {
-        let parse = |text: Option<&String>, element: &str| -> Result<Option<i64>, Error> {
-            let Some(text) = text else {
-                return Ok(None);
-            };
-            parse_timestamp_millis(text).map(Some).ok_or_else(|| {
-                Error::junit(
-                    path,
-                    Malformed(format!(
-                        "the timestamp {text:?} of {element} is not a date and time \
-                         (expected YYYY-MM-DDTHH:MM:SS, optionally with a fraction and a zone)"
-                    )),
-                )
-            })
-        };
-        let root = parse(document.root_timestamp.as_ref(), "the root element")?;
-        let suites = document
-            .suites
-            .iter()
-            .map(|suite| parse(suite.timestamp.as_ref(), &format!("suite {:?}", suite.name)))
-            .collect::<Result<_, _>>()?;
-        let mut cases = Vec::with_capacity(document.cases.len());
-        let mut results = Vec::with_capacity(document.cases.len());
-        for case in &document.cases {
-            let element = format!("test case {:?}", case.name);
-            cases.push(parse(case.timestamp.as_ref(), &element)?);
-            results.push(
-                case.results
-                    .iter()
-                    .map(|result| parse(result.timestamp.as_ref(), &element))
-                    .collect::<Result<_, _>>()?,
-            );
-        }
-        Ok(Self {
-            root,
-            suites,
-            cases,
-            results,
-        })
-    }
-
-    /// When a test case ran: its own time, else its suite's, else the root's.
-    fn of_case(&self, index: usize, case: &Case) -> Option<i64> {
-        self.cases[index].or(self.suites[case.suite]).or(self.root)
-    }
+fn root_millis(document: &Document) -> Result<Option<i64>, Malformed> {
+    millis(document.root_timestamp.as_ref(), "the root element")
 }
 
-/// One run of one test from its listings (attempts) in one suite element.
-fn observe(
-    document: &Document,
-    dialect: Dialect,
-    times: &Times,
-    test: String,
-    listings: &[usize],
-) -> Observation {
+fn suite_millis(suite: &Suite) -> Result<Option<i64>, Malformed> {
+    millis(suite.timestamp.as_ref(), &format!("suite {:?}", suite.name))
+}
+
+/// One run of one test from its listings (attempts) in one suite element: every listing
+/// before the last is a failed attempt, the last decides the outcome.
+fn observe(test: String, listings: Vec<Listing>) -> Observation {
+    let at_ms = listings.first().and_then(|listing| listing.at_ms);
+    let outcome = listings
+        .last()
+        .map_or(Outcome::Passed, |listing| listing.outcome);
+    let count = listings.len();
     let mut failures = Vec::new();
-    let mut outcome = Outcome::Passed;
-    for (position, &index) in listings.iter().enumerate() {
-        let case = &document.cases[index];
-        let at_ms = times.of_case(index, case);
-        let before = failures.len();
-        outcome = Outcome::Passed;
-        let told_retries = case
-            .results
-            .iter()
-            .any(|result| matches!(result.kind, ResultKind::Flaky | ResultKind::Rerun));
-        for (result, at) in case.results.iter().zip(&times.results[index]) {
-            match result.kind {
-                ResultKind::Flaky | ResultKind::Rerun => {
-                    let mut failure = failure_of(case, result, false);
-                    failure.at_ms = *at;
-                    failures.push(failure);
-                }
-                ResultKind::Failure | ResultKind::Error => {
-                    outcome = Outcome::Failed;
-                    if dialect == Dialect::Playwright && !told_retries {
-                        failures.extend(playwright_retries(case, result));
-                    }
-                    let mut failure = failure_of(case, result, true);
-                    failure.at_ms = at.or(at_ms);
-                    failures.push(failure);
-                }
-                ResultKind::Skipped => outcome = Outcome::Skipped,
-            }
-        }
-        let is_earlier_attempt = position + 1 < listings.len();
-        if is_earlier_attempt && failures.len() == before {
+    for (position, listing) in listings.into_iter().enumerate() {
+        if position + 1 < count && listing.failures.is_empty() {
             // pytest-rerunfailures writes a failed attempt as an empty test case.
             failures.push(Failure {
-                at_ms,
+                at_ms: listing.at_ms,
                 ..Failure::default()
             });
         }
+        failures.extend(listing.failures);
     }
-    let first = &document.cases[listings[0]];
     let same_seed_retry = outcome == Outcome::Passed
         && !failures.is_empty()
         && failures.iter().all(|failure| failure.seed.is_some());
     Observation {
         test,
         outcome,
-        at_ms: times.of_case(listings[0], first),
+        at_ms,
         failures,
         same_seed_retry,
     }

@@ -1,6 +1,7 @@
 //! Reading JUnit XML into suites and test cases, keeping every element the dialects use.
 //!
-//! The reader is lenient about structure (a root `<testsuites>` or `<testsuite>`, nested
+//! The reader hands each test case over as soon as it ends, so a file is never held whole. It
+//! is lenient about structure (a root `<testsuites>` or `<testsuite>`, nested
 //! suites, unknown elements, missing attributes) and strict about XML: a malformed or truncated
 //! file is an error saying what broke and at which byte.
 
@@ -9,7 +10,7 @@ use std::io::BufRead;
 use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
-/// A JUnit file as the dialects need it.
+/// A JUnit file as the dialects need it, without its test cases.
 #[derive(Debug, Default)]
 pub(crate) struct Document {
     /// The `name` of a root `<testsuites>` (`None` for a root `<testsuite>`).
@@ -18,9 +19,8 @@ pub(crate) struct Document {
     pub root_has_id: bool,
     /// The `timestamp` of the root element.
     pub root_timestamp: Option<String>,
+    /// The suites opened so far, in file order.
     pub suites: Vec<Suite>,
-    /// In file order; each names its suite by index.
-    pub cases: Vec<Case>,
 }
 
 /// One `<testsuite>` element.
@@ -123,8 +123,12 @@ impl std::fmt::Display for Malformed {
 
 impl std::error::Error for Malformed {}
 
-/// Reads a whole JUnit document.
-pub(crate) fn read_document(xml: impl BufRead) -> Result<Document, Malformed> {
+/// Reads a whole JUnit document, giving each test case to `on_case` with the document read so
+/// far (the root and the suites around the case are in it) when the case ends.
+pub(crate) fn read_document(
+    xml: impl BufRead,
+    on_case: &mut dyn FnMut(&Document, Case) -> Result<(), Malformed>,
+) -> Result<Document, Malformed> {
     let mut reader = Reader::from_reader(xml);
     let mut state = State::default();
     let mut buf = Vec::new();
@@ -134,7 +138,7 @@ pub(crate) fn read_document(xml: impl BufRead) -> Result<Document, Malformed> {
             .read_event_into(&mut buf)
             .map_err(|err| Malformed(format!("{err} (at byte {})", reader.error_position())))?;
         let at = |what: String| Malformed(format!("{what} (at byte {position})"));
-        match event {
+        let finished = match event {
             Event::Start(start) => state.open(&start, false).map_err(at)?,
             Event::Empty(start) => state.open(&start, true).map_err(at)?,
             Event::End(_) => state.close(),
@@ -143,19 +147,25 @@ pub(crate) fn read_document(xml: impl BufRead) -> Result<Document, Malformed> {
                     .xml_content(XmlVersion::Implicit1_0)
                     .map_err(|err| at(err.to_string()))?;
                 state.text(&text);
+                None
             }
             Event::CData(data) => {
                 let text = data
                     .xml_content(XmlVersion::Implicit1_0)
                     .map_err(|err| at(err.to_string()))?;
                 state.text(&text);
+                None
             }
             Event::GeneralRef(reference) => {
                 let text = resolve(&reference).map_err(at)?;
                 state.text(&text);
+                None
             }
             Event::Eof => break,
-            Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
+            Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => None,
+        };
+        if let Some(case) = finished {
+            on_case(&state.document, case)?;
         }
         buf.clear();
     }
@@ -199,18 +209,17 @@ struct State {
 }
 
 impl State {
-    fn open(&mut self, start: &BytesStart<'_>, empty: bool) -> Result<(), String> {
+    /// Starts an element; a self-closing one ends at once, and may end a test case.
+    fn open(&mut self, start: &BytesStart<'_>, empty: bool) -> Result<Option<Case>, String> {
         let tag = start.name();
         let tag = tag.as_ref();
         let frame = self.frame_for(tag, start)?;
+        self.stack.push(frame);
         if empty {
-            self.stack.push(frame);
-            self.close();
-        } else {
-            self.stack.push(frame);
-            self.names.push(String::from_utf8_lossy(tag).into_owned());
+            return Ok(self.close());
         }
-        Ok(())
+        self.names.push(String::from_utf8_lossy(tag).into_owned());
+        Ok(None)
     }
 
     /// Decides what a new element means from where it is, and starts it.
@@ -283,17 +292,12 @@ impl State {
         Ok(Frame::Suite(index))
     }
 
-    fn close(&mut self) {
-        let Some(frame) = self.stack.pop() else {
-            return;
-        };
+    /// Ends the innermost element; the test case, when that was one.
+    fn close(&mut self) -> Option<Case> {
+        let frame = self.stack.pop()?;
         self.names.truncate(self.stack.len());
         match frame {
-            Frame::Case => {
-                if let Some(case) = self.case.take() {
-                    self.document.cases.push(case);
-                }
-            }
+            Frame::Case => return self.case.take(),
             Frame::Result => {
                 if let (Some(case), Some(result)) = (&mut self.case, self.result.take()) {
                     case.results.push(result);
@@ -301,6 +305,7 @@ impl State {
             }
             Frame::Root | Frame::Suite(_) | Frame::Text(_) | Frame::Other => {}
         }
+        None
     }
 
     fn text(&mut self, text: &str) {
@@ -342,6 +347,15 @@ fn attribute(start: &BytesStart<'_>, name: &[u8]) -> Result<Option<String>, Stri
 mod tests {
     use super::*;
 
+    fn read_all(xml: &str) -> Result<(Document, Vec<Case>), Malformed> {
+        let mut cases = Vec::new();
+        let document = read_document(xml.as_bytes(), &mut |_, case| {
+            cases.push(case);
+            Ok(())
+        })?;
+        Ok((document, cases))
+    }
+
     #[test]
     fn nested_suites_own_their_cases_and_references_are_resolved() {
         let xml = r#"<testsuites name="all"><testsuite name="outer">
@@ -351,7 +365,7 @@ mod tests {
             </testcase></testsuite>
             <testcase name="later"/></testsuite></testsuites>"#;
 
-        let document = read_document(xml.as_bytes()).unwrap();
+        let (document, cases) = read_all(xml).unwrap();
 
         let suites: Vec<(&str, Option<&str>)> = document
             .suites
@@ -359,17 +373,16 @@ mod tests {
             .map(|suite| (suite.name.as_str(), suite.hostname.as_deref()))
             .collect();
         assert_eq!(suites, [("outer", None), ("inner", Some("h"))]);
-        let cases: Vec<(usize, &str)> = document
-            .cases
+        let names: Vec<(usize, &str)> = cases
             .iter()
             .map(|case| (case.suite, case.name.as_str()))
             .collect();
-        assert_eq!(cases, [(1, "a & b"), (0, "later")]);
-        let failure = &document.cases[0].results[0];
+        assert_eq!(names, [(1, "a & b"), (0, "later")]);
+        let failure = &cases[0].results[0];
         assert_eq!(failure.kind, ResultKind::Failure);
         assert_eq!(failure.message.as_deref(), Some("line\ntwo"));
         assert_eq!(failure.text, "x < y <raw> ");
-        assert_eq!(document.cases[0].system_out, "out");
+        assert_eq!(cases[0].system_out, "out");
         assert_eq!(document.root_name.as_deref(), Some("all"));
     }
 
@@ -379,15 +392,15 @@ mod tests {
             <testcase name="adds" classname="shop.CartTest"><rerunFailure><stackTrace>t</stackTrace></rerunFailure></testcase>
             </testsuite>"#;
 
-        let document = read_document(xml.as_bytes()).unwrap();
+        let (document, cases) = read_all(xml).unwrap();
 
         assert_eq!(document.root_name, None);
         assert_eq!(
             document.root_timestamp.as_deref(),
             Some("2026-01-01T00:00:00")
         );
-        assert_eq!(document.cases[0].results[0].kind, ResultKind::Rerun);
-        assert_eq!(document.cases[0].results[0].stack_trace, "t");
+        assert_eq!(cases[0].results[0].kind, ResultKind::Rerun);
+        assert_eq!(cases[0].results[0].stack_trace, "t");
     }
 
     #[test]
@@ -412,7 +425,7 @@ mod tests {
             ),
         ];
         for (xml, expected) in cases {
-            let err = read_document(xml.as_bytes()).unwrap_err();
+            let err = read_all(xml).unwrap_err();
             assert_eq!(err.to_string(), expected, "{xml}");
         }
     }
