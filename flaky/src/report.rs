@@ -319,6 +319,11 @@ impl Report {
 
     /// Adds every test of `other` (union by test id).
     pub fn merge(&mut self, other: Report) {
+        if self.tests.is_empty() {
+            // The first input of a merge: nothing to add to.
+            self.tests = other.tests;
+            return;
+        }
         for (test, stats) in other.tests {
             self.insert_stats(test, stats);
         }

@@ -6,7 +6,7 @@
 mod dialect;
 mod xml;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::io::BufRead;
 use std::path::Path;
 
@@ -44,24 +44,29 @@ pub(crate) fn read_junit(path: &Path, xml: impl BufRead) -> Result<Junit, Error>
         suite_millis(suite).map_err(|err| Error::junit(path, err))?;
     }
     let dialect = Dialect::detect(&document);
-    let ids = test_ids(&document, dialect, &listings);
+    qualify_ids(&document, dialect, &mut listings);
     // Listings of one id in one suite element are the attempts of one run, in file order.
-    let mut runs: Vec<(String, Vec<Listing>)> = Vec::new();
-    let mut run_of: HashMap<(usize, String), usize> = HashMap::new();
-    for (listing, id) in listings.into_iter().zip(ids) {
-        match run_of.get(&(listing.suite, id.clone())) {
-            Some(&run) => runs[run].1.push(listing),
-            None => {
-                run_of.insert((listing.suite, id.clone()), runs.len());
-                runs.push((id, vec![listing]));
-            }
+    let run_of: Vec<usize> = {
+        let mut runs: HashMap<(usize, &str), usize> = HashMap::with_capacity(listings.len());
+        listings
+            .iter()
+            .map(|listing| {
+                let next = runs.len();
+                *runs
+                    .entry((listing.suite, listing.id.as_str()))
+                    .or_insert(next)
+            })
+            .collect()
+    };
+    let mut runs: Vec<Run> = Vec::new();
+    for (listing, run) in listings.into_iter().zip(run_of) {
+        match runs.get_mut(run) {
+            Some(run) => run.add(listing),
+            None => runs.push(Run::new(listing)),
         }
     }
     Ok(Junit {
-        observations: runs
-            .into_iter()
-            .map(|(id, listings)| observe(id, listings))
-            .collect(),
+        observations: runs.into_iter().map(Run::into_observation).collect(),
         warning: dialect.warning(path, has_retry_elements),
     })
 }
@@ -69,8 +74,9 @@ pub(crate) fn read_junit(path: &Path, xml: impl BufRead) -> Result<Junit, Error>
 /// What one `<testcase>` element says, without its texts: one attempt of a test, or one run.
 struct Listing {
     suite: usize,
-    classname: Option<String>,
-    name: String,
+    /// `<classname> <name>` (see [`parse_junit`](crate::input::parse_junit)), qualified by
+    /// [`qualify_ids`] where the file needs it.
+    id: String,
     /// The case's time: its own, else its suite's, else the root's.
     at_ms: Option<i64>,
     outcome: Outcome,
@@ -82,12 +88,11 @@ struct Listing {
 impl Listing {
     fn new(document: &Document, case: Case) -> Result<Self, Malformed> {
         let dialect = Dialect::detect(document);
+        let suite = &document.suites[case.suite];
         let root_ms = root_millis(document)?;
-        let suite_ms = suite_millis(&document.suites[case.suite])?;
-        let case_ms = millis(
-            case.timestamp.as_ref(),
-            &format!("test case {:?}", case.name),
-        )?;
+        let suite_ms = suite_millis(suite)?;
+        let element = || format!("test case {:?}", case.name);
+        let case_ms = millis(case.timestamp.as_ref(), element)?;
         let at_ms = case_ms.or(suite_ms).or(root_ms);
         let has_retry_elements = case
             .results
@@ -96,10 +101,7 @@ impl Listing {
         let mut failures = Vec::new();
         let mut outcome = Outcome::Passed;
         for result in &case.results {
-            let at = millis(
-                result.timestamp.as_ref(),
-                &format!("test case {:?}", case.name),
-            )?;
+            let at = millis(result.timestamp.as_ref(), element)?;
             match result.kind {
                 ResultKind::Flaky | ResultKind::Rerun => {
                     let mut failure = failure_of(&case, result, false);
@@ -120,8 +122,7 @@ impl Listing {
         }
         Ok(Self {
             suite: case.suite,
-            classname: case.classname,
-            name: case.name,
+            id: base_id(suite, dialect, case.classname.as_deref(), case.name),
             at_ms,
             outcome,
             failures,
@@ -130,62 +131,111 @@ impl Listing {
     }
 }
 
-/// The id of each listing, in order (see [`parse_junit`](crate::input::parse_junit)).
-fn test_ids(document: &Document, dialect: Dialect, listings: &[Listing]) -> Vec<String> {
-    let suite_name = |suite: &Suite| -> String {
-        match dialect {
-            Dialect::Nextest => strip_stress(&suite.name).to_owned(),
-            _ => suite.name.clone(),
-        }
+/// `<classname> <name>`, or the suite's name for a missing classname.
+fn base_id(suite: &Suite, dialect: Dialect, classname: Option<&str>, name: String) -> String {
+    let join = |first: &str| {
+        let mut id = String::with_capacity(first.len() + 1 + name.len());
+        id.push_str(first);
+        id.push(' ');
+        id.push_str(&name);
+        id
     };
-    let base: Vec<String> = listings
+    match classname.filter(|classname| !classname.is_empty()) {
+        // jest-junit's default templates repeat the title in both.
+        Some(classname) if dialect == Dialect::JestJunit && classname == name => name,
+        Some(classname) => join(classname),
+        None if suite.name.is_empty() => name,
+        None => join(suite_name(suite, dialect)),
+    }
+}
+
+/// Where one file lists an id in suites that differ (by name, or by hostname for the same
+/// name), starts the id with what tells them apart.
+fn qualify_ids(document: &Document, dialect: Dialect, listings: &mut [Listing]) {
+    // Suites of one name and hostname are one suite: number each distinct one, and keep the
+    // first suite element of each number.
+    let mut keys: HashMap<(&str, Option<&str>), usize> = HashMap::new();
+    let mut first_of_key: Vec<&Suite> = Vec::new();
+    let key_of: Vec<usize> = document
+        .suites
         .iter()
-        .map(|listing| {
-            let suite = &document.suites[listing.suite];
-            let name = &listing.name;
-            match listing.classname.as_deref().filter(|name| !name.is_empty()) {
-                // jest-junit's default templates repeat the title in both.
-                Some(classname) if dialect == Dialect::JestJunit && classname == name => {
-                    name.clone()
-                }
-                Some(classname) => format!("{classname} {name}"),
-                None if suite.name.is_empty() => name.clone(),
-                None => format!("{} {name}", suite_name(suite)),
+        .map(|suite| {
+            let next = keys.len();
+            let key = *keys
+                .entry((suite_name(suite, dialect), suite.hostname.as_deref()))
+                .or_insert(next);
+            if key == next {
+                first_of_key.push(suite);
             }
+            key
         })
         .collect();
-    // The suites (name, hostname) each id appears in.
-    let mut suites_of: BTreeMap<&str, BTreeSet<(String, Option<&str>)>> = BTreeMap::new();
-    for (listing, id) in listings.iter().zip(&base) {
-        let suite = &document.suites[listing.suite];
-        suites_of
-            .entry(id)
-            .or_default()
-            .insert((suite_name(suite), suite.hostname.as_deref()));
+    if first_of_key.len() < 2 {
+        return;
     }
-    listings
-        .iter()
-        .zip(&base)
-        .map(|(listing, id)| {
-            let suites = &suites_of[id.as_str()];
-            if suites.len() < 2 {
-                return id.clone();
+    // The distinct suites of each id; almost always one, kept without allocating.
+    enum Keys {
+        One(usize),
+        Many(BTreeSet<usize>),
+    }
+    let mut keys_of: HashMap<&str, Keys> = HashMap::with_capacity(listings.len());
+    for listing in listings.iter() {
+        let key = key_of[listing.suite];
+        match keys_of.get_mut(listing.id.as_str()) {
+            None => {
+                keys_of.insert(&listing.id, Keys::One(key));
             }
+            Some(Keys::One(first)) if *first != key => {
+                let both = BTreeSet::from([*first, key]);
+                keys_of.insert(&listing.id, Keys::Many(both));
+            }
+            Some(Keys::Many(all)) => {
+                all.insert(key);
+            }
+            Some(Keys::One(_)) => {}
+        }
+    }
+    let qualified: Vec<(usize, String)> = listings
+        .iter()
+        .enumerate()
+        .filter_map(|(index, listing)| {
+            let Some(Keys::Many(keys)) = keys_of.get(listing.id.as_str()) else {
+                return None;
+            };
+            let suites = keys.iter().map(|&key| first_of_key[key]);
+            let names: BTreeSet<&str> = suites
+                .clone()
+                .map(|suite| suite_name(suite, dialect))
+                .collect();
+            let hosts: BTreeSet<Option<&str>> =
+                suites.map(|suite| suite.hostname.as_deref()).collect();
             let suite = &document.suites[listing.suite];
-            let names: BTreeSet<&str> = suites.iter().map(|(name, _)| name.as_str()).collect();
-            let hosts: BTreeSet<Option<&str>> = suites.iter().map(|(_, host)| *host).collect();
-            let mut qualified = String::new();
+            let mut id = String::new();
             if names.len() > 1 {
-                qualified.push_str(&suite_name(suite));
-                qualified.push(' ');
+                id.push_str(suite_name(suite, dialect));
+                id.push(' ');
             }
             if hosts.len() > 1 {
-                qualified.push_str(&format!("[{}] ", suite.hostname.as_deref().unwrap_or("")));
+                id.push('[');
+                id.push_str(suite.hostname.as_deref().unwrap_or(""));
+                id.push_str("] ");
             }
-            qualified.push_str(id);
-            qualified
+            id.push_str(&listing.id);
+            Some((index, id))
         })
-        .collect()
+        .collect();
+    drop(keys_of);
+    for (index, id) in qualified {
+        listings[index].id = id;
+    }
+}
+
+/// A suite's name as ids use it: without nextest's stress suffix.
+fn suite_name(suite: &Suite, dialect: Dialect) -> &str {
+    match dialect {
+        Dialect::Nextest => strip_stress(&suite.name),
+        _ => &suite.name,
+    }
 }
 
 /// `bin@stress-3` → `bin`: nextest names each stress iteration's suite this way.
@@ -199,54 +249,78 @@ fn strip_stress(suite: &str) -> &str {
 }
 
 /// A timestamp attribute of `element` in Unix milliseconds.
-fn millis(text: Option<&String>, element: &str) -> Result<Option<i64>, Malformed> {
+fn millis(text: Option<&String>, element: impl Fn() -> String) -> Result<Option<i64>, Malformed> {
     let Some(text) = text else {
         return Ok(None);
     };
     parse_timestamp_millis(text).map(Some).ok_or_else(|| {
         Malformed(format!(
-            "the timestamp {text:?} of {element} is not a date and time \
-             (expected YYYY-MM-DDTHH:MM:SS, optionally with a fraction and a zone)"
+            "the timestamp {text:?} of {} is not a date and time \
+             (expected YYYY-MM-DDTHH:MM:SS, optionally with a fraction and a zone)",
+            element()
         ))
     })
 }
 
 fn root_millis(document: &Document) -> Result<Option<i64>, Malformed> {
-    millis(document.root_timestamp.as_ref(), "the root element")
+    millis(document.root_timestamp.as_ref(), || {
+        "the root element".to_owned()
+    })
 }
 
 fn suite_millis(suite: &Suite) -> Result<Option<i64>, Malformed> {
-    millis(suite.timestamp.as_ref(), &format!("suite {:?}", suite.name))
+    millis(suite.timestamp.as_ref(), || {
+        format!("suite {:?}", suite.name)
+    })
 }
 
-/// One run of one test from its listings (attempts) in one suite element: every listing
-/// before the last is a failed attempt, the last decides the outcome.
-fn observe(test: String, listings: Vec<Listing>) -> Observation {
-    let at_ms = listings.first().and_then(|listing| listing.at_ms);
-    let outcome = listings
-        .last()
-        .map_or(Outcome::Passed, |listing| listing.outcome);
-    let count = listings.len();
-    let mut failures = Vec::new();
-    for (position, listing) in listings.into_iter().enumerate() {
-        if position + 1 < count && listing.failures.is_empty() {
-            // pytest-rerunfailures writes a failed attempt as an empty test case.
-            failures.push(Failure {
+/// One run of one test, built from its listings (attempts) in one suite element in file
+/// order: every listing before the last is a failed attempt, the last decides the outcome.
+struct Run {
+    observation: Observation,
+    /// Whether the last listing so far told a failure of its own.
+    last_told_failure: bool,
+    last_at_ms: Option<i64>,
+}
+
+impl Run {
+    fn new(listing: Listing) -> Self {
+        Self {
+            last_told_failure: !listing.failures.is_empty(),
+            last_at_ms: listing.at_ms,
+            observation: Observation {
+                test: listing.id,
+                outcome: listing.outcome,
                 at_ms: listing.at_ms,
+                failures: listing.failures,
+                same_seed_retry: false,
+            },
+        }
+    }
+
+    fn add(&mut self, listing: Listing) {
+        if !self.last_told_failure {
+            // pytest-rerunfailures writes a failed attempt as an empty test case.
+            self.observation.failures.push(Failure {
+                at_ms: self.last_at_ms,
                 ..Failure::default()
             });
         }
-        failures.extend(listing.failures);
+        self.last_told_failure = !listing.failures.is_empty();
+        self.last_at_ms = listing.at_ms;
+        self.observation.outcome = listing.outcome;
+        self.observation.failures.extend(listing.failures);
     }
-    let same_seed_retry = outcome == Outcome::Passed
-        && !failures.is_empty()
-        && failures.iter().all(|failure| failure.seed.is_some());
-    Observation {
-        test,
-        outcome,
-        at_ms,
-        failures,
-        same_seed_retry,
+
+    fn into_observation(self) -> Observation {
+        let mut observation = self.observation;
+        observation.same_seed_retry = observation.outcome == Outcome::Passed
+            && !observation.failures.is_empty()
+            && observation
+                .failures
+                .iter()
+                .all(|failure| failure.seed.is_some());
+        observation
     }
 }
 

@@ -201,8 +201,10 @@ fn resolve(reference: &BytesRef<'_>) -> Result<String, String> {
 struct State {
     document: Document,
     stack: Vec<Frame>,
-    /// The tag names of `stack`, for the truncation message.
+    /// The tag names of `stack` (the first `open_names`), for the truncation message; the
+    /// strings beyond are kept for reuse, so most elements allocate nothing.
     names: Vec<String>,
+    open_names: usize,
     seen_root: bool,
     case: Option<Case>,
     result: Option<ResultElement>,
@@ -218,7 +220,15 @@ impl State {
         if empty {
             return Ok(self.close());
         }
-        self.names.push(String::from_utf8_lossy(tag).into_owned());
+        let tag = String::from_utf8_lossy(tag);
+        match self.names.get_mut(self.open_names) {
+            Some(name) => {
+                name.clear();
+                name.push_str(&tag);
+            }
+            None => self.names.push(tag.into_owned()),
+        }
+        self.open_names += 1;
         Ok(None)
     }
 
@@ -228,15 +238,18 @@ impl State {
         let frame = match (parent, tag) {
             (None, b"testsuites") if !self.seen_root => {
                 self.seen_root = true;
-                self.document.root_name = attribute(start, b"name")?;
-                self.document.root_has_id = attribute(start, b"id")?.is_some();
-                self.document.root_timestamp = attribute(start, b"timestamp")?;
+                let [name, id, timestamp] = attributes(start, [b"name", b"id", b"timestamp"])?;
+                self.document.root_name = name;
+                self.document.root_has_id = id.is_some();
+                self.document.root_timestamp = timestamp;
                 Frame::Root
             }
             (None, b"testsuite") if !self.seen_root => {
                 self.seen_root = true;
-                self.document.root_timestamp = attribute(start, b"timestamp")?;
-                self.start_suite(start)?
+                let frame = self.start_suite(start)?;
+                // The root suite's time is also the root's (Surefire's TEST-*.xml).
+                self.document.root_timestamp = self.document.suites[0].timestamp.clone();
+                frame
             }
             (None, _) => {
                 let name = String::from_utf8_lossy(tag);
@@ -248,11 +261,13 @@ impl State {
             }
             (Some(Frame::Root | Frame::Suite(_)), b"testsuite") => self.start_suite(start)?,
             (Some(Frame::Suite(suite)), b"testcase") => {
+                let [name, classname, timestamp] =
+                    attributes(start, [b"name", b"classname", b"timestamp"])?;
                 self.case = Some(Case {
                     suite,
-                    name: attribute(start, b"name")?.unwrap_or_default(),
-                    classname: attribute(start, b"classname")?,
-                    timestamp: attribute(start, b"timestamp")?,
+                    name: name.unwrap_or_default(),
+                    classname,
+                    timestamp,
                     ..Case::default()
                 });
                 Frame::Case
@@ -261,10 +276,11 @@ impl State {
             (Some(Frame::Case), b"system-err") => Frame::Text(Sink::CaseErr),
             (Some(Frame::Case), _) => match ResultKind::of(tag) {
                 Some(kind) => {
+                    let [message, timestamp] = attributes(start, [b"message", b"timestamp"])?;
                     self.result = Some(ResultElement {
                         kind,
-                        message: attribute(start, b"message")?,
-                        timestamp: attribute(start, b"timestamp")?,
+                        message,
+                        timestamp,
                         text: String::new(),
                         stack_trace: String::new(),
                         system_out: String::new(),
@@ -284,10 +300,11 @@ impl State {
 
     fn start_suite(&mut self, start: &BytesStart<'_>) -> Result<Frame, String> {
         let index = self.document.suites.len();
+        let [name, hostname, timestamp] = attributes(start, [b"name", b"hostname", b"timestamp"])?;
         self.document.suites.push(Suite {
-            name: attribute(start, b"name")?.unwrap_or_default(),
-            hostname: attribute(start, b"hostname")?,
-            timestamp: attribute(start, b"timestamp")?,
+            name: name.unwrap_or_default(),
+            hostname,
+            timestamp,
         });
         Ok(Frame::Suite(index))
     }
@@ -295,7 +312,7 @@ impl State {
     /// Ends the innermost element; the test case, when that was one.
     fn close(&mut self) -> Option<Case> {
         let frame = self.stack.pop()?;
-        self.names.truncate(self.stack.len());
+        self.open_names = self.stack.len();
         match frame {
             Frame::Case => return self.case.take(),
             Frame::Result => {
@@ -329,18 +346,27 @@ impl State {
     }
 }
 
-/// The unescaped value of attribute `name`, if present.
-fn attribute(start: &BytesStart<'_>, name: &[u8]) -> Result<Option<String>, String> {
-    for attribute in start.attributes() {
+/// The unescaped values of the attributes `names`, each if present, in one pass.
+fn attributes<const N: usize>(
+    start: &BytesStart<'_>,
+    names: [&[u8]; N],
+) -> Result<[Option<String>; N], String> {
+    let mut values = [const { None }; N];
+    // The duplicate check is quadratic in the attribute count; a repeated attribute keeps
+    // its last value instead.
+    for attribute in start.attributes().with_checks(false) {
         let attribute = attribute.map_err(|err| err.to_string())?;
-        if attribute.key.as_ref() == name {
+        if let Some(index) = names
+            .iter()
+            .position(|name| *name == attribute.key.as_ref())
+        {
             let value = attribute
                 .normalized_value(XmlVersion::Implicit1_0)
                 .map_err(|err| err.to_string())?;
-            return Ok(Some(value.into_owned()));
+            values[index] = Some(value.into_owned());
         }
     }
-    Ok(None)
+    Ok(values)
 }
 
 #[cfg(test)]
