@@ -40,7 +40,7 @@ pub enum ErrorKind {
     NotUtf8,
     /// A file is empty (or only whitespace).
     Empty,
-    /// A JUnit file is malformed or truncated.
+    /// A JUnit file is malformed or truncated, or has a timestamp that is not a date and time.
     Junit,
     /// A JSON or JSON-lines file is malformed, or a JSON report has another schema.
     Json,
@@ -162,17 +162,12 @@ impl Error {
         })
     }
 
-    /// The JUnit parser rejected `path`; `err` says where. Bad UTF-8 is reported as such.
-    pub(crate) fn junit(path: &Path, err: quick_junit::DeserializeError) -> Self {
-        let path = path.to_owned();
-        let detail = match err.kind() {
-            quick_junit::DeserializeErrorKind::Utf8Error(utf8) => Detail::NotUtf8 {
-                path,
-                offset: utf8.valid_up_to(),
-            },
-            _ => Detail::Junit { path },
-        };
-        Self::new(detail).with_source(err)
+    /// The JUnit reader rejected `path`; `err` says what broke and where.
+    pub(crate) fn junit(path: &Path, err: crate::junit::Malformed) -> Self {
+        Self::new(Detail::Junit {
+            path: path.to_owned(),
+        })
+        .with_source(err)
     }
 
     /// Line `line` of `path` is not the JSON expected; `err` says why.

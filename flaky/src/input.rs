@@ -1,5 +1,5 @@
-//! Reading results: nextest JUnit XML, libtest's plain output, `attempts.jsonl` and
-//! steadfast-flaky's own JSON reports.
+//! Reading results: JUnit XML of many writers (see [`parse_junit`] for the dialects),
+//! libtest's plain output, `attempts.jsonl` and steadfast-flaky's own JSON reports.
 //!
 //! ```
 //! use steadfast_flaky::input::parse_junit;
@@ -18,24 +18,28 @@
 //! assert!(observations[0].is_pass_on_retry());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! [`read_input`] reads a file of any format and says, as [`Warning`]s, what the file cannot
+//! show (a JUnit writer that leaves out retries); [`read_report`] gives only the report.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read as _};
+use std::io::{BufReader, Read as _};
 use std::path::Path;
 
-use quick_junit::{TestCaseStatus, TestRerun, XmlString};
 use serde::Deserialize;
 
 use crate::attempts::{AttemptOutcome, AttemptRecord, parse_attempts};
 use crate::error::Error;
+pub use crate::junit::Warning;
+use crate::junit::read_junit;
 use crate::report::{Failure, Observation, Outcome, Report, TestStats};
 
 /// The formats `report` reads, detected from a file's first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Format {
-    /// JUnit XML (nextest's, or any writer quick-junit reads).
+    /// JUnit XML (nextest, pytest, jest-junit, Playwright, cargo2junit, Surefire, …).
     Junit,
     /// libtest's plain output (`test a::b ... ok`).
     Libtest,
@@ -48,7 +52,17 @@ pub enum Format {
 /// The `schema` value of the JSON report.
 pub const REPORT_SCHEMA: &str = "steadfast-flaky/report/v1";
 
-/// Reads one input file of any supported format into a report.
+/// What one input file said: its report, and what it could not say. See [`read_input`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Input {
+    /// The runs of every test in the file.
+    pub report: Report,
+    /// What the file cannot show, at most one per file (see [`Warning`]).
+    pub warnings: Vec<Warning>,
+}
+
+/// Reads one input file of any supported format into a report, with its warnings.
 ///
 /// # Errors
 ///
@@ -56,33 +70,63 @@ pub const REPORT_SCHEMA: &str = "steadfast-flaky/report/v1";
 /// ([`ErrorKind::Io`](crate::ErrorKind::Io)), is empty ([`ErrorKind::Empty`](crate::ErrorKind::Empty)), not UTF-8 ([`ErrorKind::NotUtf8`](crate::ErrorKind::NotUtf8)), malformed or truncated
 /// ([`ErrorKind::Junit`](crate::ErrorKind::Junit), [`ErrorKind::Json`](crate::ErrorKind::Json)), lists a test twice where that is not allowed
 /// ([`ErrorKind::DuplicateTest`](crate::ErrorKind::DuplicateTest)), or is in no supported format ([`ErrorKind::UnknownFormat`](crate::ErrorKind::UnknownFormat)).
-pub fn read_report(path: &Path) -> Result<Report, Error> {
-    let mut report = Report::new();
+///
+/// # Example
+///
+/// ```
+/// use std::path::Path;
+/// use steadfast_flaky::ErrorKind;
+/// use steadfast_flaky::input::read_input;
+///
+/// let err = read_input(Path::new("/no/such/junit.xml")).unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Io);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn read_input(path: &Path) -> Result<Input, Error> {
+    let mut input = Input::default();
     if starts_with_xml(path)? {
-        // JUnit files can be large: check UTF-8 and parse while streaming, feeding each test
-        // case into the report, so the file is never held in memory whole.
+        // JUnit files can be large: check UTF-8 in blocks and parse while streaming.
         check_utf8(path)?;
         let file = File::open(path).map_err(|err| Error::io(path, "read", err))?;
-        junit_observations(path, BufReader::new(file), &mut |observation| {
-            report.observe(observation)
-        })?;
-        return Ok(report);
+        let junit = read_junit(path, BufReader::new(file))?;
+        junit
+            .observations
+            .into_iter()
+            .for_each(|observation| input.report.observe(observation));
+        input.warnings.extend(junit.warning);
+        return Ok(input);
     }
     let bytes = std::fs::read(path).map_err(|err| Error::io(path, "read", err))?;
     let (format, text) = detect(path, &bytes)?;
+    let report = &mut input.report;
     match format {
-        Format::Junit => junit_observations(path, text.as_bytes(), &mut |observation| {
-            report.observe(observation)
-        })?,
+        Format::Junit => {
+            let junit = read_junit(path, text.as_bytes())?;
+            junit
+                .observations
+                .into_iter()
+                .for_each(|observation| report.observe(observation));
+            input.warnings.extend(junit.warning);
+        }
         Format::Libtest => parse_libtest(path, text)?
             .into_iter()
             .for_each(|observation| report.observe(observation)),
         Format::Attempts => attempts_to_observations(parse_attempts(path, text)?)
             .into_iter()
             .for_each(|observation| report.observe(observation)),
-        Format::Report => report = parse_report_json(path, text)?,
+        Format::Report => *report = parse_report_json(path, text)?,
     }
-    Ok(report)
+    Ok(input)
+}
+
+/// Reads one input file of any supported format into a report; [`read_input`] without the
+/// warnings.
+///
+/// # Errors
+///
+/// As [`read_input`].
+pub fn read_report(path: &Path) -> Result<Report, Error> {
+    read_input(path).map(|input| input.report)
 }
 
 /// Whether the file's first non-blank character (after a BOM) is `<`.
@@ -165,146 +209,53 @@ pub fn detect<'a>(path: &Path, bytes: &'a [u8]) -> Result<(Format, &'a str), Err
     Ok((format, text))
 }
 
-/// Parses nextest JUnit XML: one observation per `<testcase>`.
+/// Parses JUnit XML of any writer: one observation per run of a test.
 ///
-/// The test id is `<testsuite name> <testcase name>`, with a stress-run suffix (`@stress-N`)
-/// removed from the suite name, so every stress iteration is one run of the same test.
-/// `flakyFailure`/`flakyError` mark a pass on retry; `rerunFailure`/`rerunError` are the failed
-/// attempts of a test that failed every attempt.
+/// The crate README's "JUnit dialects" section lists what each writer records.
+///
+/// # Test identity
+///
+/// A test is `<classname> <name>`, as the JUnit conventions name it (nextest's classname is the
+/// binary id, so its tests read `<binary id> <test name>`). When `classname` is missing the
+/// suite's name takes its place; in a jest-junit file (`<testsuites name="jest tests">`),
+/// whose default templates repeat the title in both, the id is `name` alone when they are
+/// equal. When one file lists the same id in suites that differ, the id starts with
+/// what tells them apart: the suite's name, or its `hostname` in brackets (Playwright writes the
+/// project there: `[mobile] cart.spec.js cart › adds`).
+///
+/// # Runs and attempts
+///
+/// * A test listed more than once in one `<testsuite>` element is one run with one attempt
+///   per listing, the last one deciding the outcome: every earlier listing is a failed attempt,
+///   since a writer lists a test again only when it reran it (pytest-rerunfailures writes its
+///   failed attempts as empty `<testcase>`s).
+/// * `flakyFailure`/`flakyError` are failed attempts of a test that passed in the end,
+///   `rerunFailure`/`rerunError` those of a test that failed every attempt (nextest, Surefire,
+///   Playwright with `includeRetries`).
+/// * Suites with the same name (and `hostname`) are one suite: a test in each of them ran once in
+///   each, like nextest's stress iterations (suites `<binary id>@stress-N`).
+/// * Playwright without `includeRetries` writes only the `Retry #N` headings inside the failure
+///   of a test that failed every attempt; each heading counts as one more failed attempt.
+///
+/// # Timestamps
+///
+/// RFC 3339 (`2026-12-01T09:14:25.633+00:00`); a timestamp without a zone
+/// (`2026-12-01T09:14:25`, as jest-junit writes it) is UTC. A test case's timestamp is its own,
+/// else its suite's, else the root element's.
+///
+/// # Failure messages
+///
+/// The panic message of a Rust test found in the failure's texts, else the first line of the
+/// `message` attribute, else the first line of the failure's text.
 ///
 /// # Errors
 ///
-/// [`ErrorKind::Junit`](crate::ErrorKind::Junit) when the XML is malformed or truncated (the parser's description is the
-/// [`source`](std::error::Error::source)), [`ErrorKind::NotUtf8`](crate::ErrorKind::NotUtf8), and [`ErrorKind::DuplicateTest`](crate::ErrorKind::DuplicateTest) when a
-/// suite lists a test twice.
+/// [`ErrorKind::Junit`](crate::ErrorKind::Junit) when the XML is malformed or truncated, or a
+/// timestamp is not a date and time (the [`source`](std::error::Error::source) says what and
+/// where), and [`ErrorKind::NotUtf8`](crate::ErrorKind::NotUtf8).
 pub fn parse_junit(path: &Path, xml: &[u8]) -> Result<Vec<Observation>, Error> {
-    let mut observations = Vec::new();
-    junit_observations(path, xml, &mut |observation| observations.push(observation))?;
-    Ok(observations)
-}
-
-fn junit_observations(
-    path: &Path,
-    xml: impl BufRead,
-    sink: &mut dyn FnMut(Observation),
-) -> Result<(), Error> {
-    let parsed = quick_junit::Report::deserialize(xml).map_err(|err| Error::junit(path, err))?;
-    let mut suites: HashSet<String> = HashSet::new();
-    for suite in parsed.test_suites {
-        let binary = strip_stress(suite.name.as_str());
-        let duplicate = |name: &str| Error::duplicate_test(path, format!("{binary} {name}"));
-        // Test names are unique within a suite, and suite names within a file (stress
-        // iterations are suites of their own: `bin@stress-N`).
-        let mut names: HashSet<&str> = HashSet::with_capacity(suite.test_cases.len());
-        for case in &suite.test_cases {
-            if !names.insert(case.name.as_str()) {
-                return Err(duplicate(case.name.as_str()));
-            }
-        }
-        drop(names);
-        if !suites.insert(suite.name.as_str().to_owned()) {
-            let first = suite
-                .test_cases
-                .first()
-                .map_or("", |case| case.name.as_str());
-            return Err(duplicate(first));
-        }
-        let suite_ms = suite.timestamp.map(|at| at.timestamp_millis());
-        for case in suite.test_cases {
-            let at_ms = case.timestamp.map(|at| at.timestamp_millis()).or(suite_ms);
-            let case_output = [case.system_err.as_ref(), case.system_out.as_ref()];
-            let (outcome, failures) = match case.status {
-                TestCaseStatus::Success { flaky_runs } => (
-                    Outcome::Passed,
-                    flaky_runs
-                        .iter()
-                        .map(|rerun| rerun_failure(case.name.as_str(), rerun))
-                        .collect::<Vec<_>>(),
-                ),
-                TestCaseStatus::NonSuccess {
-                    message,
-                    description,
-                    reruns,
-                    ..
-                } => {
-                    let mut failures: Vec<Failure> = reruns
-                        .runs
-                        .iter()
-                        .map(|rerun| rerun_failure(case.name.as_str(), rerun))
-                        .collect();
-                    let mut last = failure_from_text(
-                        case.name.as_str(),
-                        message.as_ref(),
-                        &[description.as_ref(), case_output[0], case_output[1]],
-                    );
-                    last.at_ms = at_ms;
-                    failures.push(last);
-                    (Outcome::Failed, failures)
-                }
-                TestCaseStatus::Skipped { .. } => (Outcome::Skipped, Vec::new()),
-            };
-            let same_seed_retry = outcome == Outcome::Passed
-                && !failures.is_empty()
-                && failures.iter().all(|failure| failure.seed.is_some());
-            sink(Observation {
-                test: format!("{binary} {}", case.name.as_str()),
-                outcome,
-                at_ms,
-                failures,
-                same_seed_retry,
-            });
-        }
-    }
-    Ok(())
-}
-
-/// `bin@stress-3` → `bin`: nextest names each stress iteration's suite this way.
-fn strip_stress(suite: &str) -> &str {
-    match suite.rsplit_once("@stress-") {
-        Some((binary, index)) if !index.is_empty() && index.bytes().all(|b| b.is_ascii_digit()) => {
-            binary
-        }
-        _ => suite,
-    }
-}
-
-fn rerun_failure(test: &str, rerun: &TestRerun) -> Failure {
-    let mut failure = failure_from_text(
-        test,
-        rerun.message.as_ref(),
-        &[
-            rerun.description.as_ref(),
-            rerun.stack_trace.as_ref(),
-            rerun.system_err.as_ref(),
-            rerun.system_out.as_ref(),
-        ],
-    );
-    failure.at_ms = rerun.timestamp.map(|at| at.timestamp_millis());
-    failure
-}
-
-/// Builds a failure from a JUnit message and the texts that may hold the panic and the
-/// `steadfast: test … failed … with seed 0x…; replay: …` line.
-fn failure_from_text(
-    test: &str,
-    message: Option<&XmlString>,
-    texts: &[Option<&XmlString>],
-) -> Failure {
-    let texts: Vec<&str> = texts.iter().flatten().map(|text| text.as_str()).collect();
-    let mut failure = Failure::default();
-    for text in &texts {
-        scan_output(text, test, &mut failure);
-    }
-    if failure.message.is_none() {
-        failure.message = texts
-            .iter()
-            .flat_map(|text| text.lines())
-            .map(str::trim)
-            .find(|line| !line.is_empty())
-            .or(message.map(XmlString::as_str))
-            .map(str::to_owned);
-    }
-    failure
+    std::str::from_utf8(xml).map_err(|err| Error::not_utf8(path, err.valid_up_to()))?;
+    Ok(read_junit(path, xml)?.observations)
 }
 
 /// Fills the seed, replay command and panic message of `failure` from the output of `test`.
@@ -561,13 +512,6 @@ pub fn parse_report_json(path: &Path, text: &str) -> Result<Report, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stress_suffixes_are_removed_only_when_numeric() {
-        assert_eq!(strip_stress("app::it@stress-12"), "app::it");
-        assert_eq!(strip_stress("app::it@stress-"), "app::it@stress-");
-        assert_eq!(strip_stress("app::it@stress-x"), "app::it@stress-x");
-    }
 
     #[test]
     fn only_the_tests_own_steadfast_line_and_panic_count() {

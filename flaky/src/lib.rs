@@ -60,16 +60,19 @@
 //! * [`Report`]: per-test runs, passes, failures, passes on retry, flake rate with a Wilson
 //!   95 % interval, first/last seen, failing seeds and the last failure; [`Report::merge`] is
 //!   associative and commutative, so shards merge in any order.
-//! * [`input`]: nextest JUnit (retries, stress runs), libtest output, `attempts.jsonl` and our
-//!   JSON reports. [`render`]: Markdown, JSON and JUnit output.
+//! * [`input`]: JUnit from nextest (retries, stress runs), pytest, Jest, Playwright,
+//!   cargo2junit and Surefire, with a [`Warning`](input::Warning) for files that cannot show
+//!   retries; libtest output, `attempts.jsonl` and our JSON reports. [`render`]: Markdown,
+//!   JSON and JUnit output.
 //! * [`gate`]: the stability gate with a quarantine file. [`run`]: run a command N times.
 //! * The `steadfast-flaky` binary: `run`, `report` and `gate` (see the README).
 //!
 //! ## Test ids
 //!
 //! A test is `<nextest binary id> <test name>`, e.g. `my-crate::integration api::login`
-//! (unit tests: `my-crate api::login`), as nextest prints it; the JUnit suite name is the
-//! binary id. libtest output gives `<crate> <test name>`.
+//! (unit tests: `my-crate api::login`), as nextest prints it: nextest's JUnit `classname` is
+//! the binary id. Other JUnit writers give `<classname> <name>` (see [`input::parse_junit`] and
+//! the README's "JUnit dialects"). libtest output gives `<crate> <test name>`.
 //!
 //! ## Environment variables
 //!
@@ -91,6 +94,7 @@ pub mod attempts;
 mod error;
 pub mod gate;
 pub mod input;
+mod junit;
 pub mod render;
 pub mod report;
 mod retry;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use steadfast_determinism::Seed;
 use steadfast_flaky::gate::{Quarantine, gate};
-use steadfast_flaky::input::read_report;
+use steadfast_flaky::input::{Warning, read_input};
 use steadfast_flaky::render::{OutputFormat, render};
 use steadfast_flaky::run::{RunConfig, run};
 use steadfast_flaky::time::Date;
@@ -16,34 +16,56 @@ const USAGE: &str = "\
 usage:
   steadfast-flaky run --runs N [--retries R] [--seed-mode same|vary] [--seed S]
                       [--junit PATH] [--dir DIR] [--format markdown|json|junit] -- COMMAND...
-  steadfast-flaky report [--format markdown|json|junit] [--output PATH] INPUT...
-  steadfast-flaky gate REPORT... [--max-flaky N] [--quarantine FILE]
+  steadfast-flaky report [--format markdown|json|junit] [--output PATH] [--keep-going] INPUT...
+  steadfast-flaky gate [--max-flaky N] [--quarantine FILE] [--keep-going] REPORT...
 
-exit codes: 0 all stable, 1 a test failed in every run (gate: or a quarantine entry expired),
-            3 flaky tests found (gate: more than --max-flaky), 2 usage or input error";
+exit codes:
+  run     0 every test stable, 1 a test failed in every run, 3 flaky tests found
+  report  0 the report was written, whatever it says
+  gate    0 passed, 1 a test failed in every run or a quarantine entry expired,
+          3 more flaky tests than --max-flaky
+  all     2 a usage or input error";
 
-/// A usage or input error: printed, exit code 2.
-struct Fail(String);
+/// Why a command stopped: printed as one line, exit code 2.
+enum Fail {
+    /// The command line is wrong: the usage text follows the message.
+    Usage(String),
+    /// An input, a file to write or the test command failed.
+    Input(String),
+}
 
 impl<E: std::error::Error> From<E> for Fail {
     fn from(err: E) -> Self {
-        let mut text = err.to_string();
-        let mut source = err.source();
-        while let Some(cause) = source {
-            text.push_str(": ");
-            text.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        Fail(text)
+        Fail::Input(one_line(&err))
     }
+}
+
+/// The error and its causes on one line, each cause once: a cause whose text the line already
+/// holds adds nothing.
+fn one_line(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     match dispatch(args) {
         Ok(code) => ExitCode::from(code),
-        Err(Fail(message)) => {
+        Err(Fail::Usage(message)) => {
             eprintln!("steadfast-flaky: {message}\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+        Err(Fail::Input(message)) => {
+            eprintln!("steadfast-flaky: {message}");
             ExitCode::from(2)
         }
     }
@@ -51,7 +73,7 @@ fn main() -> ExitCode {
 
 fn dispatch(mut args: Vec<OsString>) -> Result<u8, Fail> {
     if args.is_empty() {
-        return Err(Fail("no subcommand".into()));
+        return Err(Fail::Usage("no subcommand".into()));
     }
     let subcommand = args.remove(0);
     match subcommand.to_str() {
@@ -62,22 +84,24 @@ fn dispatch(mut args: Vec<OsString>) -> Result<u8, Fail> {
             println!("{USAGE}");
             Ok(0)
         }
-        _ => Err(Fail(format!(
+        _ => Err(Fail::Usage(format!(
             "unknown subcommand {:?}",
             subcommand.to_string_lossy()
         ))),
     }
 }
 
-/// Splits `--flag value` / `--flag=value` options from positional arguments.
+/// Splits `--flag value` / `--flag=value` options and `--switch`es from positional arguments.
 struct Options {
     pairs: Vec<(String, String)>,
+    switches: Vec<String>,
     positional: Vec<OsString>,
 }
 
-fn parse_options(args: Vec<OsString>, flags: &[&str]) -> Result<Options, Fail> {
+fn parse_options(args: Vec<OsString>, flags: &[&str], switches: &[&str]) -> Result<Options, Fail> {
     let mut options = Options {
         pairs: Vec::new(),
+        switches: Vec::new(),
         positional: Vec::new(),
     };
     let mut iter = args.into_iter();
@@ -90,15 +114,22 @@ fn parse_options(args: Vec<OsString>, flags: &[&str]) -> Result<Options, Fail> {
             Some((name, value)) => (name.to_owned(), Some(value.to_owned())),
             None => (text.to_owned(), None),
         };
+        if switches.contains(&name.as_str()) {
+            if inline.is_some() {
+                return Err(Fail::Usage(format!("{name} takes no value")));
+            }
+            options.switches.push(name);
+            continue;
+        }
         if !flags.contains(&name.as_str()) {
-            return Err(Fail(format!("unknown option {name}")));
+            return Err(Fail::Usage(format!("unknown option {name}")));
         }
         let value = match inline {
             Some(value) => value,
             None => iter
                 .next()
                 .and_then(|value| value.into_string().ok())
-                .ok_or_else(|| Fail(format!("{name} needs a value")))?,
+                .ok_or_else(|| Fail::Usage(format!("{name} needs a value")))?,
         };
         options.pairs.push((name, value));
     }
@@ -106,6 +137,10 @@ fn parse_options(args: Vec<OsString>, flags: &[&str]) -> Result<Options, Fail> {
 }
 
 impl Options {
+    fn is_set(&self, switch: &str) -> bool {
+        self.switches.iter().any(|name| name == switch)
+    }
+
     fn get(&self, name: &str) -> Option<&str> {
         self.pairs
             .iter()
@@ -117,9 +152,9 @@ impl Options {
     fn number(&self, name: &str) -> Result<Option<u32>, Fail> {
         self.get(name)
             .map(|value| {
-                value
-                    .parse()
-                    .map_err(|_| Fail(format!("{name} must be a whole number, got {value:?}")))
+                value.parse().map_err(|_| {
+                    Fail::Usage(format!("{name} must be a whole number, got {value:?}"))
+                })
             })
             .transpose()
     }
@@ -128,7 +163,7 @@ impl Options {
         match self.get("--format") {
             None => Ok(OutputFormat::Markdown),
             Some(name) => OutputFormat::parse(name).ok_or_else(|| {
-                Fail(format!(
+                Fail::Usage(format!(
                     "--format must be markdown, json or junit, got {name:?}"
                 ))
             }),
@@ -138,12 +173,14 @@ impl Options {
 
 fn cmd_run(mut args: Vec<OsString>) -> Result<u8, Fail> {
     let Some(separator) = args.iter().position(|arg| arg == "--") else {
-        return Err(Fail("run needs `-- COMMAND...` after its options".into()));
+        return Err(Fail::Usage(
+            "run needs `-- COMMAND...` after its options".into(),
+        ));
     };
     let command = args.split_off(separator + 1);
     args.pop();
     if command.is_empty() {
-        return Err(Fail("run needs a command after `--`".into()));
+        return Err(Fail::Usage("run needs a command after `--`".into()));
     }
     let options = parse_options(
         args,
@@ -156,16 +193,17 @@ fn cmd_run(mut args: Vec<OsString>) -> Result<u8, Fail> {
             "--dir",
             "--format",
         ],
+        &[],
     )?;
     if let Some(extra) = options.positional.first() {
-        return Err(Fail(format!(
+        return Err(Fail::Usage(format!(
             "unexpected argument {:?} before `--`",
             extra.to_string_lossy()
         )));
     }
     let runs = options.number("--runs")?.unwrap_or(1);
     if runs == 0 {
-        return Err(Fail("--runs must be at least 1".into()));
+        return Err(Fail::Usage("--runs must be at least 1".into()));
     }
     let mut config = RunConfig::new(command).runs(runs);
     if let Some(retries) = options.number("--retries")? {
@@ -175,13 +213,16 @@ fn cmd_run(mut args: Vec<OsString>) -> Result<u8, Fail> {
         None | Some("same") => SeedMode::Same,
         Some("vary") => SeedMode::Vary,
         Some(other) => {
-            return Err(Fail(format!(
+            return Err(Fail::Usage(format!(
                 "--seed-mode must be same or vary, got {other:?}"
             )));
         }
     });
     if let Some(seed) = options.get("--seed") {
-        config = config.seed(seed.parse::<Seed>()?);
+        let seed = seed
+            .parse::<Seed>()
+            .map_err(|err| Fail::Usage(format!("--seed: {}", one_line(&err))))?;
+        config = config.seed(seed);
     }
     if let Some(junit) = options.get("--junit") {
         config = config.junit(junit);
@@ -199,38 +240,71 @@ fn exit_code(code: i32) -> u8 {
     u8::try_from(code).unwrap_or(2)
 }
 
-fn read_inputs(inputs: &[OsString]) -> Result<Report, Fail> {
+/// Reads and merges the inputs, printing each file's warnings, which it returns too. A bad
+/// input stops the command, unless `keep_going`: then it is reported and skipped.
+fn read_inputs(inputs: &[OsString], keep_going: bool) -> Result<(Report, Vec<Warning>), Fail> {
     if inputs.is_empty() {
-        return Err(Fail("no input files".into()));
+        return Err(Fail::Usage("no input files".into()));
     }
     let mut report = Report::new();
+    let mut warnings = Vec::new();
+    let mut read = 0;
     for input in inputs {
-        report.merge(read_report(&PathBuf::from(input))?);
+        match read_input(&PathBuf::from(input)) {
+            Ok(input) => {
+                for warning in &input.warnings {
+                    eprintln!("steadfast-flaky: warning: {warning}");
+                }
+                report.merge(input.report);
+                warnings.extend(input.warnings);
+                read += 1;
+            }
+            Err(err) if keep_going => eprintln!("steadfast-flaky: skipped: {}", one_line(&err)),
+            Err(err) => return Err(err.into()),
+        }
     }
-    Ok(report)
+    if read == 0 {
+        return Err(Fail::Input("no input could be read".into()));
+    }
+    Ok((report, warnings))
+}
+
+/// The Markdown report's note on inputs that cannot show passes on retry, or nothing.
+fn warnings_markdown(warnings: &[Warning]) -> String {
+    if warnings.is_empty() {
+        return String::new();
+    }
+    let mut text = String::from("\n### Inputs that cannot show passes on retry\n\n");
+    for warning in warnings {
+        text.push_str(&format!("- {warning}\n"));
+    }
+    text
 }
 
 fn cmd_report(args: Vec<OsString>) -> Result<u8, Fail> {
-    let options = parse_options(args, &["--format", "--output"])?;
+    let options = parse_options(args, &["--format", "--output"], &["--keep-going"])?;
     let format = options.format()?;
-    let report = read_inputs(&options.positional)?;
-    let text = render(&report, format);
+    let (report, warnings) = read_inputs(&options.positional, options.is_set("--keep-going"))?;
+    let mut text = render(&report, format);
+    if format == OutputFormat::Markdown {
+        text.push_str(&warnings_markdown(&warnings));
+    }
     match options.get("--output") {
         Some(path) => std::fs::write(path, text)
-            .map_err(|err| Fail(format!("could not write {path}: {err}")))?,
+            .map_err(|err| Fail::Input(format!("could not write {path}: {err}")))?,
         None => print!("{text}"),
     }
     Ok(0)
 }
 
 fn cmd_gate(args: Vec<OsString>) -> Result<u8, Fail> {
-    let options = parse_options(args, &["--max-flaky", "--quarantine"])?;
-    let report = read_inputs(&options.positional)?;
+    let options = parse_options(args, &["--max-flaky", "--quarantine"], &["--keep-going"])?;
+    let max_flaky = options.number("--max-flaky")?.unwrap_or(0);
     let quarantine = match options.get("--quarantine") {
         Some(path) => Quarantine::read(&PathBuf::from(path))?,
         None => Quarantine::default(),
     };
-    let max_flaky = options.number("--max-flaky")?.unwrap_or(0);
+    let (report, _warnings) = read_inputs(&options.positional, options.is_set("--keep-going"))?;
     let verdict = gate(&report, &quarantine, max_flaky as usize, Date::today());
     print!("{}", verdict.summary());
     Ok(exit_code(verdict.exit_code()))

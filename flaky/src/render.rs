@@ -20,7 +20,8 @@
 //!       "id": "<binary id> <test name>",
 //!       "status": "stable-pass" | "stable-fail" | "flaky" | "skipped",
 //!       "flake_rate", "flake_rate_low", "flake_rate_high",   // Wilson 95 % interval
-//!       "runs", "passes", "failures", "passed_on_retry", "same_seed_retries", "skipped",
+//!       "runs", "passes", "failures", "passed_on_retry", "attempts", "same_seed_retries",
+//!       "skipped",
 //!       "first_seen_ms", "last_seen_ms",              // Unix ms or null
 //!       "failing_seeds": ["0x…"],
 //!       "last_failure": { "at_ms", "seed", "message", "replay" } | null } ] }

@@ -80,6 +80,31 @@ impl Observation {
         }
     }
 
+    /// The attempts of this run: each failed one, and the last if it passed; at least 1, and
+    /// 0 for a skipped test.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use steadfast_flaky::{Failure, Observation, Outcome};
+    ///
+    /// let mut retried = Observation::new("app login", Outcome::Passed);
+    /// retried.failures.push(Failure::default());
+    /// assert_eq!(retried.attempts(), 2);
+    /// assert_eq!(Observation::new("app login", Outcome::Failed).attempts(), 1);
+    /// assert_eq!(Observation::new("app login", Outcome::Skipped).attempts(), 0);
+    /// ```
+    pub fn attempts(&self) -> u32 {
+        let passed = u32::from(self.outcome == Outcome::Passed);
+        match self.outcome {
+            Outcome::Skipped => 0,
+            _ => u32::try_from(self.failures.len())
+                .unwrap_or(u32::MAX)
+                .saturating_add(passed)
+                .max(1),
+        }
+    }
+
     /// Whether the run passed after at least one failed attempt.
     pub fn is_pass_on_retry(&self) -> bool {
         self.outcome == Outcome::Passed && !self.failures.is_empty()
@@ -123,6 +148,10 @@ pub struct TestStats {
     pub failures: u32,
     /// Runs that passed only on a retry.
     pub passed_on_retry: u32,
+    /// Attempts over all runs: one per run, plus one per failed attempt that was retried.
+    /// As many as the inputs show: jest-junit, for one, writes only each test's last attempt.
+    #[serde(default)]
+    pub attempts: u32,
     /// Passes on retry that used the same seed as the failed attempts: the nondeterminism is
     /// outside the seed's control.
     #[serde(default)]
@@ -193,6 +222,7 @@ impl TestStats {
             Outcome::Failed => self.failures += 1,
         }
         self.runs += 1;
+        self.attempts += observation.attempts();
         self.seen(observation.at_ms, observation.at_ms);
         for failure in observation.failures {
             self.add_failure(failure);
@@ -221,6 +251,7 @@ impl TestStats {
         self.passes += other.passes;
         self.failures += other.failures;
         self.passed_on_retry += other.passed_on_retry;
+        self.attempts += other.attempts;
         self.same_seed_retries += other.same_seed_retries;
         self.skipped += other.skipped;
         self.seen(other.first_seen_ms, other.last_seen_ms);
@@ -288,6 +319,11 @@ impl Report {
 
     /// Adds every test of `other` (union by test id).
     pub fn merge(&mut self, other: Report) {
+        if self.tests.is_empty() {
+            // The first input of a merge: nothing to add to.
+            self.tests = other.tests;
+            return;
+        }
         for (test, stats) in other.tests {
             self.insert_stats(test, stats);
         }

@@ -67,6 +67,43 @@ impl fmt::Display for Date {
     }
 }
 
+/// Parses a JUnit timestamp into milliseconds since the Unix epoch: RFC 3339
+/// (`2026-12-01T09:14:25.633+00:00`), or RFC 3339 without a zone (`2026-12-01T09:14:25`),
+/// read as UTC because jest-junit, which writes it so, writes UTC. Fractions finer than a
+/// millisecond are cut off; `None` when the text is neither.
+///
+/// ```
+/// use steadfast_flaky::time::parse_timestamp_millis;
+///
+/// assert_eq!(parse_timestamp_millis("1970-01-01T00:00:01.5Z"), Some(1500));
+/// assert_eq!(parse_timestamp_millis("1970-01-01T01:00:00+01:00"), Some(0));
+/// assert_eq!(parse_timestamp_millis("1970-01-01T00:00:02"), Some(2000));
+/// assert_eq!(parse_timestamp_millis("yesterday"), None);
+/// ```
+pub fn parse_timestamp_millis(text: &str) -> Option<i64> {
+    // The date is 10 bytes; a zone is `Z` or a sign after the time.
+    let has_zone = text
+        .get(10..)
+        .is_some_and(|time| time.contains(['Z', 'z', '+', '-']));
+    let time = if has_zone {
+        timestamp::parse(text)
+    } else {
+        timestamp::parse(&format!("{text}Z"))
+    }
+    .ok()?;
+    let millis = match time.duration_since(UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_millis()).ok()?,
+        Err(before) => {
+            // Round towards the past, as `div_euclid` does for the seconds.
+            let before = before.duration();
+            let millis = i64::try_from(before.as_millis()).ok()?;
+            let partial = i64::from(before.as_nanos() % 1_000_000 != 0);
+            -millis - partial
+        }
+    };
+    Some(millis)
+}
+
 /// Formats milliseconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ` (whole seconds).
 pub fn format_millis(millis: i64) -> String {
     let seconds = millis.div_euclid(1000);

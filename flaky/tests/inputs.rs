@@ -183,9 +183,10 @@ fn broken_inputs_are_errors_naming_the_file() {
     let not_utf8 = write(&dir, "not-utf8.xml", &bad_utf8);
     let empty = write(&dir, "empty.xml", b"  \n");
     let text = String::from_utf8(xml).unwrap();
-    let case = r#"<testcase name="always_passes" classname="steadfast-flaky-fixture::fixture""#;
-    let duplicated = text.replacen(case, &format!("{case}/>\n{case}"), 1);
-    let duplicate = write(&dir, "duplicate.xml", duplicated.as_bytes());
+    let stamp = r#"timestamp="2026-11-22T09:14:25.633+00:00""#;
+    let bad_time = text.replacen(stamp, r#"timestamp="yesterday""#, 1);
+    let bad_time = write(&dir, "bad-time.xml", bad_time.as_bytes());
+    let no_root = write(&dir, "no-root.xml", b"<?xml version=\"1.0\"?>\n<report/>");
     let unknown = write(&dir, "unknown.txt", b"hello\nworld\n");
     let not_xml = write(
         &dir,
@@ -203,11 +204,8 @@ fn broken_inputs_are_errors_naming_the_file() {
             "is not valid UTF-8 (invalid byte at offset 100)",
         ),
         (&empty, ErrorKind::Empty, "is empty"),
-        (
-            &duplicate,
-            ErrorKind::DuplicateTest,
-            "lists test `steadfast-flaky-fixture::fixture always_passes` more than once",
-        ),
+        (&bad_time, ErrorKind::Junit, "is not a valid JUnit report"),
+        (&no_root, ErrorKind::Junit, "is not a valid JUnit report"),
         (&unknown, ErrorKind::UnknownFormat, "is neither JUnit XML"),
         (&not_xml, ErrorKind::Junit, "is not a valid JUnit report"),
         (
@@ -224,15 +222,29 @@ fn broken_inputs_are_errors_naming_the_file() {
         assert_eq!(err.path(), Some(path.as_path()));
         assert_eq!(err.kind(), kind, "{text}");
     }
-    let err = read_report(&duplicate).unwrap_err();
-    assert_eq!(
-        err.test(),
-        Some("steadfast-flaky-fixture::fixture always_passes")
-    );
     assert_eq!(read_report(&not_utf8).unwrap_err().offset(), Some(100));
-    // The parser's own description of where the JUnit breaks is the source.
-    let err = read_report(&truncated).unwrap_err();
-    assert!(std::error::Error::source(&err).is_some(), "{err}");
+    // The reader's description of what breaks, and where, is the source.
+    let source = |path: &Path| {
+        let err = read_report(path).unwrap_err();
+        std::error::Error::source(&err).map(ToString::to_string)
+    };
+    assert_eq!(
+        source(&truncated).as_deref(),
+        Some("the file ends inside <system-out> (it is truncated)")
+    );
+    assert_eq!(
+        source(&bad_time).as_deref(),
+        Some(
+            "the timestamp \"yesterday\" of the root element is not a date and time \
+             (expected YYYY-MM-DDTHH:MM:SS, optionally with a fraction and a zone)"
+        )
+    );
+    assert_eq!(
+        source(&no_root).as_deref(),
+        Some("<report> where <testsuites> or <testsuite> should be (at byte 22)")
+    );
+    let garbage = source(&not_xml).unwrap();
+    assert!(garbage.contains("(at byte "), "{garbage}");
 
     let path = dir.join("missing.xml");
     let missing = read_report(&path).unwrap_err();

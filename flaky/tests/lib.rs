@@ -2,8 +2,11 @@
 
 mod attempts_log;
 mod cli;
+mod dialects;
 mod inputs;
+mod junit_properties;
 mod merge;
+mod report_cli;
 mod retry_api;
 mod retry_macro;
 mod support;
