@@ -33,7 +33,8 @@ fn no_fault_route(c: &mut Criterion) {
         .and_then(|catalog| catalog.scenario("bench"))
         .expect("catalog");
     let (mocknet, wiremock) = runtime.block_on(async {
-        let mocknet = MockNet::builder(scenario)
+        let mocknet = MockNet::builder()
+            .scenario(scenario)
             .seed(Seed::new(1))
             .start()
             .await

@@ -109,6 +109,19 @@ pub enum ErrorKind {
     /// [`MockNet::check_trace_propagated`](crate::MockNet::check_trace_propagated): the
     /// requests did not carry one trace with a distinct parent each.
     TracePropagation,
+    /// A [`Mock`](crate::Mock) holds a bad value (a matcher, the response, a fault, a step),
+    /// an empty sequence, or an expected range no count is in ([`Error::route`] names it).
+    InvalidMock,
+    /// The server has stopped ([`MockNet::stop`](crate::MockNet::stop), or its runtime shut
+    /// down), so nothing can be mounted on it.
+    Stopped,
+    /// [`MockNet::check_expectations`](crate::MockNet::check_expectations): a mock matched a
+    /// number of requests outside its expected range ([`Error::route`] names it).
+    Expectation,
+    /// A scenario written out as catalog JSON has a route holding what the catalog cannot
+    /// express, such as a custom matcher or a wiremock responder
+    /// ([`Error::route`] names it).
+    NotRepresentable,
 }
 
 impl Error {
@@ -475,6 +488,23 @@ impl fmt::Display for Error {
             ErrorKind::CallCount => write!(
                 f,
                 "route `{}` of scenario `{}` {detail}",
+                inner.route.as_deref().unwrap_or_default(),
+                self.scenario_name()
+            ),
+            ErrorKind::InvalidMock => write!(
+                f,
+                "invalid mock `{}`: {detail}",
+                inner.route.as_deref().unwrap_or_default()
+            ),
+            ErrorKind::Stopped => write!(
+                f,
+                "the server of scenario `{}` has stopped: {detail}",
+                self.scenario_name()
+            ),
+            ErrorKind::Expectation => f.write_str(detail),
+            ErrorKind::NotRepresentable => write!(
+                f,
+                "route `{}` of scenario `{}` cannot be written as catalog JSON: {detail}",
                 inner.route.as_deref().unwrap_or_default(),
                 self.scenario_name()
             ),

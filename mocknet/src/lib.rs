@@ -29,7 +29,7 @@
 //!     .build()?;
 //! runtime.block_on(async {
 //!     let catalog = Catalog::from_json("payments.json", CATALOG)?;
-//!     let net = MockNet::start(catalog.scenario("offline")?).await?;
+//!     let net = MockNet::builder().scenario(catalog.scenario("offline")?).start().await?;
 //!
 //!     let mut stream = tokio::net::TcpStream::connect(net.addr()).await?;
 //!     stream.write_all(b"POST /v1/charges HTTP/1.1\r\ncontent-length: 0\r\n\r\n").await?;
@@ -55,7 +55,7 @@
 //! let catalog = Catalog::from_json("c.json", r#"{"scenarios": {"slow": {"routes": [
 //!     {"name": "quote", "path": "/quote", "response": {"json": {"eur": 1.08}},
 //!      "faults": [{"kind": "latency", "ms": 3000}]}]}}}"#)?;
-//! let net = MockNet::builder(catalog.scenario("slow")?).seed(Seed::new(7)).start().await?;
+//! let net = MockNet::builder().scenario(catalog.scenario("slow")?).seed(Seed::new(7)).start().await?;
 //!
 //! let started = tokio::time::Instant::now();
 //! let body = reqwest::get(format!("{}/quote", net.uri())).await?.text().await?;
@@ -117,6 +117,8 @@ mod error;
 pub mod fault;
 mod http1;
 mod journal;
+pub mod matchers;
+mod mock;
 mod otlp;
 mod scenario;
 mod server;
@@ -126,6 +128,7 @@ pub use catalog::{Catalog, SCENARIO_ENV};
 pub use error::{Error, ErrorKind};
 pub use fault::FaultKind;
 pub use journal::JournalEntry;
+pub use mock::{Fault, Mock, MockBuilder, MockGuard, ResponseTemplate, Step, Times};
 pub use scenario::{Overlay, Scenario};
 pub use server::{MockNet, MockNetBuilder, OTLP_COLLECTOR_ROUTE};
 

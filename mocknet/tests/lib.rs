@@ -6,10 +6,12 @@ mod support;
 #[path = "../../examples/payments/client.rs"]
 mod client;
 
+mod builder;
 mod callbacks;
 mod clock;
 mod collector;
 mod determinism;
+mod expectations;
 mod faults;
 mod journal;
 mod payments;

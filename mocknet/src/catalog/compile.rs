@@ -11,7 +11,7 @@ use super::overlays::builtin_overlays;
 use super::schema::{RawCallback, RawCatalog, RawFault, RawResponse, RawRoute, RawScenario};
 use crate::callback::{self, Callback};
 use crate::error::{Error, ErrorKind, Place};
-use crate::fault::{Effect, Fault};
+use crate::fault::{Effect, Fault, check_status};
 use crate::scenario::{MatcherSpec, Overlay, Response, Route, Scenario};
 
 impl RawFault {
@@ -27,11 +27,6 @@ impl RawFault {
                 max_ms,
                 probability,
             } => {
-                if max_ms < min_ms {
-                    return Err(format!(
-                        "jitter-uniform needs min_ms <= max_ms, got {min_ms} and {max_ms}"
-                    ));
-                }
                 let (min, max) = (ms(min_ms), ms(max_ms));
                 (probability, Effect::UniformJitter { min, max })
             }
@@ -45,7 +40,6 @@ impl RawFault {
                 retry_after_s,
                 probability,
             } => {
-                check_status(status)?;
                 let retry_after = retry_after_s;
                 (
                     probability,
@@ -64,9 +58,6 @@ impl RawFault {
                 interval_ms,
                 probability,
             } => {
-                if chunk_bytes == 0 {
-                    return Err("dribble needs chunk_bytes >= 1".into());
-                }
                 let interval = ms(interval_ms);
                 let chunk = chunk_bytes;
                 (probability, Effect::Dribble { chunk, interval })
@@ -74,35 +65,18 @@ impl RawFault {
             RawFault::Bandwidth {
                 bytes_per_second,
                 probability,
-            } => {
-                if bytes_per_second == 0 {
-                    return Err("bandwidth needs bytes_per_second >= 1".into());
-                }
-                (probability, Effect::Bandwidth { bytes_per_second })
-            }
+            } => (probability, Effect::Bandwidth { bytes_per_second }),
             RawFault::Hang { probability } => (probability, Effect::Hang),
+            RawFault::Refused {
+                for_ms,
+                probability,
+            } => (probability, Effect::Refuse(ms(for_ms))),
+            RawFault::CloseOnAccept {
+                connections,
+                probability,
+            } => (probability, Effect::CloseOnAccept(connections)),
         };
-        if !(0.0..=1.0).contains(&probability) {
-            return Err(format!(
-                "{} fault: probability {probability} is outside 0..=1",
-                effect.kind()
-            ));
-        }
-        Ok(Fault {
-            probability,
-            effect,
-        })
-    }
-}
-
-fn check_status(status: u16) -> Result<(), String> {
-    // 1xx responses are interim and cannot end an exchange.
-    if (200..=999).contains(&status) {
-        Ok(())
-    } else {
-        Err(format!(
-            "status {status} is not a final HTTP status (200 to 999)"
-        ))
+        Fault::checked(probability, effect)
     }
 }
 
@@ -293,6 +267,11 @@ impl Compiler<'_> {
                 &raw.faults,
             )?,
             callback,
+            max_calls: None,
+            priority: crate::scenario::DEFAULT_PRIORITY,
+            expect: None,
+            sequence: Vec::new(),
+            responder: None,
         })
     }
 

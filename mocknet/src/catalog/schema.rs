@@ -150,6 +150,16 @@ pub(super) enum RawFault {
         #[serde(default = "always")]
         probability: f64,
     },
+    Refused {
+        for_ms: u64,
+        #[serde(default = "always")]
+        probability: f64,
+    },
+    CloseOnAccept {
+        connections: usize,
+        #[serde(default = "always")]
+        probability: f64,
+    },
 }
 
 #[cfg(test)]
