@@ -189,6 +189,23 @@ impl MatcherSpec {
     }
 }
 
+impl MatcherSpec {
+    /// Where the matcher goes in the catalog's order of matchers (method, path, headers and
+    /// query by name, body, then custom ones as given), so a route reads back equal.
+    pub(crate) fn catalog_order(&self) -> (u8, String) {
+        match self {
+            MatcherSpec::Method(_) => (0, String::new()),
+            MatcherSpec::Path(_) | MatcherSpec::PathPrefix(_) | MatcherSpec::PathRegex(_) => {
+                (1, String::new())
+            }
+            MatcherSpec::Header(name, _) => (2, name.to_string()),
+            MatcherSpec::Query(name, _) => (3, name.clone()),
+            MatcherSpec::BodyJson(_) | MatcherSpec::BodyPartialJson(_) => (4, String::new()),
+            MatcherSpec::Custom { .. } => (5, String::new()),
+        }
+    }
+}
+
 impl fmt::Display for MatcherSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

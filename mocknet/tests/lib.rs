@@ -15,4 +15,6 @@ mod expectations;
 mod faults;
 mod journal;
 mod payments;
+mod round_trip;
 mod scenarios;
+mod sequences;

@@ -8,11 +8,14 @@ use serde_json::Value;
 
 use super::Catalog;
 use super::overlays::builtin_overlays;
-use super::schema::{RawCallback, RawCatalog, RawFault, RawResponse, RawRoute, RawScenario};
+use super::schema::{
+    RawCallback, RawCatalog, RawFault, RawResponse, RawRoute, RawScenario, RawStep, RawTimes,
+};
 use crate::callback::{self, Callback};
 use crate::error::{Error, ErrorKind, Place};
 use crate::fault::{Effect, Fault, check_status};
-use crate::scenario::{MatcherSpec, Overlay, Response, Route, Scenario};
+use crate::mock::Times;
+use crate::scenario::{DEFAULT_PRIORITY, MatcherSpec, Overlay, Response, Route, Scenario, Step};
 
 impl RawFault {
     fn compile(&self) -> Result<Fault, String> {
@@ -255,6 +258,25 @@ impl Compiler<'_> {
             ),
             None => None,
         };
+        let sequence = match &raw.sequence {
+            None => Vec::new(),
+            Some(steps) if steps.is_empty() => return Err(invalid("sequence is empty".into())),
+            Some(steps) => steps
+                .iter()
+                .enumerate()
+                .map(|(index, step)| {
+                    self.step(step)
+                        .map_err(|message| invalid(format!("sequence[{index}].{message}")))
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let expect = raw.expect.as_ref().map(|times| match *times {
+            RawTimes::Exactly(count) => Times::from(count),
+            RawTimes::Range { min, max } => Times::between(min, max),
+        });
+        if let Some(times) = expect.filter(Times::is_empty) {
+            return Err(invalid(format!("expect: {times} can never be met")));
+        }
         Ok(Route {
             name: raw.name.clone(),
             matchers,
@@ -267,12 +289,34 @@ impl Compiler<'_> {
                 &raw.faults,
             )?,
             callback,
-            max_calls: None,
-            priority: crate::scenario::DEFAULT_PRIORITY,
-            expect: None,
-            sequence: Vec::new(),
+            max_calls: raw.up_to_n_times,
+            priority: raw.priority.unwrap_or(DEFAULT_PRIORITY),
+            expect,
+            sequence,
             responder: None,
         })
+    }
+
+    /// A step of a route's sequence; errors start with the field, after `sequence[i].`.
+    fn step(&self, raw: &RawStep) -> Result<Step, String> {
+        let faults = raw
+            .faults
+            .iter()
+            .enumerate()
+            .map(|(index, fault)| {
+                fault
+                    .compile()
+                    .map_err(|message| format!("faults[{index}]: {message}"))
+            })
+            .collect::<Result<_, _>>()?;
+        let response = match &raw.response {
+            Some(response) => Some(
+                self.response(response)
+                    .map_err(|message| format!("response: {message}"))?,
+            ),
+            None => None,
+        };
+        Ok(Step { faults, response })
     }
 
     fn callback(raw: &RawCallback) -> Result<Callback, String> {
@@ -337,6 +381,8 @@ fn add_content_type(headers: &mut Vec<(HeaderName, HeaderValue)>, content_type: 
             HeaderValue::from_static(content_type),
         ));
     }
+    // Sorted by name, as the builder's are, so a scenario written out reads back equal.
+    headers.sort_by(|(a, _), (b, _)| a.as_str().cmp(b.as_str()));
 }
 
 fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), String> {

@@ -255,13 +255,15 @@ impl Mock {
                 .in_route(Some(name.clone()))
                 .with_detail(why)
         };
-        let matchers = self
+        let mut matchers = self
             .matchers
             .into_iter()
             .enumerate()
             .map(|(i, spec)| spec.map_err(|why| format!("matchers[{i}]: {why}")))
             .collect::<Result<Vec<_>, _>>()
             .map_err(&invalid)?;
+        // All must hold, so the order is only the catalog's, for routes that read back equal.
+        matchers.sort_by_cached_key(MatcherSpec::catalog_order);
         let mut faults = Vec::new();
         let (responses, responder) = match self.answer {
             Answer::Template(template) => {

@@ -31,6 +31,7 @@ pub struct Times {
 }
 
 impl Times {
+    /// From `min` to `max` inclusive (no bound without `max`).
     pub(crate) fn between(min: u64, max: Option<u64>) -> Times {
         Times { min, max }
     }
