@@ -6,6 +6,7 @@ mod support;
 #[path = "../../examples/payments/client.rs"]
 mod client;
 
+mod blocking;
 mod builder;
 mod callbacks;
 mod clock;
