@@ -69,6 +69,15 @@
 //!
 //! ## What is here
 //!
+//! * [`Mock`] and [`MockNet::start`]: wiremock's builder and names (`Mock::given(..).and(..)
+//!   .respond_with(..).expect(..).named(..).mount(&net)`), taking wiremock's matchers and any
+//!   `wiremock::Respond`, with [faults](Fault) and [sequences](Step) on top; expectations are
+//!   checked by [`MockNet::verify`] and when the server or a [`MockGuard`] drops. The
+//!   [`matchers`] and [`ResponseTemplate`] here have wiremock's names too, and a scenario built
+//!   from them is written out as catalog JSON by [`Scenario::to_catalog_json`]. The README's
+//!   "Coming from wiremock" has a port side by side.
+//! * [`MockNetBuilder::start_blocking`]: the server on a runtime of its own, for plain
+//!   `#[test]`s with blocking clients.
 //! * [`Catalog`]: scenarios and overlays as JSON (the format is in [`catalog`]), validated at
 //!   load time; [`Catalog::selected`] picks one by `STEADFAST_SCENARIO`.
 //! * [`Scenario`] and [`Overlay`]: routes matched with wiremock's matchers, responses,
@@ -99,6 +108,8 @@
 //! | `truncated` | a `Content-Length` longer than the body sent: an unexpected EOF |
 //! | `dribble`, `bandwidth` | the body in paced chunks |
 //! | `hang` | nothing, ever: only the client's timeout ends the wait |
+//! | `refused` | for a period after the request, new connections meet a closed port: `io::ErrorKind::ConnectionRefused` |
+//! | `close-on-accept` | the next connections are accepted and closed before a byte is read |
 //!
 //! ## Environment variables
 //!

@@ -192,16 +192,16 @@ impl MatcherSpec {
 impl MatcherSpec {
     /// Where the matcher goes in the catalog's order of matchers (method, path, headers and
     /// query by name, body, then custom ones as given), so a route reads back equal.
-    pub(crate) fn catalog_order(&self) -> (u8, String) {
+    pub(crate) fn catalog_order(&self) -> (u8, &str) {
         match self {
-            MatcherSpec::Method(_) => (0, String::new()),
+            MatcherSpec::Method(_) => (0, ""),
             MatcherSpec::Path(_) | MatcherSpec::PathPrefix(_) | MatcherSpec::PathRegex(_) => {
-                (1, String::new())
+                (1, "")
             }
-            MatcherSpec::Header(name, _) => (2, name.to_string()),
-            MatcherSpec::Query(name, _) => (3, name.clone()),
-            MatcherSpec::BodyJson(_) | MatcherSpec::BodyPartialJson(_) => (4, String::new()),
-            MatcherSpec::Custom { .. } => (5, String::new()),
+            MatcherSpec::Header(name, _) => (2, name.as_str()),
+            MatcherSpec::Query(name, _) => (3, name.as_str()),
+            MatcherSpec::BodyJson(_) | MatcherSpec::BodyPartialJson(_) => (4, ""),
+            MatcherSpec::Custom { .. } => (5, ""),
         }
     }
 }

@@ -362,3 +362,50 @@ async fn bad_input_is_an_error_at_mount_time(_ctx: &TestContext) {
     );
     assert!(net.is_stopped());
 }
+
+#[deterministic_test]
+async fn reset_unmounts_mocks_and_keeps_the_catalog_routes(_ctx: &TestContext) {
+    let catalog = crate::support::one_route("catalog", "[]");
+    let net = MockNet::builder()
+        .scenario(catalog.scenario("s").expect("scenario"))
+        .seed(1)
+        .start()
+        .await
+        .expect("starts");
+    let guard = Mock::given(path("/scoped"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount_as_scoped(&net)
+        .await;
+    Mock::given(path("/mounted"))
+        .respond_with(ResponseTemplate::new(201))
+        .expect(5)
+        .mount(&net)
+        .await;
+    client()
+        .get(format!("{}/r", net.uri()))
+        .send()
+        .await
+        .expect("answered");
+
+    net.reset().await;
+    let kept = client()
+        .get(format!("{}/r", net.uri()))
+        .send()
+        .await
+        .expect("answered");
+    let gone = client()
+        .get(format!("{}/mounted", net.uri()))
+        .send()
+        .await
+        .expect("answered");
+
+    assert_eq!(kept.text().await.expect("body"), "catalog");
+    assert_eq!(gone.status(), 404);
+    assert_eq!(net.journal().len(), 2);
+    assert_eq!(net.scenario().route_names().collect::<Vec<_>>(), ["r"]);
+    // Neither the unmet `expect(1)` of the old guard nor `expect(5)` fails any more.
+    drop(guard);
+    net.check_expectations()
+        .expect("nothing expected after the reset");
+}

@@ -16,6 +16,7 @@ mod expectations;
 mod faults;
 mod journal;
 mod payments;
+mod port;
 mod round_trip;
 mod scenarios;
 mod sequences;

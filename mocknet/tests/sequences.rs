@@ -250,3 +250,63 @@ async fn same_seed_gives_the_same_sequence_over_1000_requests(_ctx: &TestContext
     assert!((120..290).contains(&errors), "{errors} of 1000");
     let _ = Seed::new(0);
 }
+
+/// The statuses and faults of 300 requests to `net`'s `GET /r`.
+async fn outcomes(net: &MockNet) -> Vec<(Option<u16>, Vec<FaultKind>)> {
+    let client = client();
+    for _ in 0..300 {
+        let _ = client.get(format!("{}/r", net.uri())).send().await;
+    }
+    net.journal()
+        .into_iter()
+        .map(|entry| (entry.status, entry.faults))
+        .collect()
+}
+
+#[deterministic_test]
+async fn builder_faults_draw_as_the_same_catalog_faults_do(_ctx: &TestContext) {
+    let json = catalog(
+        r#"{"scenarios": {"s": {"routes": [{"name": "r", "method": "GET", "path": "/r",
+            "response": {"text": "ok"},
+            "faults": [{"kind": "status", "status": 503, "retry_after_s": 1, "probability": 0.2},
+                       {"kind": "jitter-lognormal", "p50_ms": 5, "p99_ms": 50, "probability": 0.5},
+                       {"kind": "truncated", "probability": 0.1}]}]}}}"#,
+    );
+    let from_json = MockNet::builder()
+        .scenario(json.scenario("s").expect("scenario"))
+        .seed(9)
+        .start()
+        .await
+        .expect("starts");
+    let from_builder = MockNet::builder().seed(9).start().await.expect("starts");
+    Mock::given(method("GET"))
+        .and(path("/r"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("ok", "text/plain; charset=utf-8"))
+        .fault(Fault::status(503).retry_after(1).probability(0.2))
+        .fault(
+            Fault::jitter_lognormal(Duration::from_millis(5), Duration::from_millis(50))
+                .probability(0.5),
+        )
+        .fault(Fault::truncated().probability(0.1))
+        .named("r")
+        .mount(&from_builder)
+        .await;
+
+    let expected = outcomes(&from_json).await;
+    let actual = outcomes(&from_builder).await;
+
+    assert_eq!(actual, expected);
+    assert!(expected.iter().any(|(status, _)| *status == Some(503)));
+    let (mut built, loaded) = (from_builder.scenario(), from_json.scenario());
+    assert_ne!(built, loaded, "the names differ: mocks and s");
+    built = steadfast_mocknet::Catalog::from_json(
+        "b.json",
+        &built
+            .to_catalog_json()
+            .expect("json")
+            .replace("\"mocks\"", "\"s\""),
+    )
+    .and_then(|c| c.scenario("s"))
+    .expect("reads");
+    assert_eq!(built, loaded);
+}

@@ -39,20 +39,23 @@ use crate::server::{MockNet, Shared};
 pub struct MockGuard {
     shared: Arc<Shared>,
     route: usize,
+    /// The server's mount generation when the mock was mounted (see `MockNet::reset`).
+    generation: u64,
 }
 
 impl MockGuard {
-    pub(crate) fn new(net: &MockNet, route: usize) -> MockGuard {
+    pub(crate) fn new(net: &MockNet, route: usize, generation: u64) -> MockGuard {
         MockGuard {
             shared: Arc::clone(net.shared()),
             route,
+            generation,
         }
     }
 
     /// The requests the mock matched so far, in order of arrival.
     pub async fn received_requests(&self) -> Vec<wiremock::Request> {
         self.shared
-            .matched(self.route)
+            .matched(self.route, self.generation)
             .iter()
             .map(JournalEntry::to_request)
             .collect()
@@ -70,7 +73,7 @@ impl fmt::Debug for MockGuard {
 impl Drop for MockGuard {
     /// Unmounts the mock, then panics (unless already panicking) if its expectation failed.
     fn drop(&mut self) {
-        let failure = self.shared.retire(self.route);
+        let failure = self.shared.retire(self.route, self.generation);
         if let Some(message) = failure
             && !std::thread::panicking()
         {

@@ -178,7 +178,7 @@ impl Mock {
     ///
     /// When `try_mount` fails: the mock is invalid or the server has stopped.
     pub async fn mount(self, net: &MockNet) {
-        if let Err(err) = self.try_mount(net).await {
+        if let Err(err) = net.mount(self).await {
             panic!("steadfast: {err}");
         }
     }
@@ -214,8 +214,8 @@ impl Mock {
     ///
     /// As [`try_mount`](Self::try_mount).
     pub async fn try_mount_as_scoped(self, net: &MockNet) -> Result<MockGuard, Error> {
-        let index = net.mount(self).await?;
-        Ok(MockGuard::new(net, index))
+        let (index, generation) = net.mount(self).await?;
+        Ok(MockGuard::new(net, index, generation))
     }
 
     /// Mounts the mock on a server started with
@@ -263,7 +263,7 @@ impl Mock {
             .collect::<Result<Vec<_>, _>>()
             .map_err(&invalid)?;
         // All must hold, so the order is only the catalog's, for routes that read back equal.
-        matchers.sort_by_cached_key(MatcherSpec::catalog_order);
+        matchers.sort_by(|a, b| a.catalog_order().cmp(&b.catalog_order()));
         let mut faults = Vec::new();
         let (responses, responder) = match self.answer {
             Answer::Template(template) => {

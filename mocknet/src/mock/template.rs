@@ -205,7 +205,9 @@ impl ResponseTemplate {
             headers.retain(|(name, _)| name != http::header::CONTENT_TYPE);
             headers.push((http::header::CONTENT_TYPE, mime.clone()));
         }
-        headers.sort_by(|(a, _), (b, _)| a.as_str().cmp(b.as_str()));
+        if !headers.is_sorted_by(|(a, _), (b, _)| a.as_str() <= b.as_str()) {
+            headers.sort_by(|(a, _), (b, _)| a.as_str().cmp(b.as_str()));
+        }
         let latency = self
             .delay
             .map(|delay| Fault::checked(1.0, Effect::Latency(delay)))

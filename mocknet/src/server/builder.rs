@@ -256,6 +256,8 @@ impl MockNetBuilder {
             order: Vec::new(),
             retired: vec![false; scenario.routes.len()],
             close_on_accept: 0,
+            catalog_routes: scenario.routes.len(),
+            generation: 0,
             matchers,
             scenario,
             journal: Vec::new(),

@@ -140,9 +140,12 @@ impl Shared {
         Some(report)
     }
 
-    /// Unmounts route `route` (a scoped mock) and says, as a panic message, whether its
-    /// expectation failed.
-    pub(crate) fn retire(&self, route: usize) -> Option<String> {
+    /// Unmounts route `route` (a scoped mock mounted in `generation`) and says, as a panic
+    /// message, whether its expectation failed; nothing once the server was reset since.
+    pub(crate) fn retire(&self, route: usize, generation: u64) -> Option<String> {
+        if self.lock().generation != generation {
+            return None;
+        }
         let report = self.expectation_report(Some(route));
         let mut state = self.lock();
         if let Some(retired) = state.retired.get_mut(route) {
@@ -151,9 +154,12 @@ impl Shared {
         report
     }
 
-    /// The journal entries of requests route `route` matched.
-    pub(crate) fn matched(&self, route: usize) -> Vec<JournalEntry> {
+    /// The journal entries of requests route `route` (mounted in `generation`) matched.
+    pub(crate) fn matched(&self, route: usize, generation: u64) -> Vec<JournalEntry> {
         let state = self.lock();
+        if state.generation != generation {
+            return Vec::new();
+        }
         let Some(name) = state.scenario.routes.get(route).map(|route| &route.name) else {
             return Vec::new();
         };

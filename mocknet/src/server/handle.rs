@@ -191,6 +191,11 @@ impl MockNet {
         self.addr
     }
 
+    /// The server's address, as wiremock's `MockServer::address` gives it.
+    pub fn address(&self) -> &SocketAddr {
+        &self.addr
+    }
+
     /// The server's base URL, such as `http://127.0.0.1:40123`.
     pub fn uri(&self) -> String {
         format!("http://{}", self.addr)

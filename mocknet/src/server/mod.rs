@@ -71,6 +71,10 @@ pub(crate) struct State {
     retired: Vec<bool>,
     /// Accepted connections still to be closed before reading.
     close_on_accept: usize,
+    /// How many of the routes came from the catalog scenario; `reset` keeps those.
+    catalog_routes: usize,
+    /// Bumped by `reset`, so that guards of mocks mounted before it leave the new ones be.
+    generation: u64,
     current: String,
     calls: Vec<usize>,
     journal: Vec<JournalEntry>,
