@@ -37,7 +37,7 @@ impl Scenario {
     ///     .and(path("/v1/charges"))
     ///     .respond_with(ResponseTemplate::new(201).set_body_string("ok"))
     ///     .sequence([Step::fault(Fault::reset()), Step::respond()])
-    ///     .expect(2)
+    ///     .expect(0..=2)
     ///     .named("charge")
     ///     .mount(&net)
     ///     .await;
@@ -331,7 +331,7 @@ fn fault_json(fault: &Fault) -> Result<Value, String> {
 /// A duration in whole milliseconds, as the catalog writes durations.
 fn millis(duration: Duration) -> Result<u64, String> {
     let ms = duration.as_millis();
-    if duration.subsec_nanos() % 1_000_000 != 0 {
+    if !duration.subsec_nanos().is_multiple_of(1_000_000) {
         return Err(format!(
             "{duration:?} is not a whole number of milliseconds"
         ));

@@ -12,7 +12,7 @@ use crate::scenario::Response;
 /// The response a [`Mock`](crate::Mock) sends: wiremock's `ResponseTemplate` with the same
 /// methods, answered by mocknet itself and written out in catalog JSON.
 ///
-/// `wiremock::ResponseTemplate` works with [`Mock::respond_with`](crate::Mock::respond_with)
+/// `wiremock::ResponseTemplate` works with [`MockBuilder::respond_with`](crate::MockBuilder::respond_with)
 /// too, but wiremock shows nothing of it, so mocknet renders each one through wiremock's own
 /// server, one loopback round trip per request, and its `set_delay` waits in real time. This
 /// type costs nothing extra, its [`set_delay`](Self::set_delay) is a latency on the test's
