@@ -4,7 +4,10 @@
 //! the scenario is drawn in order from the request's own stream of the seed (see
 //! [`MockNet`](crate::MockNet)), so the same seed and the same requests give the same faults.
 //! Delays (latency, jitter, dribble, bandwidth) add up; of the faults that replace the answer
-//! (status, reset, empty, malformed, truncated, hang), the first one drawn wins.
+//! (status, reset, empty, malformed, truncated, hang), the first one drawn wins. Two act on the
+//! connections after the request instead: `refused` (the listener closes for a period, so new
+//! connections meet a real `ECONNREFUSED`) and `close-on-accept` (the next connections are
+//! closed before a byte is read); the longest refusal and the sum of the closes apply.
 
 use std::fmt;
 use std::time::Duration;
