@@ -194,8 +194,10 @@ async fn close_on_accept_closes_the_next_connections_before_reading(_ctx: &TestC
         closed.iter().map(|r| r.as_deref().ok()).collect::<Vec<_>>(),
         [Some(&[][..]), Some(&[][..])]
     );
+    // hyper's `Canceled`: the connection closed before the request could be sent. reqwest does
+    // not expose hyper's error kinds, so its message says it.
     assert!(
-        err.is_request() && err.status().is_none(),
+        err.is_request() && chain(&err).contains("(Canceled)"),
         "{}",
         chain(&err)
     );
