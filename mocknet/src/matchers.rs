@@ -31,6 +31,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::fmt;
+use std::sync::Arc;
+
 use http::{HeaderName, HeaderValue, Method};
 use serde::Serialize;
 use wiremock::{Match, Request};
@@ -39,23 +42,42 @@ use crate::scenario::MatcherSpec;
 
 /// A matcher made by one of this module's functions: a `wiremock::Match` that the catalog can
 /// also express.
-#[derive(Debug, Clone)]
-pub struct Matcher(pub(crate) Result<MatcherSpec, String>);
+#[derive(Clone)]
+pub struct Matcher {
+    pub(crate) spec: Result<MatcherSpec, String>,
+    /// The wiremock matcher of the spec, for using this one where wiremock wants a `Match`.
+    built: Option<Arc<dyn Match>>,
+}
+
+impl Matcher {
+    fn new(spec: Result<MatcherSpec, String>) -> Matcher {
+        let built = spec.as_ref().ok().map(MatcherSpec::build);
+        Matcher { spec, built }
+    }
+}
+
+impl fmt::Debug for Matcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.spec {
+            Ok(spec) => write!(f, "Matcher({spec})"),
+            Err(why) => write!(f, "Matcher(invalid: {why})"),
+        }
+    }
+}
 
 impl Match for Matcher {
     /// An invalid matcher matches nothing (mounting it is an error anyway).
     fn matches(&self, request: &Request) -> bool {
-        match &self.0 {
-            Ok(spec) => spec.build().matches(request),
-            Err(_) => false,
-        }
+        self.built
+            .as_ref()
+            .is_some_and(|matcher| matcher.matches(request))
     }
 }
 
 /// Matches the request method, such as `"POST"` (catalog field `method`).
 pub fn method<T: AsRef<str>>(method: T) -> Matcher {
     let method = method.as_ref();
-    Matcher(
+    Matcher::new(
         Method::from_bytes(method.to_ascii_uppercase().as_bytes())
             .map(MatcherSpec::Method)
             .map_err(|_| format!("`{method}` is not an HTTP method")),
@@ -64,19 +86,19 @@ pub fn method<T: AsRef<str>>(method: T) -> Matcher {
 
 /// Matches the exact path, such as `"/v1/charges"` (catalog field `path`).
 pub fn path<T: Into<String>>(path: T) -> Matcher {
-    Matcher(Ok(MatcherSpec::Path(path.into())))
+    Matcher::new(Ok(MatcherSpec::Path(path.into())))
 }
 
 /// Matches paths starting with `prefix` (catalog field `path_prefix`; wiremock has no such
 /// matcher).
 pub fn path_prefix<T: Into<String>>(prefix: T) -> Matcher {
-    Matcher(Ok(MatcherSpec::PathPrefix(prefix.into())))
+    Matcher::new(Ok(MatcherSpec::PathPrefix(prefix.into())))
 }
 
 /// Matches paths against a regular expression (catalog field `path_regex`).
 pub fn path_regex<T: Into<String>>(regex: T) -> Matcher {
     let regex = regex.into();
-    Matcher(
+    Matcher::new(
         regex::Regex::new(&regex)
             .map(MatcherSpec::PathRegex)
             .map_err(|err| format!("invalid path_regex `{regex}`: {err}")),
@@ -98,17 +120,17 @@ where
             .map_err(|_| format!("the value of header `{name}` is not a valid header value"))?;
         Ok(MatcherSpec::Header(name, value))
     });
-    Matcher(spec)
+    Matcher::new(spec)
 }
 
 /// Matches a query parameter with exactly this value (catalog field `query`).
 pub fn query_param<K: Into<String>, V: Into<String>>(key: K, value: V) -> Matcher {
-    Matcher(Ok(MatcherSpec::Query(key.into(), value.into())))
+    Matcher::new(Ok(MatcherSpec::Query(key.into(), value.into())))
 }
 
 /// Matches a JSON body equal to `body` (catalog field `body_json`).
 pub fn body_json<T: Serialize>(body: T) -> Matcher {
-    Matcher(
+    Matcher::new(
         serde_json::to_value(body)
             .map(MatcherSpec::BodyJson)
             .map_err(|err| format!("body_json: the body does not serialize as JSON: {err}")),
@@ -117,7 +139,7 @@ pub fn body_json<T: Serialize>(body: T) -> Matcher {
 
 /// Matches a JSON body that contains `body` (catalog field `body_partial_json`).
 pub fn body_partial_json<T: Serialize>(body: T) -> Matcher {
-    Matcher(
+    Matcher::new(
         serde_json::to_value(body)
             .map(MatcherSpec::BodyPartialJson)
             .map_err(|err| {

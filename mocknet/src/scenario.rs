@@ -169,22 +169,23 @@ impl PartialEq for MatcherSpec {
 }
 
 impl MatcherSpec {
-    pub(crate) fn build(&self) -> Box<dyn Match> {
+    pub(crate) fn build(&self) -> Arc<dyn Match> {
         match self {
-            MatcherSpec::Method(method) => Box::new(matchers::method(method.as_str())),
-            MatcherSpec::Path(path) => Box::new(matchers::path(path.as_str())),
-            MatcherSpec::PathPrefix(prefix) => Box::new(PathPrefix(prefix.clone())),
+            MatcherSpec::Method(method) => Arc::new(matchers::method(method.as_str())),
+            MatcherSpec::Path(path) => Arc::new(matchers::path(path.as_str())),
+            MatcherSpec::PathPrefix(prefix) => Arc::new(PathPrefix(prefix.clone())),
             // The regex compiled at load time, so wiremock's constructor cannot panic here.
-            MatcherSpec::PathRegex(regex) => Box::new(matchers::path_regex(regex.as_str())),
+            MatcherSpec::PathRegex(regex) => Arc::new(matchers::path_regex(regex.as_str())),
             MatcherSpec::Header(name, value) => {
-                Box::new(matchers::header(name.clone(), value.clone()))
+                Arc::new(matchers::header(name.clone(), value.clone()))
             }
             MatcherSpec::Query(name, value) => {
-                Box::new(matchers::query_param(name.as_str(), value.as_str()))
+                Arc::new(matchers::query_param(name.as_str(), value.as_str()))
             }
-            MatcherSpec::BodyJson(value) => Box::new(matchers::body_json(value)),
-            MatcherSpec::BodyPartialJson(value) => Box::new(matchers::body_partial_json(value)),
-            MatcherSpec::Custom { matcher, .. } => Box::new(Shared(Arc::clone(matcher))),
+            MatcherSpec::BodyJson(value) => Arc::new(matchers::body_json(value)),
+            MatcherSpec::BodyPartialJson(value) => Arc::new(matchers::body_partial_json(value)),
+            // Shared, not rebuilt: it is the user's own matcher.
+            MatcherSpec::Custom { matcher, .. } => Arc::clone(matcher),
         }
     }
 }
@@ -232,17 +233,8 @@ impl Match for PathPrefix {
     }
 }
 
-/// A matcher shared between the route (for reports) and the server.
-struct Shared(Arc<dyn Match>);
-
-impl Match for Shared {
-    fn matches(&self, request: &Request) -> bool {
-        self.0.matches(request)
-    }
-}
-
-/// Lets a boxed matcher be handed to wiremock's `Mock::given`, which wants a sized type.
-struct Boxed(Box<dyn Match>);
+/// Lets a built matcher be handed to wiremock's `Mock::given`, which wants a sized type.
+struct Boxed(Arc<dyn Match>);
 
 impl Match for Boxed {
     fn matches(&self, request: &Request) -> bool {
@@ -350,7 +342,7 @@ impl Scenario {
                 }
             }
             let given = || {
-                let mut builder = Mock::given(Boxed(Box::new(matchers::any())));
+                let mut builder = Mock::given(Boxed(Arc::new(matchers::any())));
                 for matcher in &route.matchers {
                     builder = builder.and(Boxed(matcher.build()));
                 }

@@ -310,7 +310,10 @@ async fn up_to_n_times_falls_through_and_priority_goes_first(_ctx: &TestContext)
 }
 
 #[deterministic_test]
-#[expect(clippy::reversed_empty_ranges, reason = "an empty range is the bad input")]
+#[expect(
+    clippy::reversed_empty_ranges,
+    reason = "an empty range is the bad input"
+)]
 async fn bad_input_is_an_error_at_mount_time(_ctx: &TestContext) {
     let net = MockNet::builder().seed(1).start().await.expect("starts");
 

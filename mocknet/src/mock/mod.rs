@@ -103,7 +103,7 @@ enum Answer {
 /// The spec of a matcher: a [`crate::matchers`] one as data, any other kept as it is.
 fn spec<M: Match + 'static>(matcher: M) -> Result<MatcherSpec, String> {
     if let Some(ours) = (&matcher as &dyn Any).downcast_ref::<Matcher>() {
-        return ours.0.clone();
+        return ours.spec.clone();
     }
     Ok(MatcherSpec::Custom {
         matcher: Arc::new(matcher),

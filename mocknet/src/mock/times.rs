@@ -135,7 +135,10 @@ mod tests {
     use super::*;
 
     #[test]
-    #[expect(clippy::reversed_empty_ranges, reason = "empty ranges are what is tested")]
+    #[expect(
+        clippy::reversed_empty_ranges,
+        reason = "empty ranges are what is tested"
+    )]
     fn empty_ranges_are_empty_and_contain_nothing() {
         for times in [Times::from(2..1), Times::from(..0), Times::from(3..3)] {
             assert!(times.is_empty(), "{times}");

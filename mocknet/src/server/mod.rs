@@ -64,7 +64,7 @@ pub(crate) struct State {
     /// The routes served: the catalog scenario's, then mounted mocks.
     scenario: Scenario,
     /// The built matchers of each route.
-    matchers: Vec<Vec<Box<dyn Match>>>,
+    matchers: Vec<Vec<Arc<dyn Match>>>,
     /// Route indices in the order they are tried: by priority, then by position.
     order: Vec<usize>,
     /// Routes of scoped mocks whose guard was dropped: they match nothing any more.
