@@ -51,7 +51,8 @@ fn replay_1000_routes(c: &mut Criterion) {
         std::process::id()
     ));
     let (recorded, written) = runtime.block_on(async {
-        let upstream = MockNet::builder(written.clone())
+        let upstream = MockNet::builder()
+            .scenario(written.clone())
             .seed(Seed::new(1))
             .start()
             .await
@@ -70,7 +71,8 @@ fn replay_1000_routes(c: &mut Criterion) {
             .expect("recorded catalog");
         assert_eq!(scenario.route_names().count(), ROUTES);
         let start = |scenario| async {
-            MockNet::builder(scenario)
+            MockNet::builder()
+                .scenario(scenario)
                 .seed(Seed::new(1))
                 .start()
                 .await

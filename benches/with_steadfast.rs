@@ -62,7 +62,8 @@ fn payments_client(c: &mut Criterion) {
     let happy = catalog.scenario("happy-path").expect("scenario");
     let bench_seed = seed("bench::payments_client");
     let (net, mut client) = real_time.block_on(async {
-        let net = MockNet::builder(happy)
+        let net = MockNet::builder()
+            .scenario(happy)
             .seed(bench_seed)
             .start()
             .await
@@ -91,7 +92,8 @@ fn payments_client(c: &mut Criterion) {
         b.iter(|| {
             paused.block_on(async {
                 // A fresh server per iteration: the scenario's sequence starts at the 503.
-                let net = MockNet::builder(failing.clone())
+                let net = MockNet::builder()
+                    .scenario(failing.clone())
                     .seed(bench_seed)
                     .start()
                     .await

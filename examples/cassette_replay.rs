@@ -27,7 +27,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut interrupt = signal(SignalKind::interrupt())?;
         let mut terminate = signal(SignalKind::terminate())?;
         // A recorded scenario has no faults of its own; the seed only matters with an overlay.
-        let net = MockNet::builder(scenario)
+        let net = MockNet::builder()
+            .scenario(scenario)
             .seed(Seed::new(0))
             .start()
             .await?;

@@ -81,7 +81,11 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     runtime.block_on(async {
         let name = scenario.name().to_string();
-        let net = MockNet::builder(scenario).seed(seed).start().await?;
+        let net = MockNet::builder()
+            .scenario(scenario)
+            .seed(seed)
+            .start()
+            .await?;
         let mut ids = DetRng::from_seed(seed).fork("payments-client");
         let mut client = PaymentsClient::new(net.uri(), move || ids.next_u64())?;
         let started = tokio::time::Instant::now();

@@ -159,7 +159,8 @@ async fn run_scenario(
 ) -> TourResult<Finished> {
     let clock = TestClock::tokio(timestamp::parse(timestamp::DEFAULT_START)?);
     let start = clock.now();
-    let net = MockNet::builder(catalog.scenario(scenario)?)
+    let net = MockNet::builder()
+        .scenario(catalog.scenario(scenario)?)
         .seed(seed)
         .start()
         .await?;

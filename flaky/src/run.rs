@@ -108,8 +108,11 @@ impl RunConfig {
     }
 
     /// Where the command writes its JUnit; default nextest's `target/nextest/<profile>/junit.xml`
-    /// (nextest's store is under the workspace root, whatever `CARGO_TARGET_DIR` says), the
-    /// profile taken from `--profile`/`-P` in the command, else `NEXTEST_PROFILE`, else `default`.
+    /// under the workspace root, as nextest finds it (nextest's store is there, whatever
+    /// `CARGO_TARGET_DIR` says, and wherever the command starts). The root is the directory of
+    /// the workspace manifest `cargo locate-project --workspace` names, for the command's
+    /// `--manifest-path` if it has one; the profile is taken from `--profile`/`-P` in the
+    /// command, else `NEXTEST_PROFILE`, else `default`.
     pub fn junit(mut self, path: impl Into<PathBuf>) -> Self {
         self.junit = Some(path.into());
         self
@@ -130,32 +133,61 @@ impl RunConfig {
         }
     }
 
-    /// The JUnit path the command is expected to write.
+    /// The JUnit path the command is expected to write (see [`junit`](Self::junit)). Outside
+    /// a cargo workspace (or without cargo) it is nextest's relative path from the current
+    /// directory, made absolute so that an error about a missing report says where it looked.
     pub fn junit_path(&self) -> PathBuf {
         if let Some(path) = &self.junit {
             return path.clone();
         }
-        let profile = profile_of(&self.command)
+        let profile = option_of(&self.command, "--profile", Some("-P"))
             .or_else(|| std::env::var("NEXTEST_PROFILE").ok())
             .unwrap_or_else(|| "default".to_owned());
-        PathBuf::from("target")
+        let relative = PathBuf::from("target")
             .join("nextest")
             .join(profile)
-            .join("junit.xml")
+            .join("junit.xml");
+        match workspace_root(option_of(&self.command, "--manifest-path", None)) {
+            Some(root) => root.join(relative),
+            None => std::env::current_dir()
+                .map(|dir| dir.join(&relative))
+                .unwrap_or(relative),
+        }
     }
 }
 
-fn profile_of(command: &[OsString]) -> Option<String> {
+/// The value of option `long` (or `short`) in the command, as `--long value`, `--long=value`
+/// or `-s value`.
+fn option_of(command: &[OsString], long: &str, short: Option<&str>) -> Option<String> {
     let args: Vec<&str> = command.iter().filter_map(|arg| arg.to_str()).collect();
+    let joined = format!("{long}=");
     args.iter().enumerate().find_map(|(index, arg)| {
-        if let Some(value) = arg.strip_prefix("--profile=") {
+        if let Some(value) = arg.strip_prefix(joined.as_str()) {
             Some(value.to_owned())
-        } else if *arg == "--profile" || *arg == "-P" {
+        } else if *arg == long || Some(*arg) == short {
             args.get(index + 1).map(|value| (*value).to_owned())
         } else {
             None
         }
     })
+}
+
+/// The workspace root cargo (and so nextest) uses from the current directory, or for
+/// `manifest`; `None` outside a workspace or when cargo cannot be run.
+fn workspace_root(manifest: Option<String>) -> Option<PathBuf> {
+    // Under `cargo run`, `CARGO` names the cargo that started us.
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut locate = Command::new(cargo);
+    locate.args(["locate-project", "--workspace", "--message-format", "plain"]);
+    if let Some(manifest) = manifest {
+        locate.arg("--manifest-path").arg(manifest);
+    }
+    let output = locate.stderr(Stdio::null()).output().ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    let manifest = PathBuf::from(String::from_utf8(output.stdout).ok()?.trim());
+    manifest.parent().map(Path::to_path_buf)
 }
 
 /// Runs the command `runs` times and merges every run's per-test results; also writes the
@@ -301,23 +333,87 @@ mod tests {
     use super::*;
     use crate::report::Failure;
 
+    /// The root of this repository's workspace, one above the flaky crate.
+    fn workspace() -> &'static Path {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("flaky sits in the workspace")
+    }
+
     #[test]
-    fn the_junit_path_follows_the_profile_in_the_command() {
+    fn the_junit_path_follows_the_profile_in_the_command_under_the_workspace_root() {
         let with = |args: &[&str]| RunConfig::new(args.iter().copied()).junit_path();
+        // Tests run in the crate's directory, below the workspace root.
         assert_eq!(
             with(&["cargo", "nextest", "run", "--profile", "ci"]),
-            Path::new("target/nextest/ci/junit.xml")
+            workspace().join("target/nextest/ci/junit.xml")
         );
         assert_eq!(
             with(&["cargo", "nextest", "run", "--profile=nightly"]),
-            Path::new("target/nextest/nightly/junit.xml")
+            workspace().join("target/nextest/nightly/junit.xml")
         );
         assert_eq!(
             with(&["cargo", "nextest", "run", "-P", "x"]),
-            Path::new("target/nextest/x/junit.xml")
+            workspace().join("target/nextest/x/junit.xml")
         );
         let explicit = RunConfig::new(["true"]).junit("out.xml").junit_path();
         assert_eq!(explicit, Path::new("out.xml"));
+    }
+
+    #[test]
+    fn a_manifest_path_in_the_command_picks_its_workspace() {
+        let manifest = workspace().join("mocknet/Cargo.toml");
+        let config = RunConfig::new([
+            "cargo".as_ref(),
+            "nextest".as_ref(),
+            "run".as_ref(),
+            "--manifest-path".as_ref(),
+            manifest.as_os_str(),
+            "-P".as_ref(),
+            "ci".as_ref(),
+        ]);
+        let outside = std::env::temp_dir().join("Cargo.toml");
+        let lost = RunConfig::new([
+            "cargo".as_ref(),
+            "--manifest-path".as_ref(),
+            outside.as_os_str(),
+            "-P".as_ref(),
+            "default".as_ref(),
+        ]);
+
+        assert_eq!(
+            config.junit_path(),
+            workspace().join("target/nextest/ci/junit.xml")
+        );
+        // No workspace there: the relative path from the current directory, made absolute.
+        let current = std::env::current_dir().expect("a current directory");
+        assert_eq!(
+            lost.junit_path(),
+            current.join("target/nextest/default/junit.xml")
+        );
+    }
+
+    #[test]
+    fn a_missing_report_says_where_it_was_looked_for() {
+        let dir =
+            std::env::temp_dir().join(format!("steadfast-flaky-where-{}", std::process::id()));
+        // A profile of its own, so no real report is in the way.
+        let config = RunConfig::new(["sh", "-c", "exit 0", "-P", "where-test"])
+            .seed(Seed::new(1))
+            .dir(&dir);
+
+        let err = run(&config).expect_err("no report");
+        let expected = workspace().join("target/nextest/where-test/junit.xml");
+
+        assert_eq!(err.path(), Some(expected.as_path()));
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "run 1 of the test command (exit status: 0) wrote no report at {}",
+                expected.display()
+            )
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

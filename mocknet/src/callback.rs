@@ -61,8 +61,8 @@ pub(crate) struct Callback {
 ///                      "delay_ms": 500}}]},
 ///     "receiver": {"routes": [{"name": "webhook", "path": "/webhooks/charge",
 ///         "response": {"status": 204}}]}}}"#)?;
-/// let receiver = MockNet::builder(catalog.scenario("receiver")?).seed(Seed::new(1)).start().await?;
-/// let service = MockNet::builder(catalog.scenario("service")?)
+/// let receiver = MockNet::builder().scenario(catalog.scenario("receiver")?).seed(Seed::new(1)).start().await?;
+/// let service = MockNet::builder().scenario(catalog.scenario("service")?)
 ///     .seed(Seed::new(1))
 ///     .callback_base(receiver.uri())
 ///     .start()

@@ -146,7 +146,7 @@ impl Cassette {
             }),
             Mode::Replay => {
                 let scenario = Catalog::from_file(&self.file)?.scenario(&self.scenario)?;
-                let builder = MockNet::builder(scenario);
+                let builder = MockNet::builder().scenario(scenario);
                 let builder = match self.seed {
                     Some(seed) => builder.seed(seed),
                     None => builder,

@@ -122,6 +122,19 @@ pub enum ErrorKind {
     /// A [cassette](crate::Cassette) in verify mode drifted from the live service; the
     /// message holds the drift report.
     Drift,
+    /// A [`Mock`](crate::Mock) holds a bad value (a matcher, the response, a fault, a step),
+    /// an empty sequence, or an expected range no count is in ([`Error::route`] names it).
+    InvalidMock,
+    /// The server has stopped ([`MockNet::stop`](crate::MockNet::stop), or its runtime shut
+    /// down), so nothing can be mounted on it.
+    Stopped,
+    /// [`MockNet::check_expectations`](crate::MockNet::check_expectations): a mock matched a
+    /// number of requests outside its expected range ([`Error::route`] names it).
+    Expectation,
+    /// A scenario written out as catalog JSON has a route holding what the catalog cannot
+    /// express, such as a custom matcher or a wiremock responder
+    /// ([`Error::route`] names it).
+    NotRepresentable,
 }
 
 impl Error {
@@ -507,6 +520,23 @@ impl fmt::Display for Error {
                 f,
                 "cassette {} drifted from the live service: {detail}",
                 self.file_name()
+            ),
+            ErrorKind::InvalidMock => write!(
+                f,
+                "invalid mock `{}`: {detail}",
+                inner.route.as_deref().unwrap_or_default()
+            ),
+            ErrorKind::Stopped => write!(
+                f,
+                "the server of scenario `{}` has stopped: {detail}",
+                self.scenario_name()
+            ),
+            ErrorKind::Expectation => f.write_str(detail),
+            ErrorKind::NotRepresentable => write!(
+                f,
+                "route `{}` of scenario `{}` cannot be written as catalog JSON: {detail}",
+                inner.route.as_deref().unwrap_or_default(),
+                self.scenario_name()
             ),
         }
     }

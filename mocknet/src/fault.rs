@@ -4,7 +4,10 @@
 //! the scenario is drawn in order from the request's own stream of the seed (see
 //! [`MockNet`](crate::MockNet)), so the same seed and the same requests give the same faults.
 //! Delays (latency, jitter, dribble, bandwidth) add up; of the faults that replace the answer
-//! (status, reset, empty, malformed, truncated, hang), the first one drawn wins.
+//! (status, reset, empty, malformed, truncated, hang), the first one drawn wins. Two act on the
+//! connections after the request instead: `refused` (the listener closes for a period, so new
+//! connections meet a real `ECONNREFUSED`) and `close-on-accept` (the next connections are
+//! closed before a byte is read); the longest refusal and the sum of the closes apply.
 
 use std::fmt;
 use std::time::Duration;
@@ -45,6 +48,11 @@ pub enum FaultKind {
     Bandwidth,
     /// The request is never answered.
     Hang,
+    /// The server stops listening for a while: new connections are refused
+    /// (`io::ErrorKind::ConnectionRefused`), then it listens again on the same port.
+    Refused,
+    /// The next connections are closed as soon as they are accepted, before a byte is read.
+    CloseOnAccept,
 }
 
 impl FaultKind {
@@ -61,6 +69,8 @@ impl FaultKind {
             FaultKind::Dribble => "dribble",
             FaultKind::Bandwidth => "bandwidth",
             FaultKind::Hang => "hang",
+            FaultKind::Refused => "refused",
+            FaultKind::CloseOnAccept => "close-on-accept",
         }
     }
 }
@@ -106,6 +116,10 @@ pub(crate) enum Effect {
         bytes_per_second: u64,
     },
     Hang,
+    /// Stop listening for this long (a side effect: the request itself is answered).
+    Refuse(Duration),
+    /// Close this many of the next accepted connections before reading (a side effect too).
+    CloseOnAccept(usize),
 }
 
 /// The 0.99 quantile of the standard normal distribution.
@@ -127,6 +141,26 @@ impl Effect {
             Effect::Dribble { .. } => FaultKind::Dribble,
             Effect::Bandwidth { .. } => FaultKind::Bandwidth,
             Effect::Hang => FaultKind::Hang,
+            Effect::Refuse(_) => FaultKind::Refused,
+            Effect::CloseOnAccept(_) => FaultKind::CloseOnAccept,
+        }
+    }
+
+    /// Checks the effect's values, saying what is wrong as the catalog words it.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        match self {
+            Effect::UniformJitter { min, max } if max < min => Err(format!(
+                "jitter-uniform needs min_ms <= max_ms, got {} and {}",
+                min.as_millis(),
+                max.as_millis()
+            )),
+            Effect::Status { status, .. } => check_status(*status),
+            Effect::Dribble { chunk: 0, .. } => Err("dribble needs chunk_bytes >= 1".into()),
+            Effect::Bandwidth {
+                bytes_per_second: 0,
+            } => Err("bandwidth needs bytes_per_second >= 1".into()),
+            Effect::CloseOnAccept(0) => Err("close-on-accept needs connections >= 1".into()),
+            _ => Ok(()),
         }
     }
 
@@ -146,6 +180,35 @@ impl Effect {
     }
 }
 
+/// Checks that `status` can end an exchange.
+pub(crate) fn check_status(status: u16) -> Result<(), String> {
+    // 1xx responses are interim and cannot end an exchange.
+    if (200..=999).contains(&status) {
+        Ok(())
+    } else {
+        Err(format!(
+            "status {status} is not a final HTTP status (200 to 999)"
+        ))
+    }
+}
+
+impl Fault {
+    /// A fault whose effect and probability were checked.
+    pub(crate) fn checked(probability: f64, effect: Effect) -> Result<Fault, String> {
+        effect.check()?;
+        if !(0.0..=1.0).contains(&probability) {
+            return Err(format!(
+                "{} fault: probability {probability} is outside 0..=1",
+                effect.kind()
+            ));
+        }
+        Ok(Fault {
+            probability,
+            effect,
+        })
+    }
+}
+
 /// What the faults drawn for one request do to it.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub(crate) struct Plan {
@@ -155,6 +218,10 @@ pub(crate) struct Plan {
     pub(crate) outcome: Option<Effect>,
     pub(crate) dribble: Option<(usize, Duration)>,
     pub(crate) bandwidth: Option<u64>,
+    /// Stop listening for this long once the request is handled.
+    pub(crate) refuse: Option<Duration>,
+    /// Close this many of the next accepted connections before reading.
+    pub(crate) close_on_accept: usize,
     /// Every fault that applied, in order.
     pub(crate) applied: Vec<FaultKind>,
 }
@@ -190,6 +257,10 @@ pub(crate) fn plan<'a>(faults: impl IntoIterator<Item = &'a Fault>, rng: &mut De
             }
             Effect::Dribble { chunk, interval } => plan.dribble = Some((*chunk, *interval)),
             Effect::Bandwidth { bytes_per_second } => plan.bandwidth = Some(*bytes_per_second),
+            Effect::Refuse(period) => {
+                plan.refuse = Some(plan.refuse.map_or(*period, |longest| longest.max(*period)));
+            }
+            Effect::CloseOnAccept(connections) => plan.close_on_accept += connections,
             replacing => {
                 if plan.outcome.is_some() {
                     continue;

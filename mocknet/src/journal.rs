@@ -20,7 +20,7 @@ use crate::fault::FaultKind;
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
 /// let catalog = Catalog::from_json("c.json", r#"{"scenarios": {"up": {"routes": [
 ///     {"name": "health", "path": "/health", "response": {"text": "ok"}}]}}}"#)?;
-/// let net = MockNet::builder(catalog.scenario("up")?).seed(Seed::new(1)).start().await?;
+/// let net = MockNet::builder().scenario(catalog.scenario("up")?).seed(Seed::new(1)).start().await?;
 /// let mut stream = tokio::net::TcpStream::connect(net.addr()).await?;
 /// stream.write_all(b"GET /health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await?;
 /// stream.read_to_end(&mut Vec::new()).await?;
@@ -77,8 +77,28 @@ impl JournalEntry {
         self.faults.iter().copied().find(|kind| {
             !matches!(
                 kind,
-                FaultKind::Latency | FaultKind::Jitter | FaultKind::Dribble | FaultKind::Bandwidth
+                FaultKind::Latency
+                    | FaultKind::Jitter
+                    | FaultKind::Dribble
+                    | FaultKind::Bandwidth
+                    | FaultKind::Refused
+                    | FaultKind::CloseOnAccept
             )
+        })
+    }
+
+    /// The request as wiremock's `Request`, as matchers and responders see it.
+    pub(crate) fn to_request(&self) -> wiremock::Request {
+        let target = match &self.query {
+            Some(query) => format!("{}?{query}", self.path),
+            None => self.path.clone(),
+        };
+        crate::server::to_wiremock(&crate::http1::RawRequest {
+            method: self.method.clone(),
+            target,
+            headers: self.headers.clone(),
+            body: self.body.clone(),
+            close: false,
         })
     }
 }

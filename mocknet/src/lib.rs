@@ -29,7 +29,7 @@
 //!     .build()?;
 //! runtime.block_on(async {
 //!     let catalog = Catalog::from_json("payments.json", CATALOG)?;
-//!     let net = MockNet::start(catalog.scenario("offline")?).await?;
+//!     let net = MockNet::builder().scenario(catalog.scenario("offline")?).start().await?;
 //!
 //!     let mut stream = tokio::net::TcpStream::connect(net.addr()).await?;
 //!     stream.write_all(b"POST /v1/charges HTTP/1.1\r\ncontent-length: 0\r\n\r\n").await?;
@@ -55,7 +55,7 @@
 //! let catalog = Catalog::from_json("c.json", r#"{"scenarios": {"slow": {"routes": [
 //!     {"name": "quote", "path": "/quote", "response": {"json": {"eur": 1.08}},
 //!      "faults": [{"kind": "latency", "ms": 3000}]}]}}}"#)?;
-//! let net = MockNet::builder(catalog.scenario("slow")?).seed(Seed::new(7)).start().await?;
+//! let net = MockNet::builder().scenario(catalog.scenario("slow")?).seed(Seed::new(7)).start().await?;
 //!
 //! let started = tokio::time::Instant::now();
 //! let body = reqwest::get(format!("{}/quote", net.uri())).await?.text().await?;
@@ -69,6 +69,15 @@
 //!
 //! ## What is here
 //!
+//! * [`Mock`] and [`MockNet::start`]: wiremock's builder and names (`Mock::given(..).and(..)
+//!   .respond_with(..).expect(..).named(..).mount(&net)`), taking wiremock's matchers and any
+//!   `wiremock::Respond`, with [faults](Fault) and [sequences](Step) on top; expectations are
+//!   checked by [`MockNet::verify`] and when the server or a [`MockGuard`] drops. The
+//!   [`matchers`] and [`ResponseTemplate`] here have wiremock's names too, and a scenario built
+//!   from them is written out as catalog JSON by [`Scenario::to_catalog_json`]. The README's
+//!   "Coming from wiremock" has a port side by side.
+//! * [`MockNetBuilder::start_blocking`]: the server on a runtime of its own, for plain
+//!   `#[test]`s with blocking clients.
 //! * [`Catalog`]: scenarios and overlays as JSON (the format is in [`catalog`]), validated at
 //!   load time; [`Catalog::selected`] picks one by `STEADFAST_SCENARIO`.
 //! * [`Scenario`] and [`Overlay`]: routes matched with wiremock's matchers, responses,
@@ -105,6 +114,8 @@
 //! | `truncated` | a `Content-Length` longer than the body sent: an unexpected EOF |
 //! | `dribble`, `bandwidth` | the body in paced chunks |
 //! | `hang` | nothing, ever: only the client's timeout ends the wait |
+//! | `refused` | for a period after the request, new connections meet a closed port: `io::ErrorKind::ConnectionRefused` |
+//! | `close-on-accept` | the next connections are accepted and closed before a byte is read |
 //!
 //! ## Environment variables
 //!
@@ -129,6 +140,8 @@ pub mod fault;
 pub mod fuzz;
 mod http1;
 mod journal;
+pub mod matchers;
+mod mock;
 mod mode;
 mod otlp;
 pub mod record;
@@ -142,6 +155,7 @@ pub use catalog::{Catalog, SCENARIO_ENV};
 pub use error::{Error, ErrorKind};
 pub use fault::FaultKind;
 pub use journal::JournalEntry;
+pub use mock::{Fault, Mock, MockBuilder, MockGuard, ResponseTemplate, Step, Times};
 pub use mode::{MODE_ENV, Mode};
 pub use scenario::{Overlay, Scenario};
 pub use server::{MockNet, MockNetBuilder, OTLP_COLLECTOR_ROUTE};

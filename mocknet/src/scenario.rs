@@ -3,16 +3,18 @@
 //! Scenarios come from a [`Catalog`](crate::Catalog); [`Overlay`]s add faults to any of them.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue, Method};
 use serde_json::Value;
 use wiremock::matchers;
-use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Match, Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::callback::Callback;
 use crate::error::{Error, ErrorKind};
 use crate::fault::{Effect, Fault};
+use crate::mock::Times;
 
 /// A named scenario: ordered routes with responses, sequences, states and faults.
 ///
@@ -29,7 +31,7 @@ use crate::fault::{Effect, Fault};
 /// assert_eq!(scenario.route_names().collect::<Vec<_>>(), ["health"]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
     pub(crate) name: String,
     pub(crate) initial_state: String,
@@ -56,7 +58,7 @@ pub struct Overlay {
     pub(crate) faults: Vec<Fault>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Route {
     pub(crate) name: String,
     pub(crate) matchers: Vec<MatcherSpec>,
@@ -67,6 +69,53 @@ pub(crate) struct Route {
     pub(crate) faults: Vec<Fault>,
     /// The webhook sent after the route's response, if any.
     pub(crate) callback: Option<Callback>,
+    /// After this many matches the route stops matching (wiremock's `up_to_n_times`).
+    pub(crate) max_calls: Option<u64>,
+    /// Lower numbers are tried first; ties keep their order (wiremock's `with_priority`).
+    pub(crate) priority: u8,
+    /// How many requests the route must match, checked when the server is verified.
+    pub(crate) expect: Option<Times>,
+    /// Per-call steps: the `n`-th matching request gets step `n` (the last repeats).
+    pub(crate) sequence: Vec<Step>,
+    /// A wiremock responder that answers instead of `responses`.
+    pub(crate) responder: Option<Responder>,
+}
+
+/// The priority of a route that sets none, as in wiremock.
+pub(crate) const DEFAULT_PRIORITY: u8 = 5;
+
+/// One step of a route's sequence: faults for that call, and maybe its own response.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Step {
+    pub(crate) faults: Vec<Fault>,
+    pub(crate) response: Option<Response>,
+}
+
+/// A `wiremock::Respond`, asked for a `ResponseTemplate` per request.
+#[derive(Clone)]
+pub(crate) struct Responder {
+    pub(crate) respond: Arc<dyn Respond>,
+    /// The responder's type, to name it in messages.
+    pub(crate) type_name: &'static str,
+}
+
+impl fmt::Debug for Responder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.type_name)
+    }
+}
+
+impl PartialEq for Responder {
+    /// The same responder, not one that answers alike: a responder is code.
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.respond, &other.respond)
+    }
+}
+
+impl Respond for Responder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        self.respond.respond(request)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -78,7 +127,7 @@ pub(crate) struct Response {
 
 /// One request matcher of a route, kept as data so it can be built for mocknet and for
 /// wiremock alike. Every value was validated at load time, so building never panics.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) enum MatcherSpec {
     Method(Method),
     Path(String),
@@ -90,25 +139,75 @@ pub(crate) enum MatcherSpec {
     Query(String, String),
     BodyJson(Value),
     BodyPartialJson(Value),
+    /// Any other `wiremock::Match`, kept as it is; it cannot be written as catalog JSON.
+    Custom {
+        matcher: Arc<dyn Match>,
+        type_name: &'static str,
+    },
+}
+
+impl fmt::Debug for MatcherSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl PartialEq for MatcherSpec {
+    fn eq(&self, other: &Self) -> bool {
+        use MatcherSpec as M;
+        match (self, other) {
+            (M::Method(a), M::Method(b)) => a == b,
+            (M::Path(a), M::Path(b)) | (M::PathPrefix(a), M::PathPrefix(b)) => a == b,
+            (M::PathRegex(a), M::PathRegex(b)) => a.as_str() == b.as_str(),
+            (M::Header(n1, v1), M::Header(n2, v2)) => n1 == n2 && v1 == v2,
+            (M::HeaderPresent(a), M::HeaderPresent(b)) => a == b,
+            (M::Query(n1, v1), M::Query(n2, v2)) => n1 == n2 && v1 == v2,
+            (M::BodyJson(a), M::BodyJson(b)) | (M::BodyPartialJson(a), M::BodyPartialJson(b)) => {
+                a == b
+            }
+            (M::Custom { matcher: a, .. }, M::Custom { matcher: b, .. }) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
 }
 
 impl MatcherSpec {
-    pub(crate) fn build(&self) -> Box<dyn Match> {
+    pub(crate) fn build(&self) -> Arc<dyn Match> {
         match self {
-            MatcherSpec::Method(method) => Box::new(matchers::method(method.as_str())),
-            MatcherSpec::Path(path) => Box::new(matchers::path(path.as_str())),
-            MatcherSpec::PathPrefix(prefix) => Box::new(PathPrefix(prefix.clone())),
+            MatcherSpec::Method(method) => Arc::new(matchers::method(method.as_str())),
+            MatcherSpec::Path(path) => Arc::new(matchers::path(path.as_str())),
+            MatcherSpec::PathPrefix(prefix) => Arc::new(PathPrefix(prefix.clone())),
             // The regex compiled at load time, so wiremock's constructor cannot panic here.
-            MatcherSpec::PathRegex(regex) => Box::new(matchers::path_regex(regex.as_str())),
+            MatcherSpec::PathRegex(regex) => Arc::new(matchers::path_regex(regex.as_str())),
             MatcherSpec::Header(name, value) => {
-                Box::new(matchers::header(name.clone(), value.clone()))
+                Arc::new(matchers::header(name.clone(), value.clone()))
             }
-            MatcherSpec::HeaderPresent(name) => Box::new(matchers::header_exists(name.clone())),
+            MatcherSpec::HeaderPresent(name) => Arc::new(matchers::header_exists(name.clone())),
             MatcherSpec::Query(name, value) => {
-                Box::new(matchers::query_param(name.as_str(), value.as_str()))
+                Arc::new(matchers::query_param(name.as_str(), value.as_str()))
             }
-            MatcherSpec::BodyJson(value) => Box::new(matchers::body_json(value)),
-            MatcherSpec::BodyPartialJson(value) => Box::new(matchers::body_partial_json(value)),
+            MatcherSpec::BodyJson(value) => Arc::new(matchers::body_json(value)),
+            MatcherSpec::BodyPartialJson(value) => Arc::new(matchers::body_partial_json(value)),
+            // Shared, not rebuilt: it is the user's own matcher.
+            MatcherSpec::Custom { matcher, .. } => Arc::clone(matcher),
+        }
+    }
+}
+
+impl MatcherSpec {
+    /// Where the matcher goes in the catalog's order of matchers (method, path, headers,
+    /// present headers and query by name, body, then custom ones as given), so a route reads back equal.
+    pub(crate) fn catalog_order(&self) -> (u8, &str) {
+        match self {
+            MatcherSpec::Method(_) => (0, ""),
+            MatcherSpec::Path(_) | MatcherSpec::PathPrefix(_) | MatcherSpec::PathRegex(_) => {
+                (1, "")
+            }
+            MatcherSpec::Header(name, _) => (2, name.as_str()),
+            MatcherSpec::HeaderPresent(name) => (3, name.as_str()),
+            MatcherSpec::Query(name, _) => (4, name.as_str()),
+            MatcherSpec::BodyJson(_) | MatcherSpec::BodyPartialJson(_) => (5, ""),
+            MatcherSpec::Custom { .. } => (6, ""),
         }
     }
 }
@@ -125,6 +224,7 @@ impl fmt::Display for MatcherSpec {
             MatcherSpec::Query(name, value) => write!(f, "query {name}={value}"),
             MatcherSpec::BodyJson(value) => write!(f, "json body {value}"),
             MatcherSpec::BodyPartialJson(value) => write!(f, "json body containing {value}"),
+            MatcherSpec::Custom { type_name, .. } => write!(f, "custom matcher {type_name}"),
         }
     }
 }
@@ -139,8 +239,8 @@ impl Match for PathPrefix {
     }
 }
 
-/// Lets a boxed matcher be handed to wiremock's `Mock::given`, which wants a sized type.
-struct Boxed(Box<dyn Match>);
+/// Lets a built matcher be handed to wiremock's `Mock::given`, which wants a sized type.
+struct Boxed(Arc<dyn Match>);
 
 impl Match for Boxed {
     fn matches(&self, request: &Request) -> bool {
@@ -149,6 +249,16 @@ impl Match for Boxed {
 }
 
 impl Scenario {
+    /// The scenario of a server started without one: `mocks`, with no routes.
+    pub(crate) fn empty() -> Scenario {
+        Scenario {
+            name: "mocks".into(),
+            initial_state: "started".into(),
+            routes: Vec::new(),
+            faults: Vec::new(),
+        }
+    }
+
     /// The scenario's name; overlays append `+overlay`.
     pub fn name(&self) -> &str {
         &self.name
@@ -221,6 +331,9 @@ impl Scenario {
             if route.callback.is_some() {
                 return Err(unsupported("callbacks".into()));
             }
+            if !route.sequence.is_empty() {
+                return Err(unsupported("sequences of steps".into()));
+            }
             let mut delay = Duration::ZERO;
             for fault in &route.faults {
                 match fault.effect {
@@ -234,19 +347,45 @@ impl Scenario {
                     }
                 }
             }
-            let last = route.responses.len().saturating_sub(1);
-            for (index, response) in route.responses.iter().enumerate() {
-                let mut template = ResponseTemplate::new(response.status)
-                    .set_body_bytes(response.body.clone())
-                    .set_delay(delay);
-                for (name, value) in &response.headers {
-                    template = template.append_header(name.clone(), value.clone());
-                }
-                let mut builder = Mock::given(Boxed(Box::new(matchers::any())));
+            let given = || {
+                let mut builder = Mock::given(Boxed(Arc::new(matchers::any())));
                 for matcher in &route.matchers {
                     builder = builder.and(Boxed(matcher.build()));
                 }
-                let mock = builder.respond_with(template).named(route.name.as_str());
+                builder
+            };
+            let limits = |mut mock: Mock| {
+                mock = mock
+                    .with_priority(route.priority)
+                    .named(route.name.as_str());
+                if let Some(times) = route.max_calls {
+                    mock = mock.up_to_n_times(times);
+                }
+                if let Some(times) = &route.expect {
+                    mock = mock.expect(times.to_wiremock());
+                }
+                mock
+            };
+            if let Some(responder) = &route.responder {
+                mocks.push(limits(given().respond_with(responder.clone())));
+                continue;
+            }
+            if route.max_calls.is_some() || route.expect.is_some() {
+                if route.responses.len() > 1 {
+                    return Err(unsupported(
+                        "a response sequence with up_to_n_times or expect".into(),
+                    ));
+                }
+                let response = &route.responses[0];
+                mocks.push(limits(given().respond_with(template(response, delay))));
+                continue;
+            }
+            let last = route.responses.len().saturating_sub(1);
+            for (index, response) in route.responses.iter().enumerate() {
+                let mock = given()
+                    .respond_with(template(response, delay))
+                    .with_priority(route.priority)
+                    .named(route.name.as_str());
                 // Every response but the last serves once; wiremock then falls through to the
                 // next mock of the same route, mounted after it.
                 mocks.push(if index < last {
@@ -258,6 +397,17 @@ impl Scenario {
         }
         Ok(mocks)
     }
+}
+
+/// The wiremock template of a response, delayed by `delay` in real time.
+fn template(response: &Response, delay: Duration) -> ResponseTemplate {
+    let mut template = ResponseTemplate::new(response.status)
+        .set_body_bytes(response.body.clone())
+        .set_delay(delay);
+    for (name, value) in &response.headers {
+        template = template.append_header(name.clone(), value.clone());
+    }
+    template
 }
 
 impl Overlay {

@@ -27,11 +27,14 @@ fn webhook_catalog(url: &str, delay_ms: u64, faults: &str) -> Catalog {
 }
 
 async fn start_pair(catalog: &Catalog, seed: Option<Seed>) -> (MockNet, MockNet) {
-    let receiver = MockNet::start(catalog.scenario("receiver").expect("receiver"))
+    let receiver = MockNet::builder()
+        .scenario(catalog.scenario("receiver").expect("receiver"))
+        .start()
         .await
         .expect("receiver starts");
-    let mut service =
-        MockNet::builder(catalog.scenario("s").expect("service")).callback_base(receiver.uri());
+    let mut service = MockNet::builder()
+        .scenario(catalog.scenario("s").expect("service"))
+        .callback_base(receiver.uri());
     if let Some(seed) = seed {
         service = service.seed(seed);
     }
@@ -157,7 +160,9 @@ async fn unreachable_receiver_is_recorded_as_an_error(_ctx: &TestContext) {
     let port = closed.local_addr().expect("addr").port();
     drop(closed);
     let catalog = webhook_catalog(&format!("http://127.0.0.1:{port}/webhooks/charge"), 0, "[]");
-    let service = MockNet::start(catalog.scenario("s").expect("service"))
+    let service = MockNet::builder()
+        .scenario(catalog.scenario("s").expect("service"))
+        .start()
         .await
         .expect("absolute callbacks need no base");
 
@@ -224,8 +229,13 @@ async fn relative_callback_without_a_base_and_a_remote_base_fail_to_start(_ctx: 
     let catalog = webhook_catalog("/webhooks/charge", 0, "[]");
     let scenario = catalog.scenario("s").expect("service");
 
-    let missing = MockNet::start(scenario.clone()).await.expect_err("no base");
-    let remote = MockNet::builder(scenario)
+    let missing = MockNet::builder()
+        .scenario(scenario.clone())
+        .start()
+        .await
+        .expect_err("no base");
+    let remote = MockNet::builder()
+        .scenario(scenario)
         .callback_base("http://198.51.100.7:80")
         .start()
         .await

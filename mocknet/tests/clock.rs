@@ -120,7 +120,8 @@ async fn outside_paused_time_latency_is_real_time() {
     let scenario = one_route("ok", r#"[{"kind": "latency", "ms": 30}]"#)
         .scenario("s")
         .expect("scenario");
-    let net = steadfast_mocknet::MockNet::builder(scenario)
+    let net = steadfast_mocknet::MockNet::builder()
+        .scenario(scenario)
         .seed(steadfast_determinism::Seed::new(9))
         .start()
         .await

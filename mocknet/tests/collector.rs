@@ -11,7 +11,8 @@ use steadfast_tracing_core::{SpanId, TraceId};
 use crate::support::{client, one_route};
 
 async fn start_with_collector(faults: &str) -> MockNet {
-    MockNet::builder(one_route("ok", faults).scenario("s").expect("scenario"))
+    MockNet::builder()
+        .scenario(one_route("ok", faults).scenario("s").expect("scenario"))
         .otlp_collector(true)
         .start()
         .await
@@ -75,7 +76,9 @@ async fn undecodable_export_gets_400_naming_the_field(_ctx: &TestContext) {
 
 #[deterministic_test]
 async fn without_the_collector_traces_are_ordinary_unmatched_requests(_ctx: &TestContext) {
-    let net = MockNet::start(one_route("ok", "[]").scenario("s").expect("scenario"))
+    let net = MockNet::builder()
+        .scenario(one_route("ok", "[]").scenario("s").expect("scenario"))
+        .start()
         .await
         .expect("starts");
 

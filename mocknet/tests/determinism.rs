@@ -16,7 +16,7 @@ const CATALOG: &str = r#"{"scenarios": {"s": {"routes": [
 /// each as recorded in the journal.
 async fn fault_sequence(seed: Option<Seed>) -> Vec<Vec<FaultKind>> {
     let scenario = catalog(CATALOG).scenario("s").expect("scenario");
-    let builder = MockNet::builder(scenario);
+    let builder = MockNet::builder().scenario(scenario);
     let builder = match seed {
         Some(seed) => builder.seed(seed),
         None => builder,
@@ -97,7 +97,7 @@ fn starting_outside_a_test_without_a_seed_is_an_error() {
     let scenario = catalog(CATALOG).scenario("s").expect("scenario");
 
     let err = runtime
-        .block_on(MockNet::start(scenario))
+        .block_on(MockNet::builder().scenario(scenario).start())
         .expect_err("no seed anywhere");
 
     assert_eq!(err.kind(), ErrorKind::NoSeed);

@@ -93,7 +93,8 @@ async fn assert_no_unmatched_lists_the_strays(_ctx: &TestContext) {
 #[should_panic(expected = "DELETE /r matched no route of scenario `s` in state `started`")]
 async fn fail_fast_mode_panics_with_the_nearest_routes(_ctx: &TestContext) {
     let scenario = one_route("ok", "[]").scenario("s").expect("scenario");
-    let net = MockNet::builder(scenario)
+    let net = MockNet::builder()
+        .scenario(scenario)
         .fail_on_unmatched(true)
         .seed(Seed::new(1))
         .start()
@@ -234,7 +235,8 @@ async fn expect_continue_gets_100_before_the_body_is_sent(_ctx: &TestContext) {
     expected = "called 0 times, expected 1 (seed 0x0000000000000003); the scenario has no such route, only: r"
 )]
 async fn assert_called_on_an_unknown_route_lists_the_routes(_ctx: &TestContext) {
-    let net = MockNet::builder(one_route("ok", "[]").scenario("s").expect("scenario"))
+    let net = MockNet::builder()
+        .scenario(one_route("ok", "[]").scenario("s").expect("scenario"))
         .seed(Seed::new(3))
         .start()
         .await
@@ -245,7 +247,8 @@ async fn assert_called_on_an_unknown_route_lists_the_routes(_ctx: &TestContext) 
 
 #[deterministic_test]
 async fn check_called_returns_what_assert_called_would_panic_with(_ctx: &TestContext) {
-    let net = MockNet::builder(one_route("ok", "[]").scenario("s").expect("scenario"))
+    let net = MockNet::builder()
+        .scenario(one_route("ok", "[]").scenario("s").expect("scenario"))
         .seed(Seed::new(3))
         .start()
         .await
@@ -297,7 +300,8 @@ async fn assertion_failure_says_how_to_reproduce_with_the_run_seed(ctx: &TestCon
     expected = "reproduce: the faults follow MockNetBuilder::seed(0x0000000000000003), the same on every run"
 )]
 async fn assertion_failure_with_an_explicit_seed_names_it(_ctx: &TestContext) {
-    let net = MockNet::builder(one_route("ok", "[]").scenario("s").expect("scenario"))
+    let net = MockNet::builder()
+        .scenario(one_route("ok", "[]").scenario("s").expect("scenario"))
         .seed(Seed::new(3))
         .start()
         .await
@@ -335,7 +339,8 @@ async fn check_no_unmatched_names_the_first_strays(_ctx: &TestContext) {
 #[deterministic_test]
 async fn fail_fast_check_reports_the_stray_once_and_dropping_then_is_quiet(_ctx: &TestContext) {
     let scenario = one_route("ok", "[]").scenario("s").expect("scenario");
-    let net = MockNet::builder(scenario)
+    let net = MockNet::builder()
+        .scenario(scenario)
         .fail_on_unmatched(true)
         .seed(Seed::new(1))
         .start()

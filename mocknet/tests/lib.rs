@@ -6,15 +6,21 @@ mod support;
 #[path = "../../examples/payments/client.rs"]
 mod client;
 
+mod blocking;
+mod builder;
 mod callbacks;
 mod cassette;
 mod cli;
 mod clock;
 mod collector;
 mod determinism;
+mod expectations;
 mod faults;
 mod journal;
 mod payments;
+mod port;
 mod record;
+mod round_trip;
 mod scenarios;
+mod sequences;
 mod upstream;

@@ -16,7 +16,9 @@ fn catalog() -> Catalog {
 }
 
 async fn start(ctx: &TestContext, scenario: &str) -> (MockNet, PaymentsClient) {
-    let net = MockNet::start(catalog().scenario(scenario).expect("scenario"))
+    let net = MockNet::builder()
+        .scenario(catalog().scenario(scenario).expect("scenario"))
+        .start()
         .await
         .expect("starts");
     let mut ids = ctx.fork_rng("payments-client");
@@ -121,7 +123,11 @@ async fn client_keeps_its_contract_under_the_selected_scenario(ctx: &TestContext
     let scenario = catalog()
         .selected("happy-path")
         .unwrap_or_else(|err| panic!("{err}"));
-    let net = MockNet::start(scenario).await.expect("starts");
+    let net = MockNet::builder()
+        .scenario(scenario)
+        .start()
+        .await
+        .expect("starts");
     let mut ids = ctx.fork_rng("payments-client");
     let mut client = PaymentsClient::new(net.uri(), move || ids.next_u64()).expect("client builds");
 

@@ -107,7 +107,8 @@ async fn recorded_traffic_replays_byte_equal_and_re_records_identically(_ctx: &T
     let scenario = Catalog::from_json("recorded.json", &text)
         .and_then(|catalog| catalog.scenario("recorded"))
         .expect("a valid catalog");
-    let net = MockNet::builder(scenario)
+    let net = MockNet::builder()
+        .scenario(scenario)
         .seed(Seed::new(1))
         .start()
         .await
@@ -326,7 +327,8 @@ async fn recorded_scenario_takes_overlays_like_any_other(_ctx: &TestContext) {
         .expect("recorded")
         .with_overlay(&catalog.overlay("offline").expect("built in"));
 
-    let net = MockNet::builder(offline)
+    let net = MockNet::builder()
+        .scenario(offline)
         .seed(Seed::new(1))
         .start()
         .await

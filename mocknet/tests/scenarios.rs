@@ -74,7 +74,11 @@ async fn offline_overlay_resets_every_request(_ctx: &TestContext) {
         .scenario("s")
         .expect("scenario")
         .with_overlay(&catalog.overlay("offline").expect("built in"));
-    let net = MockNet::start(offline).await.expect("starts");
+    let net = MockNet::builder()
+        .scenario(offline)
+        .start()
+        .await
+        .expect("starts");
 
     for _ in 0..3 {
         let err = client()

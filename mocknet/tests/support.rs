@@ -23,7 +23,9 @@ pub fn one_route(text: &str, faults: &str) -> Catalog {
 
 /// Starts scenario `s` of `catalog` inside the running deterministic test.
 pub async fn start(catalog: &Catalog) -> MockNet {
-    MockNet::start(catalog.scenario("s").expect("scenario s"))
+    MockNet::builder()
+        .scenario(catalog.scenario("s").expect("scenario s"))
+        .start()
         .await
         .expect("server starts")
 }

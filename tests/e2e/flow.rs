@@ -106,12 +106,14 @@ pub async fn run<C: Clock + Clone + 'static>(
     clock: C,
 ) -> Run {
     let catalog = catalog();
-    let receiver = MockNet::builder(catalog.scenario(RECEIVER).expect("receiver scenario"))
+    let receiver = MockNet::builder()
+        .scenario(catalog.scenario(RECEIVER).expect("receiver scenario"))
         .seed(seed.derive("receiver"))
         .start()
         .await
         .expect("receiver starts");
-    let service = MockNet::builder(catalog.scenario(scenario).expect("payments scenario"))
+    let service = MockNet::builder()
+        .scenario(catalog.scenario(scenario).expect("payments scenario"))
         .seed(seed.derive("service"))
         .callback_base(receiver.uri())
         .otlp_collector(true)

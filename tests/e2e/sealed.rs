@@ -19,7 +19,8 @@ const CATALOG: &str = r#"{"scenarios": {"always-500": {"routes": [
 /// Returns how many requests were made.
 async fn retry_until_the_policy_gives_up(jitter: Jitter, seed: Seed) -> (usize, Vec<Duration>) {
     let catalog = Catalog::from_json("catalog.json", CATALOG).unwrap();
-    let net = MockNet::builder(catalog.scenario("always-500").unwrap())
+    let net = MockNet::builder()
+        .scenario(catalog.scenario("always-500").unwrap())
         .seed(seed)
         .start()
         .await

@@ -8,11 +8,14 @@ use serde_json::Value;
 
 use super::Catalog;
 use super::overlays::builtin_overlays;
-use super::schema::{RawCallback, RawCatalog, RawFault, RawResponse, RawRoute, RawScenario};
+use super::schema::{
+    RawCallback, RawCatalog, RawFault, RawResponse, RawRoute, RawScenario, RawStep, RawTimes,
+};
 use crate::callback::{self, Callback};
 use crate::error::{Error, ErrorKind, Place};
-use crate::fault::{Effect, Fault};
-use crate::scenario::{MatcherSpec, Overlay, Response, Route, Scenario};
+use crate::fault::{Effect, Fault, check_status};
+use crate::mock::Times;
+use crate::scenario::{DEFAULT_PRIORITY, MatcherSpec, Overlay, Response, Route, Scenario, Step};
 
 impl RawFault {
     fn compile(&self) -> Result<Fault, String> {
@@ -27,11 +30,6 @@ impl RawFault {
                 max_ms,
                 probability,
             } => {
-                if max_ms < min_ms {
-                    return Err(format!(
-                        "jitter-uniform needs min_ms <= max_ms, got {min_ms} and {max_ms}"
-                    ));
-                }
                 let (min, max) = (ms(min_ms), ms(max_ms));
                 (probability, Effect::UniformJitter { min, max })
             }
@@ -45,7 +43,6 @@ impl RawFault {
                 retry_after_s,
                 probability,
             } => {
-                check_status(status)?;
                 let retry_after = retry_after_s;
                 (
                     probability,
@@ -64,9 +61,6 @@ impl RawFault {
                 interval_ms,
                 probability,
             } => {
-                if chunk_bytes == 0 {
-                    return Err("dribble needs chunk_bytes >= 1".into());
-                }
                 let interval = ms(interval_ms);
                 let chunk = chunk_bytes;
                 (probability, Effect::Dribble { chunk, interval })
@@ -74,35 +68,18 @@ impl RawFault {
             RawFault::Bandwidth {
                 bytes_per_second,
                 probability,
-            } => {
-                if bytes_per_second == 0 {
-                    return Err("bandwidth needs bytes_per_second >= 1".into());
-                }
-                (probability, Effect::Bandwidth { bytes_per_second })
-            }
+            } => (probability, Effect::Bandwidth { bytes_per_second }),
             RawFault::Hang { probability } => (probability, Effect::Hang),
+            RawFault::Refused {
+                for_ms,
+                probability,
+            } => (probability, Effect::Refuse(ms(for_ms))),
+            RawFault::CloseOnAccept {
+                connections,
+                probability,
+            } => (probability, Effect::CloseOnAccept(connections)),
         };
-        if !(0.0..=1.0).contains(&probability) {
-            return Err(format!(
-                "{} fault: probability {probability} is outside 0..=1",
-                effect.kind()
-            ));
-        }
-        Ok(Fault {
-            probability,
-            effect,
-        })
-    }
-}
-
-fn check_status(status: u16) -> Result<(), String> {
-    // 1xx responses are interim and cannot end an exchange.
-    if (200..=999).contains(&status) {
-        Ok(())
-    } else {
-        Err(format!(
-            "status {status} is not a final HTTP status (200 to 999)"
-        ))
+        Fault::checked(probability, effect)
     }
 }
 
@@ -286,6 +263,25 @@ impl Compiler<'_> {
             ),
             None => None,
         };
+        let sequence = match &raw.sequence {
+            None => Vec::new(),
+            Some(steps) if steps.is_empty() => return Err(invalid("sequence is empty".into())),
+            Some(steps) => steps
+                .iter()
+                .enumerate()
+                .map(|(index, step)| {
+                    self.step(step)
+                        .map_err(|message| invalid(format!("sequence[{index}].{message}")))
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let expect = raw.expect.as_ref().map(|times| match *times {
+            RawTimes::Exactly(count) => Times::from(count),
+            RawTimes::Range { min, max } => Times::between(min, max),
+        });
+        if let Some(times) = expect.filter(Times::is_empty) {
+            return Err(invalid(format!("expect: {times} can never be met")));
+        }
         Ok(Route {
             name: raw.name.clone(),
             matchers,
@@ -298,7 +294,34 @@ impl Compiler<'_> {
                 &raw.faults,
             )?,
             callback,
+            max_calls: raw.up_to_n_times,
+            priority: raw.priority.unwrap_or(DEFAULT_PRIORITY),
+            expect,
+            sequence,
+            responder: None,
         })
+    }
+
+    /// A step of a route's sequence; errors start with the field, after `sequence[i].`.
+    fn step(&self, raw: &RawStep) -> Result<Step, String> {
+        let faults = raw
+            .faults
+            .iter()
+            .enumerate()
+            .map(|(index, fault)| {
+                fault
+                    .compile()
+                    .map_err(|message| format!("faults[{index}]: {message}"))
+            })
+            .collect::<Result<_, _>>()?;
+        let response = match &raw.response {
+            Some(response) => Some(
+                self.response(response)
+                    .map_err(|message| format!("response: {message}"))?,
+            ),
+            None => None,
+        };
+        Ok(Step { faults, response })
     }
 
     fn callback(raw: &RawCallback) -> Result<Callback, String> {
@@ -378,6 +401,8 @@ fn add_content_type(headers: &mut Vec<(HeaderName, HeaderValue)>, content_type: 
             HeaderValue::from_static(content_type),
         ));
     }
+    // Sorted by name, as the builder's are, so a scenario written out reads back equal.
+    headers.sort_by(|(a, _), (b, _)| a.as_str().cmp(b.as_str()));
 }
 
 fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), String> {

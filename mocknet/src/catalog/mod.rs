@@ -32,6 +32,17 @@
 //! `body_partial_json`;
 //! `when_state` (only matches in that state) and `set_state` (moves the scenario on); one
 //! `response` or a sequence of `responses` (the last repeats); `faults`; and a `callback`.
+//! As in the [`Mock`](crate::Mock) builder, it may also have `up_to_n_times` (it stops matching
+//! after that many requests), `priority` (1 first, 255 last, default 5), `expect` (a count, or
+//! `{"min": a, "max": b}` with either bound left out; checked by
+//! [`MockNet::verify`](crate::MockNet::verify) and when the server is dropped) and a
+//! `sequence`.
+//!
+//! A **sequence** is a non-empty list of steps: the `n`-th request the route matches gets step
+//! `n`, and the last step repeats. A step has `faults` (drawn before the route's own) and
+//! maybe its own `response`; `{}` is the route's response as it is. "Reset twice, then 201":
+//! `"response": {"status": 201}, "sequence": [{"faults": [{"kind": "reset"}]},
+//! {"faults": [{"kind": "reset"}]}, {}]`.
 //!
 //! A **callback** is a webhook the server sends after answering the route (see
 //! [the `callback` module](crate::callback)): `url` (a loopback `http://` URL, or a path
@@ -48,13 +59,20 @@
 //! `latency` (`ms`), `jitter-uniform` (`min_ms`, `max_ms`), `jitter-lognormal` (`p50_ms`,
 //! `p99_ms`), `status` (`status`, optional `retry_after_s`), `reset`, `empty`, `malformed`,
 //! `truncated`, `dribble` (`chunk_bytes`, `interval_ms`), `bandwidth` (`bytes_per_second`),
-//! `hang`.
+//! `hang`, and two that act on the connections after the request rather than on its answer:
+//! `refused` (`for_ms`: the server stops listening for that long, so new connections get a
+//! real `ECONNREFUSED`) and `close-on-accept` (`connections`: the next ones are closed as soon
+//! as they are accepted, before a byte is read).
+//!
+//! [`Scenario::to_catalog_json`](crate::Scenario::to_catalog_json) writes a scenario (one built
+//! with [`Mock`](crate::Mock)s too) out in this format.
 //!
 //! The built-in overlays are `degraded-network` (lognormal jitter with p50 80 ms and p99
 //! 1200 ms, 10 % of 503s with `Retry-After: 1`, 5 % of resets), `offline` (every request
 //! reset) and `slow` (16 KiB/s). A catalog's overlay of the same name replaces a built-in one.
 
 mod compile;
+mod export;
 mod overlays;
 mod schema;
 

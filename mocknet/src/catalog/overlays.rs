@@ -1,6 +1,7 @@
 //! The built-in overlays: `degraded-network`, `offline` and `slow`.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use crate::fault::{Effect, Fault};
 use crate::scenario::Overlay;
@@ -10,11 +11,9 @@ pub(super) fn builtin_overlays() -> BTreeMap<String, Overlay> {
         probability: 1.0,
         effect,
     };
-    // log(1200/80) / z_0.99: the degraded network's tail is 15x its median.
-    let degraded_jitter = Effect::LogNormalJitter {
-        mu: 80f64.ln(),
-        sigma: (1200f64 / 80.0).ln() / 2.326_347_874_040_840_8,
-    };
+    // The degraded network's tail is 15x its median. OK because 0 < 80 ms <= 1200 ms.
+    let degraded_jitter = Effect::lognormal(Duration::from_millis(80), Duration::from_millis(1200))
+        .expect("valid quantiles");
     let overlays = [
         (
             "degraded-network",

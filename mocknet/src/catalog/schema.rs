@@ -62,6 +62,33 @@ pub(super) struct RawRoute {
     #[serde(default)]
     pub(super) faults: Vec<RawFault>,
     pub(super) callback: Option<RawCallback>,
+    /// Per-call steps: the `n`-th matching request gets step `n`; the last repeats.
+    pub(super) sequence: Option<Vec<RawStep>>,
+    /// After this many matches the route stops matching.
+    pub(super) up_to_n_times: Option<u64>,
+    /// Lower is tried first; 5 by default.
+    pub(super) priority: Option<u8>,
+    /// How many requests the route must match: a count or `{"min": a, "max": b}`.
+    pub(super) expect: Option<RawTimes>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStep {
+    #[serde(default)]
+    pub(super) faults: Vec<RawFault>,
+    pub(super) response: Option<RawResponse>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawTimes {
+    Exactly(u64),
+    Range {
+        #[serde(default)]
+        min: u64,
+        max: Option<u64>,
+    },
 }
 
 #[derive(Debug, Deserialize)]
@@ -152,6 +179,16 @@ pub(super) enum RawFault {
         probability: f64,
     },
     Hang {
+        #[serde(default = "always")]
+        probability: f64,
+    },
+    Refused {
+        for_ms: u64,
+        #[serde(default = "always")]
+        probability: f64,
+    },
+    CloseOnAccept {
+        connections: usize,
         #[serde(default = "always")]
         probability: f64,
     },

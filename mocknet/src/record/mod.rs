@@ -43,7 +43,7 @@
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
 //! let live = Catalog::from_json("live.json", r#"{"scenarios": {"live": {"routes": [
 //!     {"name": "me", "path": "/v1/me", "response": {"json": {"name": "ann"}}}]}}}"#)?;
-//! let live = MockNet::builder(live.scenario("live")?).seed(Seed::new(1)).start().await?;
+//! let live = MockNet::builder().scenario(live.scenario("live")?).seed(Seed::new(1)).start().await?;
 //! let out = std::env::temp_dir().join(format!("steadfast-record-doc-{}.json", std::process::id()));
 //!
 //! let recording = Recorder::new(live.uri(), &out, "recorded").mode(RecordMode::All).start().await?;

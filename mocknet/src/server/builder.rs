@@ -1,14 +1,14 @@
 //! Configuring and starting a [`MockNet`].
 
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use steadfast_determinism::{DetRng, Seed, TestContext};
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::connection::accept_loop;
-use super::{MockNet, SeedOrigin, Shared, State};
+use super::{Background, MockNet, SeedOrigin, Shared, State, listener};
 use crate::callback;
 use crate::error::{Error, ErrorKind};
 use crate::scenario::Scenario;
@@ -17,14 +17,23 @@ use crate::scenario::Scenario;
 #[must_use = "a builder does nothing until `start` is awaited"]
 #[derive(Debug)]
 pub struct MockNetBuilder {
-    pub(super) scenario: Scenario,
+    pub(super) scenario: Option<Scenario>,
     pub(super) seed: Option<Seed>,
+    /// Outside a test context without a seed, use the fixed seed 0 instead of failing.
+    pub(super) fixed_seed_fallback: bool,
     pub(super) fail_on_unmatched: bool,
     pub(super) otlp_collector: bool,
     pub(super) callback_base: Option<String>,
 }
 
 impl MockNetBuilder {
+    /// Serves the routes of `scenario` (from a [`Catalog`](crate::Catalog)), before any mock
+    /// mounted later. Without one the server starts empty, as wiremock's does.
+    pub fn scenario(mut self, scenario: Scenario) -> Self {
+        self.scenario = Some(scenario);
+        self
+    }
+
     /// Draws faults from `seed` instead of the running test's RNG.
     pub fn seed(mut self, seed: impl Into<Seed>) -> Self {
         self.seed = Some(seed.into());
@@ -46,7 +55,7 @@ impl MockNetBuilder {
     /// # tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build()?.block_on(async {
     /// let catalog = Catalog::from_json("c.json", r#"{"scenarios": {"up": {"routes": [
     ///     {"name": "health", "path": "/health", "response": {"text": "ok"}}]}}}"#)?;
-    /// let net = MockNet::builder(catalog.scenario("up")?)
+    /// let net = MockNet::builder().scenario(catalog.scenario("up")?)
     ///     .seed(Seed::new(1))
     ///     .fail_on_unmatched(true)
     ///     .start()
@@ -79,7 +88,7 @@ impl MockNetBuilder {
     /// # tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build()?.block_on(async {
     /// let catalog = Catalog::from_json("c.json", r#"{"scenarios": {"up": {"routes": [
     ///     {"name": "health", "path": "/health", "response": {"text": "ok"}}]}}}"#)?;
-    /// let net = MockNet::builder(catalog.scenario("up")?)
+    /// let net = MockNet::builder().scenario(catalog.scenario("up")?)
     ///     .seed(Seed::new(1))
     ///     .otlp_collector(true)
     ///     .start()
@@ -121,7 +130,8 @@ impl MockNetBuilder {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::NoSeed`] outside a deterministic test without [`seed`](Self::seed);
+    /// [`ErrorKind::NoSeed`] outside a deterministic test without [`seed`](Self::seed) (the
+    /// builder of [`MockNet::start`] falls back to the fixed seed 0 instead);
     /// [`ErrorKind::CallbackBase`] when the callback base is not a loopback `http://` URL, or a
     /// route has a relative callback URL and there is no base;
     /// [`ErrorKind::Bind`] when no loopback port can be bound (the cause is the I/O error).
@@ -130,31 +140,94 @@ impl MockNetBuilder {
     /// # Panics
     ///
     /// When called outside a tokio runtime (as `tokio::spawn` does).
-    pub async fn start(self) -> Result<MockNet, Error> {
-        let (rng, origin) = match self.seed {
-            Some(seed) => (DetRng::from_seed(seed), SeedOrigin::Explicit),
-            None => TestContext::try_current()
-                .map(|ctx| {
-                    let origin = SeedOrigin::Test {
-                        name: ctx.name().to_string(),
-                        run_seed: ctx.run_seed(),
-                    };
-                    (ctx.fork_rng("mocknet"), origin)
-                })
-                .ok_or_else(|| {
-                    Error::new(ErrorKind::NoSeed).in_scenario(self.scenario.name.clone())
-                })?,
+    pub async fn start(mut self) -> Result<MockNet, Error> {
+        let scenario = self.scenario.take().unwrap_or_else(Scenario::empty);
+        let context = TestContext::try_current();
+        let (rng, origin) = match (self.seed, context) {
+            (Some(seed), _) => (DetRng::from_seed(seed), SeedOrigin::Explicit),
+            (None, Some(ctx)) => {
+                let origin = SeedOrigin::Test {
+                    name: ctx.name().to_string(),
+                    run_seed: ctx.run_seed(),
+                };
+                (ctx.fork_rng("mocknet"), origin)
+            }
+            (None, None) if self.fixed_seed_fallback => {
+                (DetRng::from_seed(Seed::new(0)), SeedOrigin::Fixed)
+            }
+            (None, None) => {
+                return Err(Error::new(ErrorKind::NoSeed).in_scenario(scenario.name.clone()));
+            }
         };
+        self.start_with(scenario, rng, origin).await
+    }
+
+    /// Starts the server on a runtime of its own, on a thread of its own, in real time, for a
+    /// plain `#[test]` with a blocking client; mount mocks with
+    /// [`Mock::mount_blocking`](crate::Mock::mount_blocking). Call it outside any runtime. The
+    /// seed comes as for [`start`](Self::start), from the calling thread's test context.
+    ///
+    /// # Errors
+    ///
+    /// As [`start`](Self::start), and [`ErrorKind::Bind`] when the runtime or its thread
+    /// cannot be made (the cause is the I/O error).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use steadfast_mocknet::{Mock, MockNet};
+    /// use wiremock::matchers::path;
+    /// use wiremock::ResponseTemplate;
+    ///
+    /// let net = MockNet::builder().seed(3).start_blocking()?;
+    /// Mock::given(path("/health"))
+    ///     .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+    ///     .expect(1)
+    ///     .mount_blocking(&net)?;
+    ///
+    /// let mut stream = std::net::TcpStream::connect(net.addr())?;
+    /// std::io::Write::write_all(&mut stream, b"GET /health HTTP/1.1\r\nconnection: close\r\n\r\n")?;
+    /// let mut response = String::new();
+    /// std::io::Read::read_to_string(&mut stream, &mut response)?;
+    ///
+    /// assert!(response.starts_with("HTTP/1.1 200 OK") && response.ends_with("ok"), "{response}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn start_blocking(self) -> Result<MockNet, Error> {
+        let name = self
+            .scenario
+            .as_ref()
+            .map_or("mocks", |s| s.name.as_str())
+            .to_string();
+        let context = TestContext::try_current();
+        let background = Background::spawn(context).map_err(|err| {
+            Error::new(ErrorKind::Bind)
+                .in_scenario(name)
+                .with_source(err)
+        })?;
+        // `Handle::block_on` polls `start` on this thread, where the test context is, while
+        // the runtime's own thread drives its I/O and timers.
+        let mut net = background.handle().block_on(self.start())?;
+        net.background = Some(background);
+        Ok(net)
+    }
+
+    async fn start_with(
+        self,
+        scenario: Scenario,
+        rng: DetRng,
+        origin: SeedOrigin,
+    ) -> Result<MockNet, Error> {
         let callback_base = match &self.callback_base {
             Some(base) => Some(callback::loopback_url(base).map_err(|message| {
                 Error::new(ErrorKind::CallbackBase)
-                    .in_scenario(self.scenario.name.clone())
+                    .in_scenario(scenario.name.clone())
                     .with_value(base.clone())
                     .with_detail(message)
             })?),
             None => None,
         };
-        let unresolved = self.scenario.routes.iter().find(|route| {
+        let unresolved = scenario.routes.iter().find(|route| {
             route
                 .callback
                 .as_ref()
@@ -162,36 +235,41 @@ impl MockNetBuilder {
         });
         if let Some(route) = unresolved {
             return Err(Error::new(ErrorKind::CallbackBase)
-                .in_scenario(self.scenario.name.clone())
+                .in_scenario(scenario.name.clone())
                 .in_route(Some(route.name.clone())));
         }
         let bind_failed = |err| {
             Error::new(ErrorKind::Bind)
-                .in_scenario(self.scenario.name.clone())
+                .in_scenario(scenario.name.clone())
                 .with_source(err)
         };
-        let listener = TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .map_err(bind_failed)?;
+        let listener = listener::bind(([127, 0, 0, 1], 0).into()).map_err(bind_failed)?;
         let addr = listener.local_addr().map_err(bind_failed)?;
-        let matchers = self
-            .scenario
+        let matchers = scenario
             .routes
             .iter()
             .map(|route| route.matchers.iter().map(|spec| spec.build()).collect())
             .collect();
-        let state = State {
-            current: self.scenario.initial_state.clone(),
-            calls: vec![0; self.scenario.routes.len()],
+        let mut state = State {
+            current: scenario.initial_state.clone(),
+            calls: vec![0; scenario.routes.len()],
+            order: Vec::new(),
+            retired: vec![false; scenario.routes.len()],
+            close_on_accept: 0,
+            catalog_routes: scenario.routes.len(),
+            generation: 0,
+            matchers,
+            scenario,
             journal: Vec::new(),
             unmatched_failures: Vec::new(),
             spans: Vec::new(),
             callbacks: JoinSet::new(),
             callbacks_done: 0,
         };
+        let name = state.scenario.name.clone();
+        state.reorder();
         let shared = Arc::new(Shared {
-            scenario: self.scenario,
-            matchers,
+            name,
             rng,
             origin,
             started: tokio::time::Instant::now(),
@@ -201,12 +279,16 @@ impl MockNetBuilder {
             state: Mutex::new(state),
             arrived: watch::Sender::new(0),
             called_back: watch::Sender::new(0),
+            refuse_until: watch::Sender::new(None),
+            stopped: AtomicBool::new(false),
+            renderer: tokio::sync::OnceCell::new(),
         });
-        let accept = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
+        let accept = tokio::spawn(accept_loop(listener, addr, Arc::clone(&shared)));
         Ok(MockNet {
             addr,
             shared,
             accept,
+            background: None,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! Connection I/O: the accept loop, reading requests, writing replies with their faults, and
 //! sending callbacks.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,27 +9,75 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
-use super::Shared;
 use super::routing::{PendingCallback, Reply};
+use super::{Shared, listener};
 use crate::callback::{self, CallbackRecord};
 use crate::fault::{Effect, Plan};
 use crate::http1::{self, ReadError};
 
-pub(super) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+pub(super) async fn accept_loop(listener: TcpListener, addr: SocketAddr, shared: Arc<Shared>) {
     // Dropping the set (when the accept task is aborted) aborts every connection with it.
     let mut connections = JoinSet::new();
+    let mut refuse = shared.refuse_until.subscribe();
+    let mut listener = Some(listener);
     loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                // A failed accept (out of descriptors, a connection reset while queued) only
-                // loses that connection.
-                if let Ok((stream, _)) = accepted {
-                    // Small responses must not wait for Nagle's algorithm.
-                    let _ = stream.set_nodelay(true);
-                    connections.spawn(serve(stream, Arc::clone(&shared)));
+        let refusing = refuse
+            .borrow_and_update()
+            .filter(|until| *until > tokio::time::Instant::now());
+        match (refusing, &listener) {
+            (Some(until), _) => {
+                // With no listening socket the kernel answers each SYN with a RST: the client
+                // sees ECONNREFUSED. Open connections live on.
+                listener = None;
+                tokio::select! {
+                    () = tokio::time::sleep_until(until) => {}
+                    _ = refuse.changed() => {}
+                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
                 }
             }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            (None, None) => match rebind(addr).await {
+                Ok(again) => listener = Some(again),
+                Err(err) => {
+                    eprintln!(
+                        "steadfast: mocknet could not listen on {addr} again after refusing \
+                         connections, so it stops: {err}"
+                    );
+                    return;
+                }
+            },
+            (None, Some(open)) => tokio::select! {
+                accepted = open.accept() => {
+                    // A failed accept (out of descriptors, a connection reset while queued)
+                    // only loses that connection.
+                    if let Ok((stream, _)) = accepted {
+                        if shared.close_on_accept() {
+                            // Closed before a byte is read.
+                            drop(stream);
+                            continue;
+                        }
+                        // Small responses must not wait for Nagle's algorithm.
+                        let _ = stream.set_nodelay(true);
+                        connections.spawn(serve(stream, Arc::clone(&shared)));
+                    }
+                }
+                _ = refuse.changed() => {}
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            },
+        }
+    }
+}
+
+/// Listens on `addr` again, retrying briefly should another socket hold the port a moment.
+async fn rebind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let mut attempt = 0;
+    loop {
+        match listener::bind(addr) {
+            Ok(listener) => return Ok(listener),
+            Err(err) if attempt >= 20 => return Err(err),
+            Err(_) => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
         }
     }
 }
@@ -50,6 +99,9 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
         // A response to HEAD has the head of the GET response and no body.
         let head_only = raw.method == "HEAD";
         let mut reply = shared.handle(raw);
+        if let Some((template, index)) = reply.render.take() {
+            reply.response = shared.render(template, index).await;
+        }
         let callback = reply.callback.take();
         let sent = send(&mut stream, reply, close, head_only).await;
         // `handle` only plans a callback when the route's own response goes out unbroken.
@@ -75,6 +127,7 @@ async fn send(
         response,
         mut rng,
         callback: _,
+        render: _,
     } = reply;
     if !plan.delay.is_zero() {
         tokio::time::sleep(plan.delay).await;
@@ -172,6 +225,15 @@ async fn write_body(
 }
 
 impl Shared {
+    /// Whether to close the connection just accepted before reading, using up one of the
+    /// closes `close-on-accept` faults asked for.
+    fn close_on_accept(&self) -> bool {
+        let mut state = self.lock();
+        let close = state.close_on_accept > 0;
+        state.close_on_accept = state.close_on_accept.saturating_sub(1);
+        close
+    }
+
     /// Sends a callback from a task on the server's runtime and records its outcome.
     pub(super) fn spawn_callback(self: &Arc<Self>, pending: PendingCallback) {
         let shared = Arc::clone(self);

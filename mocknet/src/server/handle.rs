@@ -3,14 +3,15 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use steadfast_determinism::Seed;
 use steadfast_tracing_core::span::Span;
 use tokio::task::JoinHandle;
 
-use super::{MockNetBuilder, Shared};
-use crate::error::Error;
+use super::{Background, MockNetBuilder, Shared};
+use crate::error::{Error, ErrorKind};
 use crate::journal::JournalEntry;
 use crate::scenario::Scenario;
 
@@ -55,7 +56,7 @@ use crate::scenario::Scenario;
 ///     let catalog = Catalog::from_json("c.json", r#"{"scenarios": {"slow-health": {"routes": [
 ///         {"name": "health", "path": "/health", "response": {"text": "ok"},
 ///          "faults": [{"kind": "latency", "ms": 3000}]}]}}}"#)?;
-///     let net = MockNet::builder(catalog.scenario("slow-health")?)
+///     let net = MockNet::builder().scenario(catalog.scenario("slow-health")?)
 ///         .seed(Seed::new(1))
 ///         .start()
 ///         .await?;
@@ -79,36 +80,120 @@ pub struct MockNet {
     pub(super) addr: SocketAddr,
     pub(super) shared: Arc<Shared>,
     pub(super) accept: JoinHandle<()>,
+    /// The runtime of a server started with `start_blocking`; dropped last.
+    pub(super) background: Option<Background>,
 }
 
 impl MockNet {
-    /// Starts a server for `scenario` with the default settings; see [`builder`](Self::builder).
-    ///
-    /// # Errors
-    ///
-    /// As [`MockNetBuilder::start`].
+    /// Starts an empty server, as wiremock's `MockServer::start` does: mount
+    /// [mocks](crate::Mock) on it. Faults draw from the running deterministic test's seed, or
+    /// outside one from the fixed seed 0; for another seed or a catalog scenario use
+    /// [`builder`](Self::builder).
     ///
     /// # Panics
     ///
-    /// As [`MockNetBuilder::start`]: when called outside a tokio runtime.
-    pub async fn start(scenario: Scenario) -> Result<MockNet, Error> {
-        MockNet::builder(scenario).start().await
+    /// When no loopback port can be bound, or when called outside a tokio runtime.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use steadfast_mocknet::{Mock, MockNet};
+    /// use wiremock::matchers::{method, path};
+    /// use wiremock::ResponseTemplate;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+    /// let net = MockNet::start().await;
+    /// Mock::given(method("GET"))
+    ///     .and(path("/health"))
+    ///     .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+    ///     .expect(1)
+    ///     .mount(&net)
+    ///     .await;
+    ///
+    /// let body = reqwest::get(format!("{}/health", net.uri())).await?.text().await?;
+    /// assert_eq!(body, "ok");
+    /// assert_eq!(net.seed(), steadfast_determinism::Seed::new(0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub async fn start() -> MockNet {
+        let builder = MockNetBuilder {
+            fixed_seed_fallback: true,
+            ..MockNet::builder()
+        };
+        match builder.start().await {
+            Ok(net) => net,
+            Err(err) => panic!("steadfast: {err}"),
+        }
     }
 
-    /// A builder for a server serving `scenario`.
-    pub fn builder(scenario: Scenario) -> MockNetBuilder {
+    /// A builder for a server: its [scenario](MockNetBuilder::scenario), seed and options.
+    pub fn builder() -> MockNetBuilder {
         MockNetBuilder {
-            scenario,
+            scenario: None,
             seed: None,
+            fixed_seed_fallback: false,
             fail_on_unmatched: false,
             otlp_collector: false,
             callback_base: None,
         }
     }
 
+    /// The scenario served now: the catalog scenario's routes and every mock mounted since,
+    /// scoped ones included until their guard drops.
+    pub fn scenario(&self) -> Scenario {
+        self.shared.lock().scenario.clone()
+    }
+
+    /// Every request received so far as wiremock's `Request`, as wiremock's
+    /// `MockServer::received_requests` gives them (always `Some`: mocknet always records).
+    pub async fn received_requests(&self) -> Option<Vec<wiremock::Request>> {
+        Some(
+            self.journal()
+                .iter()
+                .map(JournalEntry::to_request)
+                .collect(),
+        )
+    }
+
+    /// Stops the server: it accepts no more connections, drops the open ones, and mounting
+    /// on it is an [`ErrorKind::Stopped`] error. Dropping the server stops it too.
+    pub fn stop(&self) {
+        self.shared.stopped.store(true, Ordering::SeqCst);
+        self.accept.abort();
+    }
+
+    /// Whether the server has stopped: by [`stop`](Self::stop), or because the runtime it ran
+    /// on has shut down.
+    pub fn is_stopped(&self) -> bool {
+        self.shared.stopped.load(Ordering::SeqCst) || self.accept.is_finished()
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// The handle of the server's own runtime, for a server started with `start_blocking`.
+    pub(crate) fn own_runtime(&self) -> Option<tokio::runtime::Handle> {
+        self.background.as_ref().map(Background::handle)
+    }
+
+    /// An error of `kind` about this server: its scenario and seed.
+    pub(crate) fn server_error(&self, kind: ErrorKind) -> Error {
+        Error::new(kind)
+            .in_scenario(self.shared.name.clone())
+            .with_seed(self.seed())
+    }
+
     /// The server's address on 127.0.0.1.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The server's address, as wiremock's `MockServer::address` gives it.
+    pub fn address(&self) -> &SocketAddr {
+        &self.addr
     }
 
     /// The server's base URL, such as `http://127.0.0.1:40123`.
@@ -153,7 +238,7 @@ impl MockNet {
     /// # tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build()?.block_on(async {
     /// let catalog = Catalog::from_json("c.json", r#"{"scenarios": {"up": {"routes": [
     ///     {"name": "health", "path": "/health", "response": {"text": "ok"}}]}}}"#)?;
-    /// let net = MockNet::builder(catalog.scenario("up")?).seed(Seed::new(1)).start().await?;
+    /// let net = MockNet::builder().scenario(catalog.scenario("up")?).seed(Seed::new(1)).start().await?;
     /// let url = format!("{}/health", net.uri());
     /// tokio::spawn(async move {
     ///     tokio::time::sleep(Duration::from_secs(5)).await;
@@ -218,7 +303,7 @@ impl MockNet {
 
     fn timed_out(&self, what: &str, wanted: usize, seen: usize, timeout: Duration) -> Error {
         Error::wait_timed_out(what, wanted, seen, timeout)
-            .in_scenario(self.shared.scenario.name.clone())
+            .in_scenario(self.shared.name.clone())
             .with_seed(self.seed())
     }
 }
@@ -227,24 +312,33 @@ impl fmt::Debug for MockNet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MockNet")
             .field("addr", &self.addr)
-            .field("scenario", &self.shared.scenario.name)
+            .field("scenario", &self.shared.name)
             .field("seed", &self.seed())
             .finish()
     }
 }
 
 impl Drop for MockNet {
-    /// Stops the server. In fail-fast mode, panics (unless already panicking) when a request
-    /// matched no route and no assertion reported it yet.
+    /// Stops the server. Panics (unless already panicking) when a mock's expectation is not
+    /// met, or in fail-fast mode when a request matched no route and no assertion reported it
+    /// yet.
     fn drop(&mut self) {
-        self.accept.abort();
+        self.stop();
         let callbacks = std::mem::take(&mut self.shared.lock().callbacks);
         drop(callbacks);
         let failures = std::mem::take(&mut self.shared.lock().unmatched_failures);
-        if let Some(first) = failures.first()
-            && !std::thread::panicking()
-        {
+        let expectations = self.shared.expectation_report(None);
+        // The runtime of `start_blocking` ends before any panic, so its thread never outlives
+        // the server.
+        drop(self.background.take());
+        if std::thread::panicking() {
+            return;
+        }
+        if let Some(first) = failures.first() {
             panic!("{}\n{}", first.body(), self.shared.reproduce());
+        }
+        if let Some(report) = expectations {
+            panic!("{report}");
         }
     }
 }

@@ -5,7 +5,8 @@
 //! (`verify`), `connection` does the socket I/O and `routing` matches, journals and plans
 //! each reply. The state they share lives here.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use steadfast_determinism::{DetRng, Seed};
 use steadfast_tracing_core::span::Span;
@@ -17,21 +18,29 @@ use crate::journal::JournalEntry;
 use crate::scenario::Scenario;
 use routing::Stray;
 
+mod background;
 mod builder;
 mod connection;
+mod expectations;
 mod handle;
+mod listener;
+mod mount;
+mod render;
 mod routing;
 mod verify;
 
+pub(crate) use background::Background;
 pub use builder::MockNetBuilder;
 pub use handle::MockNet;
+use render::Renderer;
+pub(crate) use routing::to_wiremock;
 
 /// The route name the OTLP collector's requests are journaled under.
 pub const OTLP_COLLECTOR_ROUTE: &str = "otlp-collector";
 
 pub(crate) struct Shared {
-    scenario: Scenario,
-    matchers: Vec<Vec<Box<dyn Match>>>,
+    /// The scenario's name, fixed at start.
+    name: String,
     rng: DetRng,
     origin: SeedOrigin,
     started: tokio::time::Instant,
@@ -42,9 +51,30 @@ pub(crate) struct Shared {
     arrived: watch::Sender<usize>,
     /// How many callbacks have finished (with a status or an error).
     called_back: watch::Sender<usize>,
+    /// Until when the listener is closed, refusing connections.
+    refuse_until: watch::Sender<Option<tokio::time::Instant>>,
+    /// Set by [`MockNet::stop`] and when the server is dropped.
+    stopped: AtomicBool,
+    /// wiremock's own server, rendering the templates of wiremock responders; started by the
+    /// first mock that needs it.
+    renderer: tokio::sync::OnceCell<Arc<Renderer>>,
 }
 
 pub(crate) struct State {
+    /// The routes served: the catalog scenario's, then mounted mocks.
+    scenario: Scenario,
+    /// The built matchers of each route.
+    matchers: Vec<Vec<Arc<dyn Match>>>,
+    /// Route indices in the order they are tried: by priority, then by position.
+    order: Vec<usize>,
+    /// Routes of scoped mocks whose guard was dropped: they match nothing any more.
+    retired: Vec<bool>,
+    /// Accepted connections still to be closed before reading.
+    close_on_accept: usize,
+    /// How many of the routes came from the catalog scenario; `reset` keeps those.
+    catalog_routes: usize,
+    /// Bumped by `reset`, so that guards of mocks mounted before it leave the new ones be.
+    generation: u64,
     current: String,
     calls: Vec<usize>,
     journal: Vec<JournalEntry>,
@@ -61,6 +91,8 @@ pub(crate) struct State {
 pub(crate) enum SeedOrigin {
     /// Given with `MockNetBuilder::seed`.
     Explicit,
+    /// `MockNet::start` outside a deterministic test: the fixed seed 0.
+    Fixed,
     /// Forked from the running deterministic test's RNG.
     Test {
         /// The test's full path.
@@ -77,6 +109,10 @@ impl Shared {
         match &self.origin {
             SeedOrigin::Explicit => format!(
                 "reproduce: the faults follow MockNetBuilder::seed({seed}), the same on every run"
+            ),
+            SeedOrigin::Fixed => format!(
+                "reproduce: no test context, so the faults follow the fixed seed {seed}, the \
+                 same on every run; give another with MockNetBuilder::seed"
             ),
             SeedOrigin::Test { name, run_seed } => format!(
                 "reproduce: run test `{name}` with STEADFAST_SEED={run_seed}; \

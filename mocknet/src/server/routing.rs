@@ -5,9 +5,9 @@ use std::fmt::Write as _;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use steadfast_determinism::DetRng;
 use steadfast_tracing_core::{IdGenerator, TraceParent};
-use wiremock::Request;
+use wiremock::{Request, Respond};
 
-use super::{OTLP_COLLECTOR_ROUTE, Shared};
+use super::{OTLP_COLLECTOR_ROUTE, Shared, State};
 use crate::callback::Callback;
 use crate::fault::{self, Effect, Plan};
 use crate::http1::RawRequest;
@@ -21,6 +21,9 @@ pub(super) struct Reply {
     pub(super) response: Response,
     pub(super) rng: DetRng,
     pub(super) callback: Option<PendingCallback>,
+    /// A wiremock responder's template, to render into `response` before sending; with the
+    /// journal entry whose status it gives.
+    pub(super) render: Option<(wiremock::ResponseTemplate, usize)>,
 }
 
 /// A request that matched no route: what it was, and which routes came nearest.
@@ -64,21 +67,13 @@ impl Shared {
         let collected =
             (self.otlp_collector && raw.method == "POST" && request.url.path() == "/v1/traces")
                 .then(|| otlp::decode(&raw.body));
-        let matched = self
-            .scenario
-            .routes
-            .iter()
-            .enumerate()
-            .position(|(i, route)| {
-                route
-                    .when_state
-                    .as_ref()
-                    .is_none_or(|wanted| *wanted == state.current)
-                    && self.matchers[i]
-                        .iter()
-                        .all(|matcher| matcher.matches(&request))
-            });
+        let matched = if collected.is_some() {
+            None
+        } else {
+            state.matching(&request)
+        };
         let mut callback = None;
+        let mut render = None;
         let (route_name, response, plan) = match (collected, matched) {
             (Some(decoded), _) => {
                 let response = match decoded {
@@ -99,14 +94,29 @@ impl Shared {
                 )
             }
             (None, Some(i)) => {
-                let route = &self.scenario.routes[i];
                 let call = state.calls[i];
                 state.calls[i] += 1;
-                if let Some(next) = &route.set_state {
-                    state.current = next.clone();
-                }
-                let response = route.responses[call.min(route.responses.len() - 1)].clone();
-                let plan = fault::plan(route.faults.iter().chain(&self.scenario.faults), &mut rng);
+                let route = &state.scenario.routes[i];
+                let next_state = route.set_state.clone();
+                let step = route
+                    .sequence
+                    .get(call.min(route.sequence.len().saturating_sub(1)));
+                let own = step.and_then(|step| step.response.clone());
+                let response = match (own, &route.responder) {
+                    (Some(response), _) => response,
+                    (None, Some(responder)) => {
+                        render = Some((responder.respond(&request), index));
+                        // Replaced by the rendered template before anything is sent.
+                        text_response(500, "text/plain; charset=utf-8", String::new())
+                    }
+                    (None, None) => route.responses[call.min(route.responses.len() - 1)].clone(),
+                };
+                let step_faults = step.map(|step| step.faults.as_slice()).unwrap_or_default();
+                let faults = step_faults
+                    .iter()
+                    .chain(&route.faults)
+                    .chain(&state.scenario.faults);
+                let plan = fault::plan(faults, &mut rng);
                 // A fault that replaces or breaks the response also keeps the callback back.
                 if plan.outcome.is_none() {
                     callback = route
@@ -114,18 +124,36 @@ impl Shared {
                         .as_ref()
                         .and_then(|cb| self.pending_callback(index, cb, traceparent));
                 }
-                (Some(route.name.clone()), response, plan)
+                let name = route.name.clone();
+                if let Some(next) = next_state {
+                    state.current = next;
+                }
+                (Some(name), response, plan)
             }
             (None, None) => {
-                let stray = self.stray(&raw, &request, &state.current);
+                let stray = self.stray(&state, &raw, &request);
                 let response = text_response(404, "text/plain; charset=utf-8", stray.body());
                 if self.fail_on_unmatched {
                     state.unmatched_failures.push(stray);
                 }
-                let plan = fault::plan(&self.scenario.faults, &mut rng);
+                let plan = fault::plan(&state.scenario.faults, &mut rng);
                 (None, response, plan)
             }
         };
+        // A fault that replaces the response leaves nothing to render.
+        if plan
+            .outcome
+            .as_ref()
+            .is_some_and(|outcome| *outcome != Effect::Truncated)
+        {
+            render = None;
+        }
+        state.close_on_accept += plan.close_on_accept;
+        if let Some(period) = plan.refuse {
+            let until = tokio::time::Instant::now() + period;
+            self.refuse_until
+                .send_modify(|current| *current = Some(current.map_or(until, |c| c.max(until))));
+        }
         let status = match &plan.outcome {
             None => Some(response.status),
             Some(Effect::Status { status, .. }) => Some(*status),
@@ -159,6 +187,7 @@ impl Shared {
             response,
             rng,
             callback,
+            render,
         }
     }
 
@@ -186,11 +215,13 @@ impl Shared {
     }
 
     /// Says which request matched nothing and which routes came nearest.
-    fn stray(&self, raw: &RawRequest, request: &Request, current: &str) -> Stray {
-        let mut nearest: Vec<(usize, usize)> = self
+    fn stray(&self, state: &State, raw: &RawRequest, request: &Request) -> Stray {
+        let current = &state.current;
+        let mut nearest: Vec<(usize, usize)> = state
             .matchers
             .iter()
             .enumerate()
+            .filter(|&(i, _)| !state.retired[i])
             .map(|(i, matchers)| (i, matchers.iter().filter(|m| m.matches(request)).count()))
             .collect();
         // Most matchers satisfied first; ties keep catalog order.
@@ -199,35 +230,12 @@ impl Shared {
             "{} {} matched no route of scenario `{}` in state `{current}` (seed {})",
             raw.method,
             raw.target,
-            self.scenario.name,
+            self.name,
             self.rng.seed()
         );
         let mut message = String::from("nearest routes:");
         for &(i, hits) in nearest.iter().take(3) {
-            let route = &self.scenario.routes[i];
-            let differs: Vec<String> = route
-                .matchers
-                .iter()
-                .zip(&self.matchers[i])
-                .filter(|(_, matcher)| !matcher.matches(request))
-                .map(|(spec, _)| spec.to_string())
-                .collect();
-            let _ = write!(
-                message,
-                "\n  {}: {hits} of {} matchers hold",
-                route.name,
-                route.matchers.len()
-            );
-            if !differs.is_empty() {
-                let _ = write!(message, "; wants {}", differs.join(", "));
-            }
-            if let Some(wanted) = route
-                .when_state
-                .as_ref()
-                .filter(|wanted| *wanted != current)
-            {
-                let _ = write!(message, "; only in state `{wanted}`");
-            }
+            let _ = write!(message, "\n  {}", state.why_not(i, request, hits));
         }
         if nearest.is_empty() {
             message.push_str(" (the scenario has no routes)");
@@ -236,6 +244,69 @@ impl Shared {
             headline,
             nearest: message,
         }
+    }
+}
+
+impl State {
+    /// The route that answers `request`: the first, in priority order, that is mounted, not
+    /// used up, in its state and whose matchers all hold.
+    fn matching(&self, request: &Request) -> Option<usize> {
+        self.order.iter().copied().find(|&i| {
+            let route = &self.scenario.routes[i];
+            !self.retired[i]
+                && route
+                    .max_calls
+                    .is_none_or(|max| (self.calls[i] as u64) < max)
+                && route
+                    .when_state
+                    .as_ref()
+                    .is_none_or(|wanted| *wanted == self.current)
+                && self.matchers[i]
+                    .iter()
+                    .all(|matcher| matcher.matches(request))
+        })
+    }
+
+    /// Sorts the routes by priority, keeping their order within one priority.
+    pub(super) fn reorder(&mut self) {
+        let routes = &self.scenario.routes;
+        self.order = (0..routes.len()).collect();
+        self.order.sort_by_key(|&i| routes[i].priority);
+    }
+
+    /// One line on why route `i` did not match `request`, `hits` of its matchers holding:
+    /// `charge: 1 of 2 matchers hold; wants path /v1/charges; only in state `paid``.
+    pub(super) fn why_not(&self, i: usize, request: &Request, hits: usize) -> String {
+        let route = &self.scenario.routes[i];
+        let mut line = format!(
+            "{}: {hits} of {} matchers hold",
+            route.name,
+            route.matchers.len()
+        );
+        let differs: Vec<String> = route
+            .matchers
+            .iter()
+            .zip(&self.matchers[i])
+            .filter(|(_, matcher)| !matcher.matches(request))
+            .map(|(spec, _)| spec.to_string())
+            .collect();
+        if !differs.is_empty() {
+            let _ = write!(line, "; wants {}", differs.join(", "));
+        }
+        if let Some(wanted) = route
+            .when_state
+            .as_ref()
+            .filter(|wanted| **wanted != self.current)
+        {
+            let _ = write!(line, "; only in state `{wanted}`");
+        }
+        if route
+            .max_calls
+            .is_some_and(|max| self.calls[i] as u64 >= max)
+        {
+            let _ = write!(line, "; used up after {} requests", self.calls[i]);
+        }
+        line
     }
 }
 
@@ -251,7 +322,7 @@ fn text_response(status: u16, content_type: &'static str, body: String) -> Respo
 }
 
 /// Builds wiremock's request type so its matchers apply unchanged.
-fn to_wiremock(raw: &RawRequest) -> Request {
+pub(crate) fn to_wiremock(raw: &RawRequest) -> Request {
     // An absolute-form target keeps its own authority; an origin-form one gets a placeholder.
     let url = if raw.target.starts_with('/') {
         url::Url::parse(&format!("http://localhost{}", raw.target))

@@ -10,9 +10,9 @@ use crate::journal::{self, JournalEntry};
 
 /// A failed check: the error a `check_*` returns, and what the panic of its `assert_*` shows
 /// besides the journal.
-struct Failure {
-    error: Error,
-    details: Option<String>,
+pub(super) struct Failure {
+    pub(super) error: Error,
+    pub(super) details: Option<String>,
 }
 
 impl From<Error> for Failure {
@@ -49,7 +49,7 @@ impl MockNet {
     /// # tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build()?.block_on(async {
     /// let catalog = Catalog::from_json("c.json", r#"{"scenarios": {"up": {"routes": [
     ///     {"name": "health", "path": "/health", "response": {"text": "ok"}}]}}}"#)?;
-    /// let net = MockNet::builder(catalog.scenario("up")?).seed(Seed::new(1)).start().await?;
+    /// let net = MockNet::builder().scenario(catalog.scenario("up")?).seed(Seed::new(1)).start().await?;
     /// reqwest::get(format!("{}/health", net.uri())).await?;
     ///
     /// net.check_called("health", 1)?;
@@ -87,7 +87,7 @@ impl MockNet {
     /// # tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build()?.block_on(async {
     /// let catalog = Catalog::from_json("c.json", r#"{"scenarios": {"up": {"routes": [
     ///     {"name": "health", "path": "/health", "response": {"text": "ok"}}]}}}"#)?;
-    /// let net = MockNet::builder(catalog.scenario("up")?).seed(Seed::new(1)).start().await?;
+    /// let net = MockNet::builder().scenario(catalog.scenario("up")?).seed(Seed::new(1)).start().await?;
     /// reqwest::get(format!("{}/health", net.uri())).await?;
     ///
     /// net.assert_called("health", 1);
@@ -119,7 +119,7 @@ impl MockNet {
     /// # tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build()?.block_on(async {
     /// let catalog = Catalog::from_json("c.json", r#"{"scenarios": {"up": {"routes": [
     ///     {"name": "health", "path": "/health", "response": {"text": "ok"}}]}}}"#)?;
-    /// let net = MockNet::builder(catalog.scenario("up")?).seed(Seed::new(1)).start().await?;
+    /// let net = MockNet::builder().scenario(catalog.scenario("up")?).seed(Seed::new(1)).start().await?;
     /// net.check_no_unmatched()?;
     ///
     /// reqwest::get(format!("{}/healthz", net.uri())).await?;
@@ -172,7 +172,7 @@ impl MockNet {
     /// # tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build()?.block_on(async {
     /// let catalog = Catalog::from_json("c.json", r#"{"scenarios": {"up": {"routes": [
     ///     {"name": "health", "path": "/health", "response": {"text": "ok"}}]}}}"#)?;
-    /// let net = MockNet::builder(catalog.scenario("up")?).seed(Seed::new(1)).start().await?;
+    /// let net = MockNet::builder().scenario(catalog.scenario("up")?).seed(Seed::new(1)).start().await?;
     /// reqwest::get(format!("{}/health", net.uri())).await?;
     ///
     /// let err = net.check_trace_propagated().unwrap_err();
@@ -210,7 +210,7 @@ impl MockNet {
     /// # tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build()?.block_on(async {
     /// let catalog = Catalog::from_json("c.json", r#"{"scenarios": {"up": {"routes": [
     ///     {"name": "health", "path": "/health", "response": {"text": "ok"}}]}}}"#)?;
-    /// let net = MockNet::builder(catalog.scenario("up")?).seed(Seed::new(1)).start().await?;
+    /// let net = MockNet::builder().scenario(catalog.scenario("up")?).seed(Seed::new(1)).start().await?;
     /// let client = reqwest::Client::new();
     /// for parent in ["00f067aa0ba902b7", "b7ad6b7169203331"] {
     ///     client
@@ -244,15 +244,21 @@ impl MockNet {
         if actual == times {
             return Ok(());
         }
-        let scenario = &self.shared.scenario;
-        let known = scenario.route_names().any(|name| name == route)
+        let names: Vec<String> = self
+            .shared
+            .lock()
+            .scenario
+            .route_names()
+            .map(str::to_string)
+            .collect();
+        let known = names.iter().any(|name| name == route)
             || (self.shared.otlp_collector && route == OTLP_COLLECTOR_ROUTE);
         let hint = if known {
             String::new()
         } else {
             format!(
                 "; the scenario has no such route, only: {}",
-                scenario.route_names().collect::<Vec<_>>().join(", ")
+                names.join(", ")
             )
         };
         let error = self
@@ -289,7 +295,7 @@ impl MockNet {
         let error = self.server_error(ErrorKind::Unmatched).with_detail(format!(
             "{} requests matched no route of scenario `{}` (seed {}): {}",
             unmatched.len(),
-            self.shared.scenario.name,
+            self.shared.name,
             self.seed(),
             named.join(", ")
         ));
@@ -323,17 +329,10 @@ impl MockNet {
         }
     }
 
-    /// An error of `kind` about this server: its scenario and seed.
-    fn server_error(&self, kind: ErrorKind) -> Error {
-        Error::new(kind)
-            .in_scenario(self.shared.scenario.name.clone())
-            .with_seed(self.seed())
-    }
-
     /// Panics with a failed check: what differed, its details, how to reproduce it and the
     /// journal. Never while already panicking, so a failing test reports its first failure.
     #[track_caller]
-    fn fail(&self, failure: Failure) {
+    pub(super) fn fail(&self, failure: Failure) {
         if std::thread::panicking() {
             return;
         }

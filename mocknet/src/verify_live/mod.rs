@@ -22,7 +22,7 @@
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
 //! let live = Catalog::from_json("live.json", r#"{"scenarios": {"live": {"routes": [
 //!     {"name": "me", "path": "/v1/me", "response": {"json": {"id": "7", "full_name": "ann"}}}]}}}"#)?;
-//! let live = MockNet::builder(live.scenario("live")?).seed(Seed::new(1)).start().await?;
+//! let live = MockNet::builder().scenario(live.scenario("live")?).seed(Seed::new(1)).start().await?;
 //! let cassette = Catalog::from_json("cassette.json", r#"{"scenarios": {"recorded": {"routes": [
 //!     {"name": "get-v1-me", "method": "GET", "path": "/v1/me",
 //!      "response": {"json": {"id": 7, "name": "ann"}}}]}}}"#)?;
@@ -202,7 +202,8 @@ impl Verifier {
                 }
                 MatcherSpec::HeaderPresent(_)
                 | MatcherSpec::PathPrefix(_)
-                | MatcherSpec::PathRegex(_) => {}
+                | MatcherSpec::PathRegex(_)
+                | MatcherSpec::Custom { .. } => {}
             }
         }
         let mut url = url::Url::parse(&upstream_url(base, &path?)).ok()?;
