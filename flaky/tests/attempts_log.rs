@@ -165,7 +165,7 @@ fn killed_writers_leave_only_whole_lines_and_every_completed_attempt() {
             .map_while(Result::ok)
             .find_map(|line: String| line.strip_prefix("appended ")?.parse().ok())
     };
-    let mut completed = vec![0usize; KILLED_PROCESSES];
+    let mut completed = [0usize; KILLED_PROCESSES];
     for (writer, lines) in outputs.iter_mut().enumerate() {
         while completed[writer] < KILLED_AFTER {
             completed[writer] = next_report(lines).expect("the writer reports its appends");
