@@ -145,7 +145,14 @@ mod tests {
 
     #[test]
     fn every_fault_name_round_trips_through_display() {
-        for name in ["fail", "status:429", "delay:0", "delay:1500", "drop", "abort"] {
+        for name in [
+            "fail",
+            "status:429",
+            "delay:0",
+            "delay:1500",
+            "drop",
+            "abort",
+        ] {
             assert_eq!(name.parse::<Fault>().unwrap().to_string(), name);
         }
         assert_eq!(" FAIL ".parse::<Fault>().unwrap(), Fault::fail());
@@ -154,7 +161,13 @@ mod tests {
 
     #[test]
     fn malformed_arguments_are_invalid_not_unknown() {
-        for bad in ["delay:soon", "delay", "status:200", "status:99999", "abort:now"] {
+        for bad in [
+            "delay:soon",
+            "delay",
+            "status:200",
+            "status:99999",
+            "abort:now",
+        ] {
             let err = bad.parse::<Fault>().unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidFault, "{bad}");
             assert!(err.to_string().starts_with("invalid fault"), "{err}");

@@ -193,7 +193,11 @@ impl Shared {
             let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
             (Some(text), Trigger::Header, "the x-steadfast-fault header")
         } else if let Some(text) = query_value(req.uri().query().unwrap_or(""), FAULT_QUERY) {
-            (Some(text), Trigger::Query, "the steadfast_fault query parameter")
+            (
+                Some(text),
+                Trigger::Query,
+                "the steadfast_fault query parameter",
+            )
         } else {
             (None, Trigger::Share, "")
         };
@@ -389,9 +393,15 @@ mod tests {
             query_value("a=1&steadfast_fault=delay%3A250", FAULT_QUERY).as_deref(),
             Some("delay:250")
         );
-        assert_eq!(query_value("steadfast_fault=fail", FAULT_QUERY).as_deref(), Some("fail"));
+        assert_eq!(
+            query_value("steadfast_fault=fail", FAULT_QUERY).as_deref(),
+            Some("fail")
+        );
         assert_eq!(query_value("steadfast_faults=fail", FAULT_QUERY), None);
-        assert_eq!(query_value("steadfast_fault", FAULT_QUERY).as_deref(), Some(""));
+        assert_eq!(
+            query_value("steadfast_fault", FAULT_QUERY).as_deref(),
+            Some("")
+        );
         assert_eq!(percent_decode("a%2"), "a%2");
         assert_eq!(percent_decode("%zz+x"), "%zz x");
     }

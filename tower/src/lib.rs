@@ -97,6 +97,5 @@ pub use error::{Error, ErrorKind};
 pub use fault::{Fault, KNOWN_FAULTS};
 pub use journal::{Journal, JournalEntry, Trigger};
 pub use layer::{
-    FAULT_HEADER, FAULT_QUERY, FaultFuture, FaultLayer, FaultLayerBuilder, FaultService,
-    RNG_STREAM,
+    FAULT_HEADER, FAULT_QUERY, FaultFuture, FaultLayer, FaultLayerBuilder, FaultService, RNG_STREAM,
 };

@@ -127,7 +127,10 @@ async fn an_unknown_fault_is_a_400_naming_the_known_ones(_ctx: &TestContext) {
         }
         other => panic!("{other:?}"),
     }
-    assert!(layer.journal().is_empty(), "a rejected name injects nothing");
+    assert!(
+        layer.journal().is_empty(),
+        "a rejected name injects nothing"
+    );
 }
 
 #[deterministic_test]

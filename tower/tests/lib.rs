@@ -34,7 +34,10 @@ pub(crate) async fn get(addr: SocketAddr, target: &str, headers: &[(&str, &str)]
     let read = tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut bytes)).await;
     match read {
         Err(_) if bytes.is_empty() => Answer::Silent,
-        Err(_) => panic!("a partial answer, then silence: {:?}", String::from_utf8_lossy(&bytes)),
+        Err(_) => panic!(
+            "a partial answer, then silence: {:?}",
+            String::from_utf8_lossy(&bytes)
+        ),
         Ok(_) if bytes.is_empty() => Answer::Closed,
         Ok(_) => {
             let text = String::from_utf8_lossy(&bytes).into_owned();

@@ -28,7 +28,9 @@ async fn statuses(seed: Seed, share: f64) -> Vec<StatusCode> {
     assert!(journal.iter().all(|e| e.trigger == Trigger::Share));
     assert_eq!(
         journal.len(),
-        out.iter().filter(|s| **s == StatusCode::SERVICE_UNAVAILABLE).count()
+        out.iter()
+            .filter(|s| **s == StatusCode::SERVICE_UNAVAILABLE)
+            .count()
     );
     out
 }
@@ -42,7 +44,10 @@ async fn the_same_seed_fails_the_same_requests(_ctx: &TestContext) {
         .iter()
         .filter(|s| **s == StatusCode::SERVICE_UNAVAILABLE)
         .count();
-    assert!((20..=60).contains(&failed), "{failed} of 200 failed at a 20 % share");
+    assert!(
+        (20..=60).contains(&failed),
+        "{failed} of 200 failed at a 20 % share"
+    );
 }
 
 #[deterministic_test]
