@@ -24,24 +24,15 @@ pub const DEFAULT_BOUNDS: [f64; 15] = [
 pub(crate) fn metrics_of(store: &Store, bounds: &[f64]) -> Vec<Metric> {
     let mut out = Vec::new();
     for kind in [Kind::Counter, Kind::Gauge, Kind::Histogram] {
-        let mut current: Option<(String, Vec<(metrics::Key, Vec<Record>)>)> = None;
-        for (key, series) in store.all(kind) {
-            let records = series.records();
-            if records.is_empty() {
-                continue;
-            }
-            match &mut current {
-                Some((name, group)) if name == key.name() => group.push((key, records)),
-                _ => {
-                    if let Some((name, group)) = current.take() {
-                        out.push(metric(store, kind, &name, &group, bounds));
-                    }
-                    current = Some((key.name().to_owned(), vec![(key, records)]));
-                }
-            }
-        }
-        if let Some((name, group)) = current {
-            out.push(metric(store, kind, &name, &group, bounds));
+        let series: Vec<(metrics::Key, Vec<Record>)> = store
+            .all(kind)
+            .into_iter()
+            .map(|(key, series)| (key, series.records()))
+            .filter(|(_, records)| !records.is_empty())
+            .collect();
+        // `all` sorts by name first, so each name's series are adjacent; no group is empty.
+        for group in series.chunk_by(|a, b| a.0.name() == b.0.name()) {
+            out.push(metric(store, kind, group[0].0.name(), group, bounds));
         }
     }
     out
