@@ -30,12 +30,13 @@
 //!     let response = service.clone().oneshot(unknown).await?;
 //!     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 //!     let text = response.into_body().collect().await?.to_bytes();
-//!     assert!(String::from_utf8_lossy(&text).contains("known faults: fail, status:CODE, delay:MS, drop, abort"));
+//!     assert!(String::from_utf8_lossy(&text).contains("expected one of fail, status:CODE, delay:MS, drop, abort"));
 //!
 //!     let plain = Request::get("/orders").body(Full::default())?;
 //!     assert_eq!(service.clone().oneshot(plain).await?.status(), StatusCode::OK);
-//!     Ok::<(), Box<dyn std::error::Error>>(())
-//! })?;
+//!     Ok::<(), steadfast_tower::BoxError>(())
+//! })
+//! .map_err(|err| err as Box<dyn std::error::Error>)?;
 //!
 //! let journal = layer.journal().entries();
 //! assert_eq!(journal.len(), 1);
