@@ -70,7 +70,7 @@
 //!
 //! One recorder serves the whole process (the `metrics` facade has one global recorder), and
 //! tests run in parallel. Each registration — every `counter!`/`gauge!`/`histogram!` call —
-//! looks up the [`TestContext`](steadfast_determinism::TestContext) current on the calling
+//! looks up the [`TestContext`] current on the calling
 //! thread and records into that test's own store, so parallel tests never see each other's
 //! metrics:
 //!

@@ -178,7 +178,7 @@ pub(crate) fn existing_store_of(ctx: &Arc<TestContext>) -> Option<Arc<Store>> {
 ///
 /// Failure messages about missing metrics mention it when it is not zero. On another thread,
 /// make the test's context current with
-/// [`TestContext::enter`](steadfast_determinism::TestContext::enter) to route its records.
+/// [`TestContext::enter`] to route its records.
 pub fn records_outside_tests() -> u64 {
     OUTSIDE_RECORDS.load(Ordering::Relaxed)
 }
