@@ -27,8 +27,9 @@ use crate::store::{Kind, Store};
 /// The recorder [`install`] sets as the `metrics` facade's global recorder: it routes each
 /// metric to the store of the test that records it.
 ///
-/// It has no state of its own; install it with [`install`] (or hand it to a layer stack that
-/// ends in it, such as `metrics_util::layers`, and install that).
+/// It has no state of its own; install it with [`install`], or set it as one thread's local
+/// recorder with `metrics::set_default_local_recorder(&TestRecorder)` (the `metrics` bench
+/// does).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TestRecorder;
 

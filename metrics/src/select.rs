@@ -73,16 +73,6 @@ impl Selector {
     pub(crate) fn matched(&self) -> Result<Matched, Error> {
         let metric = self.to_string();
         let kind = self.kind.as_str();
-        if !is_installed() {
-            return Err(Error::new(
-                ErrorKind::NotInstalled,
-                format!(
-                    "{kind} `{metric}` cannot be read: the steadfast metrics recorder is not \
-                     installed; call steadfast_metrics::install() at the start of the test"
-                ),
-            )
-            .with_metric(metric));
-        }
         let Some(ctx) = &self.ctx else {
             return Err(Error::new(
                 ErrorKind::NoTestContext,
@@ -95,6 +85,18 @@ impl Selector {
             .with_metric(metric));
         };
         let store = existing_store_of(ctx);
+        // Nothing recorded and no global recorder: say why, rather than "never recorded". (A
+        // store without `install` is fine: TestRecorder may be a thread's local recorder.)
+        if store.is_none() && !is_installed() {
+            return Err(Error::new(
+                ErrorKind::NotInstalled,
+                format!(
+                    "{kind} `{metric}` cannot be read: the steadfast metrics recorder is not \
+                     installed; call steadfast_metrics::install() at the start of the test"
+                ),
+            )
+            .with_metric(metric));
+        }
         let series: Vec<(Key, Vec<Record>)> = store
             .as_ref()
             .map(|store| {
@@ -188,6 +190,37 @@ impl std::fmt::Display for Selector {
 mod tests {
     use super::*;
     use metrics::Label;
+    use steadfast_determinism::Seed;
+
+    // No unit test of this crate calls `install`, so these see no global recorder.
+
+    #[test]
+    fn a_query_before_install_says_to_install() {
+        let ctx = Arc::new(TestContext::new("select::not_installed", Seed::new(1)));
+        let selector = Selector::new(Kind::Counter, "x".into(), Some(ctx));
+        let Err(err) = selector.matched() else {
+            panic!("nothing was recorded")
+        };
+        assert_eq!(err.kind(), ErrorKind::NotInstalled);
+        assert!(
+            err.to_string()
+                .ends_with("call steadfast_metrics::install() at the start of the test"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_local_test_recorder_needs_no_install() {
+        let ctx = Arc::new(TestContext::new("select::local", Seed::new(2)));
+        metrics::with_local_recorder(&crate::TestRecorder, || {
+            ctx.scope(|| metrics::counter!("local.hits").increment(2));
+        });
+        let Ok(matched) = Selector::new(Kind::Counter, "local.hits".into(), Some(ctx)).matched()
+        else {
+            panic!("recorded through the local recorder, so readable without install")
+        };
+        assert_eq!(matched.series[0].1.last().map(|r| r.value), Some(2.0));
+    }
 
     #[test]
     fn a_label_filter_matches_series_that_carry_every_label() {
