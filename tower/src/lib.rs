@@ -62,9 +62,14 @@
 //!
 //! [`FaultLayer::disabled`], or `FaultLayer::builder().enabled(false)`, is a no-op: the
 //! service reads no header, draws nothing and returns the inner service's own future (one
-//! branch per request; the workspace's `tower` bench measures it against a bare axum
-//! handler). Keep one stack and wire `enabled` to a test-only setting, so no client can
-//! switch faults on in production.
+//! branch per request). Keep one stack and wire `enabled` to a test-only setting, so no client
+//! can switch faults on in production.
+//!
+//! What it costs (the workspace's `tower` bench, a trivial axum handler): wrapped around the
+//! whole service (`fault_layer.layer(router)`, or in a `ServiceBuilder` in front of it), a
+//! disabled layer adds nothing measurable. Added with axum's `Router::layer`, axum converts the
+//! layer's [`FaultBody`] into its own boxed `Body` on every response, about 0.5 µs per request
+//! on the bench machine, enabled or not.
 //!
 //! ## How the faults reach the client
 //!
