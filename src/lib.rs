@@ -15,6 +15,8 @@
 //! | `flaky` | `flaky` | `steadfast-flaky` |
 //! | `tracing-core` | `tracing_core` | `steadfast-tracing-core` |
 //! | `tracing` | `tracing_bridge` | `steadfast-tracing-bridge`: a `tracing-subscriber` layer recording `tracing` spans as steadfast spans |
+//! | `metrics` | `metrics` | `steadfast-metrics`: a `metrics` recorder scoped to the current test, with counter, gauge and percentile assertions |
+//! | `tower` | `tower` | `steadfast-tower`: a tower layer injecting seeded faults into the service under test |
 //! | `full` | every feature above | |
 //!
 //! ## Example
@@ -77,6 +79,16 @@ pub use steadfast_tracing_core as tracing_core;
 #[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
 #[doc(inline)]
 pub use steadfast_tracing_bridge as tracing_bridge;
+
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+#[doc(inline)]
+pub use steadfast_metrics as metrics;
+
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+#[doc(inline)]
+pub use steadfast_tower as tower;
 
 // The README's examples are doc-tests too (they use every member, so only with `full`).
 #[cfg(all(doctest, feature = "full"))]

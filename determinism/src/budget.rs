@@ -198,7 +198,23 @@ impl LatencyBudget {
     }
 }
 
-fn nearest_rank(sorted: &[Duration], percent: f64) -> Option<Duration> {
+/// The `percent`-th percentile of `sorted` (ascending) by the nearest-rank method: the smallest
+/// element with at least `percent` % of the elements at or below it. `percent` is clamped to
+/// 0..=100 (NaN counts as 0); `None` for an empty slice.
+///
+/// The one percentile definition of steadfast: [`LatencyBudget`] and the histograms of
+/// `steadfast-metrics` both use it, so their p95s agree.
+///
+/// ```
+/// use steadfast_determinism::budget::nearest_rank;
+///
+/// let sorted = [10.0, 20.0, 30.0, 40.0];
+/// assert_eq!(nearest_rank(&sorted, 50.0), Some(20.0));
+/// assert_eq!(nearest_rank(&sorted, 95.0), Some(40.0));
+/// assert_eq!(nearest_rank::<f64>(&[], 50.0), None);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn nearest_rank<T: Copy>(sorted: &[T], percent: f64) -> Option<T> {
     if sorted.is_empty() {
         return None;
     }

@@ -1,5 +1,7 @@
 //! Decoding OTLP/HTTP JSON trace exports (`ExportTraceServiceRequest`) into
-//! steadfast-tracing-core [`Span`]s, for the collector route of a [`MockNet`](crate::MockNet).
+//! steadfast-tracing-core [`Span`]s, for the collector route of a [`MockNet`](crate::MockNet),
+//! and checking metrics exports (`ExportMetricsServiceRequest`) posted to `/v1/metrics`, which
+//! are kept in the journal as they came (a test decodes the entry's body).
 //!
 //! Follows the OTLP JSON mapping: lowerCamelCase field names, ids as hex strings (an empty
 //! `parentSpanId` for roots), 64-bit integers as decimal strings or numbers, enums as integers
@@ -14,11 +16,131 @@ use steadfast_tracing_core::span::{
 };
 use steadfast_tracing_core::{SpanId, TraceFlags, TraceId, TraceState};
 
+/// What the collector does with a body POSTed to `path`: `/v1/traces` decodes spans,
+/// `/v1/metrics` checks a metrics export (no spans; the journal keeps the body); `None` for
+/// any other path, which the scenario's routes answer.
+pub(crate) fn collect(path: &str, body: &[u8]) -> Option<Result<Vec<Span>, String>> {
+    match path {
+        "/v1/traces" => Some(decode(body)),
+        "/v1/metrics" => Some(check_metrics(body).map(|_| Vec::new())),
+        _ => None,
+    }
+}
+
+/// Checks an `ExportMetricsServiceRequest` in OTLP JSON: every metric has one data kind whose
+/// points have well-formed attributes, times and values. Returns how many points there are.
+///
+/// The error names the JSON path, such as
+/// `resourceMetrics[0].scopeMetrics[0].metrics[1].sum.dataPoints[0].asInt`.
+fn check_metrics(body: &[u8]) -> Result<usize, String> {
+    let root: Json = serde_json::from_slice(body).map_err(|err| format!("not JSON: {err}"))?;
+    let mut points = 0;
+    for (r, resource) in array(&root, "resourceMetrics", "")?.iter().enumerate() {
+        let at = format!("resourceMetrics[{r}]");
+        for (s, scope) in array(resource, "scopeMetrics", &at)?.iter().enumerate() {
+            let at = format!("{at}.scopeMetrics[{s}]");
+            for (i, metric) in array(scope, "metrics", &at)?.iter().enumerate() {
+                points += check_metric(metric, &format!("{at}.metrics[{i}]"))?;
+            }
+        }
+    }
+    Ok(points)
+}
+
+fn check_metric(json: &Json, at: &str) -> Result<usize, String> {
+    let object = object_of(json, at)?;
+    if text(object, "name", at)?.is_empty() {
+        return Err(format!("{at}.name: a metric needs a name"));
+    }
+    let kinds = [
+        "sum",
+        "gauge",
+        "histogram",
+        "exponentialHistogram",
+        "summary",
+    ];
+    let present: Vec<&str> = kinds
+        .into_iter()
+        .filter(|kind| object.get(*kind).is_some_and(|v| !v.is_null()))
+        .collect();
+    let [kind] = present[..] else {
+        return Err(format!(
+            "{at}: a metric needs exactly one of {}, found {}",
+            kinds.join(", "),
+            present.len()
+        ));
+    };
+    let at = format!("{at}.{kind}");
+    let points = array(&object[kind], "dataPoints", &at)?;
+    for (i, point) in points.iter().enumerate() {
+        let at = format!("{at}.dataPoints[{i}]");
+        let point_object = object_of(point, &at)?;
+        attributes(point_object, &at)?;
+        time(point_object, "startTimeUnixNano", &at)?;
+        time(point_object, "timeUnixNano", &at)?;
+        match kind {
+            "sum" | "gauge" => check_number_value(point_object, &at)?,
+            _ => {
+                if let Some(count) = point_object.get("count") {
+                    integer(count, &format!("{at}.count"))?;
+                }
+                for (b, count) in optional_array(point_object, "bucketCounts", &at)?
+                    .iter()
+                    .enumerate()
+                {
+                    integer(count, &format!("{at}.bucketCounts[{b}]"))?;
+                }
+                for (b, bound) in optional_array(point_object, "explicitBounds", &at)?
+                    .iter()
+                    .enumerate()
+                {
+                    double(bound, &format!("{at}.explicitBounds[{b}]"))?;
+                }
+                for field in ["sum", "min", "max"] {
+                    if let Some(value) = point_object.get(field) {
+                        double(value, &format!("{at}.{field}"))?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(points.len())
+}
+
+/// A sum or gauge point holds its value in exactly one of `asInt` and `asDouble`.
+fn check_number_value(object: &Map<String, Json>, at: &str) -> Result<(), String> {
+    match (object.get("asInt"), object.get("asDouble")) {
+        (Some(int), None) => {
+            let valid = match int {
+                Json::String(text) => text.parse::<i64>().is_ok(),
+                Json::Number(number) => number.as_i64().is_some(),
+                _ => false,
+            };
+            valid
+                .then_some(())
+                .ok_or_else(|| format!("{at}.asInt: not a 64-bit integer: {int}"))
+        }
+        (None, Some(value)) => double(value, &format!("{at}.asDouble")),
+        _ => Err(format!(
+            "{at}: a point needs exactly one of asInt and asDouble"
+        )),
+    }
+}
+
+/// A double: a JSON number, or `"NaN"`, `"Infinity"`, `"-Infinity"`.
+fn double(json: &Json, at: &str) -> Result<(), String> {
+    match json {
+        Json::Number(_) => Ok(()),
+        Json::String(text) if matches!(text.as_str(), "NaN" | "Infinity" | "-Infinity") => Ok(()),
+        other => Err(format!("{at}: not a double: {other}")),
+    }
+}
+
 /// Decodes an `ExportTraceServiceRequest` in OTLP JSON.
 ///
 /// The error says what was wrong and where, as a JSON path such as
 /// `resourceSpans[0].scopeSpans[0].spans[2].traceId`.
-pub(crate) fn decode(body: &[u8]) -> Result<Vec<Span>, String> {
+fn decode(body: &[u8]) -> Result<Vec<Span>, String> {
     let root: Json = serde_json::from_slice(body).map_err(|err| format!("not JSON: {err}"))?;
     let mut spans = Vec::new();
     for (r, resource) in array(&root, "resourceSpans", "")?.iter().enumerate() {
@@ -278,6 +400,55 @@ mod tests {
     use proptest::prelude::*;
     use std::time::Duration;
     use steadfast_tracing_core::otlp::{Resource, encode_request};
+    use steadfast_tracing_core::otlp_metrics::{
+        HistogramPoint, Metric, NumberPoint, encode_metrics_request,
+    };
+
+    #[test]
+    fn metrics_exports_from_tracing_core_pass_the_check() {
+        let at = system_time_from_unix_nanos(1_700_000_000_000_000_000);
+        let metrics = [
+            Metric::sum(
+                "requests",
+                vec![NumberPoint::int(at, 3).with_attribute("route", "/")],
+                true,
+            ),
+            Metric::gauge("open", vec![NumberPoint::double(at, f64::NAN)]),
+            Metric::histogram(
+                "latency",
+                vec![HistogramPoint::from_samples(at, at, &[0.1, 2.0], &[1.0])],
+            ),
+        ];
+        let body = encode_metrics_request(&Resource::new("svc"), &metrics);
+        assert_eq!(check_metrics(body.as_bytes()), Ok(3));
+        assert_eq!(
+            collect("/v1/metrics", body.as_bytes()),
+            Some(Ok(Vec::new()))
+        );
+        assert_eq!(collect("/v1/logs", body.as_bytes()), None);
+    }
+
+    #[test]
+    fn a_malformed_metrics_export_names_the_json_path() {
+        let body = |metric: &str| {
+            format!(r#"{{"resourceMetrics":[{{"scopeMetrics":[{{"metrics":[{metric}]}}]}}]}}"#)
+        };
+        let check = |metric: &str| check_metrics(body(metric).as_bytes()).unwrap_err();
+        assert_eq!(
+            check(r#"{"name":"x","sum":{"dataPoints":[{"asInt":"ten"}]}}"#),
+            "resourceMetrics[0].scopeMetrics[0].metrics[0].sum.dataPoints[0].asInt: not a 64-bit integer: \"ten\""
+        );
+        assert!(check(r#"{"name":"x"}"#).ends_with("found 0"));
+        assert!(check(r#"{"sum":{}}"#).ends_with(".name: a metric needs a name"));
+        assert!(
+            check(r#"{"name":"h","histogram":{"dataPoints":[{"bucketCounts":[1,"x"]}]}}"#)
+                .contains("histogram.dataPoints[0].bucketCounts[1]")
+        );
+        assert!(
+            check(r#"{"name":"g","gauge":{"dataPoints":[{}]}}"#)
+                .ends_with("exactly one of asInt and asDouble")
+        );
+    }
 
     fn sample_spans() -> Vec<Span> {
         let trace = TraceId::from_u128(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736);

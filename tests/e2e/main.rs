@@ -11,6 +11,7 @@ mod client;
 mod flow;
 
 mod chart;
+mod faulty_service;
 mod real_peers;
 mod replay;
 mod scenarios;

@@ -48,6 +48,8 @@
 //! - [`scrub`]: PII scrubbing before export.
 //! - [`otlp`] and [`export`]: OTLP/HTTP JSON encoding and a `std::net`
 //!   exporter with batching and retries.
+//! - [`otlp_metrics`]: OTLP/HTTP JSON encoding of metrics (sums, gauges and
+//!   explicit-bucket histograms) for a collector's `/v1/metrics`.
 //!
 //! # Crate features
 //!
@@ -75,6 +77,7 @@ mod hex;
 mod http_date;
 pub mod ids;
 pub mod otlp;
+pub mod otlp_metrics;
 pub mod propagation;
 pub mod sampling;
 pub mod scrub;

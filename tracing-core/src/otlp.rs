@@ -136,7 +136,7 @@ fn push_ascii(bytes: &[u8], out: &mut String) {
     }
 }
 
-fn attributes(attrs: &[KeyValue], out: &mut String) {
+pub(crate) fn attributes(attrs: &[KeyValue], out: &mut String) {
     out.push('[');
     for (i, kv) in attrs.iter().enumerate() {
         if i > 0 {

@@ -4,6 +4,7 @@ mod baggage;
 mod exporter;
 mod harness;
 mod otlp;
+mod otlp_metrics;
 mod props;
 mod rotel;
 mod sampling;

@@ -64,9 +64,9 @@ impl Shared {
         let mut state = self.lock();
         let index = state.journal.len();
         let mut rng = self.rng.fork(&format!("request {index}"));
-        let collected =
-            (self.otlp_collector && raw.method == "POST" && request.url.path() == "/v1/traces")
-                .then(|| otlp::decode(&raw.body));
+        let collected = (self.otlp_collector && raw.method == "POST")
+            .then(|| otlp::collect(request.url.path(), &raw.body))
+            .flatten();
         let matched = if collected.is_some() {
             None
         } else {
