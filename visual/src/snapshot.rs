@@ -528,11 +528,11 @@ fn write_artifacts(
     let write = || -> Result<(), Error> {
         remove_artifacts(dir);
         if let Some(e) = expected {
-            save_png(&dir.join("expected.png"), e)?;
+            save_png(dir.join("expected.png"), e)?;
         }
-        save_png(&dir.join("actual.png"), actual)?;
+        save_png(dir.join("actual.png"), actual)?;
         if let Some(d) = diff {
-            save_png(&dir.join("diff.png"), d)?;
+            save_png(dir.join("diff.png"), d)?;
         }
         Ok(())
     };
