@@ -10,6 +10,7 @@ mod config;
 mod diff;
 mod dir;
 mod error;
+mod fast_png;
 #[cfg(feature = "insta")]
 mod insta;
 mod load;

@@ -3,9 +3,10 @@
 use std::io::Cursor;
 use std::path::Path;
 
-use image::{ImageError, ImageReader, RgbaImage};
+use image::{ImageError, ImageFormat, ImageReader, RgbaImage};
 
 use crate::error::{Error, ErrorKind};
+use crate::fast_png;
 
 /// Limits applied while decoding, so a decompression bomb is an error
 /// instead of an out-of-memory abort.
@@ -133,6 +134,11 @@ pub fn decode_with_limits(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbaIma
     image_limits.max_image_height = Some(limits.max_height);
     image_limits.max_alloc = Some(limits.max_bytes);
     let mut reader = reader(bytes)?;
+    if reader.format() == Some(ImageFormat::Png)
+        && let Some(decoded) = fast_png::decode_rgba8(bytes, limits.max_bytes)
+    {
+        return decoded.map_err(|e| png_error(e, width, height, limits));
+    }
     reader.limits(image_limits);
     let decoded = reader.decode().map_err(|e| match e {
         ImageError::Limits(_) => Error::new(
@@ -151,6 +157,24 @@ pub fn decode_with_limits(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbaIma
         .with_source(e),
     })?;
     Ok(decoded.into_rgba8())
+}
+
+fn png_error(e: png::DecodingError, width: u32, height: u32, limits: &DecodeLimits) -> Error {
+    match e {
+        png::DecodingError::LimitsExceeded => Error::new(
+            ErrorKind::TooLarge,
+            format!(
+                "image of {width}x{height} pixels needs more memory to decode than the limit \
+                 of {} bytes",
+                limits.max_bytes
+            ),
+        ),
+        _ => Error::new(
+            ErrorKind::Image,
+            format!("cannot decode image of {width}x{height} pixels"),
+        ),
+    }
+    .with_source(e)
 }
 
 /// Refuse a declared size over `limits`, naming the size and the limit.
@@ -194,13 +218,20 @@ pub(crate) fn dimensions(bytes: &[u8]) -> Result<(u32, u32), Error> {
     })
 }
 
-/// Encode `image` as PNG.
-pub(crate) fn encode_png(image: &RgbaImage) -> Result<Vec<u8>, Error> {
+/// Encode `image` as PNG with `image`'s default compression, for
+/// baselines that are committed (smaller files than [`save_png`]'s).
+fn encode_baseline(image: &RgbaImage) -> Result<Vec<u8>, Error> {
     let mut out = Cursor::new(Vec::new());
     image
-        .write_to(&mut out, image::ImageFormat::Png)
+        .write_to(&mut out, ImageFormat::Png)
         .map_err(|e| Error::new(ErrorKind::Image, "cannot encode png").with_source(e))?;
     Ok(out.into_inner())
+}
+
+/// Encode `image` as PNG and write it atomically to `path`, compressed
+/// for keeping (snapshot baselines).
+pub(crate) fn save_baseline(path: &Path, image: &RgbaImage) -> Result<(), Error> {
+    write_atomic(path, &encode_baseline(image)?)
 }
 
 /// Write `bytes` to `path` atomically: a temporary file in the same folder,
@@ -229,6 +260,10 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 /// Encode `image` as PNG and write it to `path` atomically (a temporary
 /// file in the same folder, renamed over the target), creating the folder.
 ///
+/// The compression is the fast one for artifacts such as diff images
+/// (`fdeflate`, the `Up` filter): quick to write, larger than an archive
+/// would be. Any PNG decoder reads it.
+///
 /// # Errors
 ///
 /// [`ErrorKind::Io`] naming the path when the folder or the file cannot be
@@ -245,7 +280,9 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn save_png(path: impl AsRef<Path>, image: &RgbaImage) -> Result<(), Error> {
-    write_atomic(path.as_ref(), &encode_png(image)?)
+    let bytes = fast_png::encode_fast(image)
+        .map_err(|e| Error::new(ErrorKind::Image, "cannot encode png").with_source(e))?;
+    write_atomic(path.as_ref(), &bytes)
 }
 
 #[cfg(test)]
