@@ -21,12 +21,15 @@ use std::io::Cursor;
 use image::RgbaImage;
 use png::{BitDepth, ColorType, DecodingError, Transformations};
 
-/// Decode an 8-bit RGB or RGBA PNG to RGBA8, letting the decoder allocate
-/// at most `max_bytes`; `None` when the PNG is of another kind (grey,
-/// 16-bit, interlaced, animated) and must go through `image`.
+/// Decode an 8-bit RGB or RGBA PNG to RGBA8 in `buf` (reused, so that a
+/// caller decoding many images does not fault fresh pages in for each),
+/// letting the decoder allocate at most `max_bytes`; `None` when the PNG
+/// is of another kind (grey, 16-bit, interlaced, animated) and must go
+/// through `image`.
 pub(crate) fn decode_rgba8(
     bytes: &[u8],
     max_bytes: u64,
+    mut buf: Vec<u8>,
 ) -> Option<Result<RgbaImage, DecodingError>> {
     let limits = png::Limits {
         bytes: usize::try_from(max_bytes).unwrap_or(usize::MAX),
@@ -48,7 +51,8 @@ pub(crate) fn decode_rgba8(
     let (width, height) = (reader.info().width, reader.info().height);
     let pixels = width as usize * height as usize;
     // The caller checked `width · height · 4` against the limits first.
-    let mut buf = vec![0u8; pixels * 4];
+    buf.clear();
+    buf.resize(pixels * 4, 0);
     let frame_len = match color {
         ColorType::Rgba => pixels * 4,
         _ => pixels * 3,
@@ -132,7 +136,7 @@ mod tests {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "png") {
                 let bytes = std::fs::read(&path).unwrap();
-                if let Some(decoded) = decode_rgba8(&bytes, 1 << 30) {
+                if let Some(decoded) = decode_rgba8(&bytes, 1 << 30, Vec::new()) {
                     assert!(decoded.unwrap() == by_image(&bytes), "{}", path.display());
                     fast += 1;
                 }
@@ -165,7 +169,7 @@ mod tests {
             ),
         ];
         for (i, bytes) in cases.iter().enumerate() {
-            let decoded = decode_rgba8(bytes, 1 << 30).expect("fast path");
+            let decoded = decode_rgba8(bytes, 1 << 30, Vec::new()).expect("fast path");
             assert!(decoded.unwrap() == by_image(bytes), "case {i}");
         }
     }
@@ -182,8 +186,8 @@ mod tests {
             |_| {},
         );
         let wide = encode(w, h, ColorType::Rgba, BitDepth::Sixteen, &ramp(120), |_| {});
-        assert!(decode_rgba8(&grey, 1 << 30).is_none());
-        assert!(decode_rgba8(&wide, 1 << 30).is_none());
+        assert!(decode_rgba8(&grey, 1 << 30, Vec::new()).is_none());
+        assert!(decode_rgba8(&wide, 1 << 30, Vec::new()).is_none());
     }
 
     #[test]
@@ -197,7 +201,8 @@ mod tests {
             |_| {},
         );
         for cut in [bytes.len() / 2, bytes.len() - 13] {
-            let decoded = decode_rgba8(&bytes[..cut], 1 << 30).expect("an RGBA8 header");
+            let decoded =
+                decode_rgba8(&bytes[..cut], 1 << 30, vec![9; 7]).expect("an RGBA8 header");
             assert!(decoded.is_err(), "cut at {cut}");
         }
     }

@@ -125,6 +125,16 @@ pub fn decode(bytes: &[u8]) -> Result<RgbaImage, Error> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn decode_with_limits(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbaImage, Error> {
+    decode_reusing(bytes, limits, Vec::new())
+}
+
+/// [`decode_with_limits`], decoding into `buf` where the fast PNG path
+/// applies (its allocation is reused; its contents do not matter).
+pub(crate) fn decode_reusing(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+    buf: Vec<u8>,
+) -> Result<RgbaImage, Error> {
     // The header first: a declared size over the limits is refused before
     // the decoder allocates anything, with both numbers in the message.
     let (width, height) = dimensions(bytes)?;
@@ -135,7 +145,7 @@ pub fn decode_with_limits(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbaIma
     image_limits.max_alloc = Some(limits.max_bytes);
     let mut reader = reader(bytes)?;
     if reader.format() == Some(ImageFormat::Png)
-        && let Some(decoded) = fast_png::decode_rgba8(bytes, limits.max_bytes)
+        && let Some(decoded) = fast_png::decode_rgba8(bytes, limits.max_bytes, buf)
     {
         return decoded.map_err(|e| png_error(e, width, height, limits));
     }

@@ -4,7 +4,8 @@
 //! by extension). Pairs run on a pool of threads, one pair per thread;
 //! when there are fewer pairs than threads the spare ones decode the two
 //! files in parallel and split the diff into row bands. Byte-identical
-//! files are `equal` without being decoded. Counts and diff images are
+//! files are `equal` without being decoded, and files that decode to the
+//! same pixels are `equal` without running the diff. Counts and diff images are
 //! those of [`compare`](crate::compare) with the same options, whatever
 //! the number of threads.
 

@@ -1,21 +1,32 @@
 //! Comparing the pairs of two folders on a pool of threads.
 
 use std::ffi::OsString;
+use std::mem::take;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use image::RgbaImage;
 
 use super::{DirEntry, DirOptions, DirStatus, Measure};
-use crate::diff::compare;
+use crate::diff::{compare, compare_into};
 use crate::error::Error;
-use crate::load::{decode_with_limits, dimensions, save_png};
+use crate::load::{decode_reusing, dimensions, save_png};
 
 /// One comparison job: a relative path present in both folders.
 pub(super) struct Pair {
     pub(super) path: PathBuf,
     /// Both files' sizes together, to start the largest pairs first.
     pub(super) bytes: u64,
+}
+
+/// Pixel buffers a worker reuses from pair to pair: allocating fresh ones
+/// for every image faulted about a thousand pages in per 1280×720 image,
+/// and the kernel then spent more time in the system than decoding.
+#[derive(Default)]
+struct Buffers {
+    a: Vec<u8>,
+    b: Vec<u8>,
+    diff: Vec<u8>,
 }
 
 /// Compare every pair on `threads` threads (at least one); the result
@@ -37,11 +48,12 @@ pub(super) fn compare_all(
     let next = AtomicUsize::new(0);
     let job = |_| {
         let mut done = Vec::new();
+        let mut buffers = Buffers::default();
         loop {
             let k = next.fetch_add(1, Ordering::Relaxed);
             let Some(&i) = order.get(k) else { break };
             let path = &pairs[i].path;
-            let entry = compare_pair(expected, actual, path, options, per_pair)
+            let entry = compare_pair(expected, actual, path, options, per_pair, &mut buffers)
                 .unwrap_or_else(|e| DirEntry::failed(path.clone(), e));
             done.push((i, entry));
         }
@@ -78,6 +90,7 @@ fn compare_pair(
     path: &Path,
     options: &DirOptions,
     threads: usize,
+    buffers: &mut Buffers,
 ) -> Result<DirEntry, Error> {
     let (file_a, file_b) = (expected.join(path), actual.join(path));
     let bytes_a = std::fs::read(&file_a).map_err(|e| Error::io("read image", &file_a, e))?;
@@ -92,27 +105,63 @@ fn compare_pair(
         };
         return Ok(DirEntry::compared(path, DirStatus::Equal, measure, None));
     }
-    let decode = |bytes: &[u8], file: &Path| {
-        decode_with_limits(bytes, &options.limits).map_err(|e| e.with_path(file))
+    let decode = |bytes: &[u8], file: &Path, buf| {
+        decode_reusing(bytes, &options.limits, buf).map_err(|e| e.with_path(file))
     };
+    let (buf_a, buf_b) = (take(&mut buffers.a), take(&mut buffers.b));
     let (a, b) = if threads > 1 {
         std::thread::scope(|scope| {
-            let a = scope.spawn(|| decode(&bytes_a, &file_a));
-            let b = decode(&bytes_b, &file_b);
+            let a = scope.spawn(|| decode(&bytes_a, &file_a, buf_a));
+            let b = decode(&bytes_b, &file_b, buf_b);
             // OK because decoding returns errors rather than panicking.
             (a.join().expect("decoder panicked"), b)
         })
     } else {
-        (decode(&bytes_a, &file_a), decode(&bytes_b, &file_b))
+        (
+            decode(&bytes_a, &file_a, buf_a),
+            decode(&bytes_b, &file_b, buf_b),
+        )
     };
     let (a, b) = (a?, b?);
     drop((bytes_a, bytes_b));
-    let compare_options = options
-        .compare
-        .clone()
-        .threads(threads)
-        .diff_image(options.output.is_some());
-    let result = compare(&a, &b, &compare_options).map_err(|e| e.with_path(&file_b))?;
+    let entry = compare_images(path, (&a, &b), &file_b, options, threads, &mut buffers.diff);
+    (buffers.a, buffers.b) = (a.into_raw(), b.into_raw());
+    entry
+}
+
+/// Compare two decoded images (`file_b` names the second in errors),
+/// drawing the diff image, when one is wanted, into `diff`: a buffer
+/// reused from pair to pair.
+fn compare_images(
+    path: &Path,
+    (a, b): (&RgbaImage, &RgbaImage),
+    file_b: &Path,
+    options: &DirOptions,
+    threads: usize,
+    diff: &mut Vec<u8>,
+) -> Result<DirEntry, Error> {
+    if a.dimensions() == b.dimensions() && a.as_raw() == b.as_raw() {
+        // Same pixels in other bytes (another encoder or level): no pixel
+        // can differ, so skip drawing a diff image nobody will see.
+        let measure = Measure {
+            diff_pixels: 0,
+            total_pixels: u64::from(a.width()) * u64::from(a.height()),
+        };
+        return Ok(DirEntry::compared(path, DirStatus::Equal, measure, None));
+    }
+    let wanted = options.output.is_some();
+    let compare_options = options.compare.clone().threads(threads).diff_image(wanted);
+    let mut canvas = None;
+    let result = if wanted && a.dimensions() == b.dimensions() {
+        let mut buf = take(diff);
+        buf.resize(a.as_raw().len(), 0);
+        // OK because the buffer holds exactly width · height · 4 bytes.
+        let image = canvas.insert(RgbaImage::from_raw(a.width(), a.height(), buf).expect("sized"));
+        compare_into(a, b, image, &compare_options)
+    } else {
+        compare(a, b, &compare_options)
+    }
+    .map_err(|e| e.with_path(file_b))?;
     let measure = Measure {
         diff_pixels: result.diff_pixels(),
         total_pixels: result.total_pixels(),
@@ -124,12 +173,16 @@ fn compare_pair(
     } else {
         DirStatus::Different
     };
-    let written = match (&options.output, result.into_diff_image()) {
+    let drawn = canvas.as_ref().or(result.diff_image());
+    let written = match (&options.output, drawn) {
         (Some(dir), Some(image)) if status != DirStatus::Equal => {
-            Some(write_diff(&dir.join(diff_name(path)), &image)?)
+            Some(write_diff(&dir.join(diff_name(path)), image)?)
         }
         _ => None,
     };
+    if let Some(image) = canvas {
+        *diff = image.into_raw();
+    }
     Ok(DirEntry::compared(path, status, measure, written))
 }
 
