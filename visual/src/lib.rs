@@ -8,7 +8,9 @@
 
 mod config;
 mod diff;
+mod dir;
 mod error;
+mod fast_png;
 #[cfg(feature = "insta")]
 mod insta;
 mod load;
@@ -17,10 +19,11 @@ mod snapshot;
 
 pub use config::UpdateMode;
 pub use diff::{Comparison, compare, compare_into, compare_raw};
+pub use dir::{DirEntry, DirOptions, DirReport, DirStatus, diff_dir};
 pub use error::{Error, ErrorKind};
 #[cfg(feature = "insta")]
 #[cfg_attr(docsrs, doc(cfg(feature = "insta")))]
 pub use insta::InstaComparator;
-pub use load::{DecodeLimits, decode, decode_with_limits, open};
+pub use load::{DecodeLimits, decode, decode_with_limits, open, open_with_limits, save_png};
 pub use options::{Background, Options, Rect, SizeMismatch};
 pub use snapshot::{Outcome, Snapshot, Status};

@@ -3,9 +3,10 @@
 use std::io::Cursor;
 use std::path::Path;
 
-use image::{ImageError, ImageReader, RgbaImage};
+use image::{ImageError, ImageFormat, ImageReader, RgbaImage};
 
 use crate::error::{Error, ErrorKind};
+use crate::fast_png;
 
 /// Limits applied while decoding, so a decompression bomb is an error
 /// instead of an out-of-memory abort.
@@ -61,9 +62,32 @@ impl Default for DecodeLimits {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn open(path: impl AsRef<Path>) -> Result<RgbaImage, Error> {
+    open_with_limits(path, &DecodeLimits::default())
+}
+
+/// Read and decode an image file to RGBA8 within `limits`.
+///
+/// # Errors
+///
+/// As for [`open`]; [`ErrorKind::TooLarge`] names the declared size and
+/// the limit it exceeds.
+///
+/// # Example
+///
+/// ```
+/// use steadfast_visual::{DecodeLimits, ErrorKind, open_with_limits};
+///
+/// let mut limits = DecodeLimits::default();
+/// limits.max_bytes = 1000;
+/// let err = open_with_limits("tests/fixtures/pixelmatch/1a.png", &limits).unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::TooLarge);
+/// assert!(err.to_string().contains("more than the limit of 1000 bytes"), "{err}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn open_with_limits(path: impl AsRef<Path>, limits: &DecodeLimits) -> Result<RgbaImage, Error> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|e| Error::io("read image", path, e))?;
-    decode_with_limits(&bytes, &DecodeLimits::default()).map_err(|e| e.with_path(path))
+    decode_with_limits(&bytes, limits).map_err(|e| e.with_path(path))
 }
 
 /// Decode an in-memory image to RGBA8 with the default [`DecodeLimits`].
@@ -101,50 +125,123 @@ pub fn decode(bytes: &[u8]) -> Result<RgbaImage, Error> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn decode_with_limits(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbaImage, Error> {
-    let mut reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| Error::new(ErrorKind::Image, "cannot read image").with_source(e))?;
+    decode_reusing(bytes, limits, Vec::new())
+}
+
+/// [`decode_with_limits`], decoding into `buf` where the fast PNG path
+/// applies (its allocation is reused; its contents do not matter).
+pub(crate) fn decode_reusing(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+    buf: Vec<u8>,
+) -> Result<RgbaImage, Error> {
+    // The header first: a declared size over the limits is refused before
+    // the decoder allocates anything, with both numbers in the message.
+    let (width, height) = dimensions(bytes)?;
+    check_limits(width, height, limits)?;
     let mut image_limits = image::Limits::default();
     image_limits.max_image_width = Some(limits.max_width);
     image_limits.max_image_height = Some(limits.max_height);
     image_limits.max_alloc = Some(limits.max_bytes);
+    let mut reader = reader(bytes)?;
+    if reader.format() == Some(ImageFormat::Png)
+        && let Some(decoded) = fast_png::decode_rgba8(bytes, limits.max_bytes, buf)
+    {
+        return decoded.map_err(|e| png_error(e, width, height, limits));
+    }
     reader.limits(image_limits);
-    let decoded = reader.decode().map_err(decode_error)?;
-    // The RGBA8 conversion allocates once more; bound it too.
-    let rgba_bytes = u64::from(decoded.width()) * u64::from(decoded.height()) * 4;
+    let decoded = reader.decode().map_err(|e| match e {
+        ImageError::Limits(_) => Error::new(
+            ErrorKind::TooLarge,
+            format!(
+                "image of {width}x{height} pixels needs more memory to decode than the limit \
+                 of {} bytes",
+                limits.max_bytes
+            ),
+        )
+        .with_source(e),
+        _ => Error::new(
+            ErrorKind::Image,
+            format!("cannot decode image of {width}x{height} pixels"),
+        )
+        .with_source(e),
+    })?;
+    Ok(decoded.into_rgba8())
+}
+
+fn png_error(e: png::DecodingError, width: u32, height: u32, limits: &DecodeLimits) -> Error {
+    match e {
+        png::DecodingError::LimitsExceeded => Error::new(
+            ErrorKind::TooLarge,
+            format!(
+                "image of {width}x{height} pixels needs more memory to decode than the limit \
+                 of {} bytes",
+                limits.max_bytes
+            ),
+        ),
+        _ => Error::new(
+            ErrorKind::Image,
+            format!("cannot decode image of {width}x{height} pixels"),
+        ),
+    }
+    .with_source(e)
+}
+
+/// Refuse a declared size over `limits`, naming the size and the limit.
+fn check_limits(width: u32, height: u32, limits: &DecodeLimits) -> Result<(), Error> {
+    if width > limits.max_width || height > limits.max_height {
+        return Err(Error::new(
+            ErrorKind::TooLarge,
+            format!(
+                "image of {width}x{height} pixels exceeds the decoding limits of {}x{} pixels",
+                limits.max_width, limits.max_height
+            ),
+        ));
+    }
+    let rgba_bytes = u64::from(width) * u64::from(height) * 4;
     if rgba_bytes > limits.max_bytes {
         return Err(Error::new(
             ErrorKind::TooLarge,
             format!(
-                "image of {}x{} needs {rgba_bytes} bytes as RGBA8, more than the limit of {}",
-                decoded.width(),
-                decoded.height(),
+                "image of {width}x{height} pixels needs {rgba_bytes} bytes as RGBA8, more than \
+                 the limit of {} bytes",
                 limits.max_bytes
             ),
         ));
     }
-    Ok(decoded.into_rgba8())
+    Ok(())
 }
 
-fn decode_error(e: ImageError) -> Error {
-    match e {
-        ImageError::Limits(_) => {
-            Error::new(ErrorKind::TooLarge, "image exceeds the decoding limits").with_source(e)
-        }
+fn reader(bytes: &[u8]) -> Result<ImageReader<Cursor<&[u8]>>, Error> {
+    ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| Error::new(ErrorKind::Image, "cannot read image").with_source(e))
+}
+
+/// Width and height from the image's header, without decoding its pixels.
+pub(crate) fn dimensions(bytes: &[u8]) -> Result<(u32, u32), Error> {
+    reader(bytes)?.into_dimensions().map_err(|e| match e {
         ImageError::Unsupported(_) => {
             Error::new(ErrorKind::Image, "unsupported image format").with_source(e)
         }
-        _ => Error::new(ErrorKind::Image, "cannot decode image").with_source(e),
-    }
+        _ => Error::new(ErrorKind::Image, "cannot read image header").with_source(e),
+    })
 }
 
-/// Encode `image` as PNG.
-pub(crate) fn encode_png(image: &RgbaImage) -> Result<Vec<u8>, Error> {
+/// Encode `image` as PNG with `image`'s default compression, for
+/// baselines that are committed (smaller files than [`save_png`]'s).
+fn encode_baseline(image: &RgbaImage) -> Result<Vec<u8>, Error> {
     let mut out = Cursor::new(Vec::new());
     image
-        .write_to(&mut out, image::ImageFormat::Png)
+        .write_to(&mut out, ImageFormat::Png)
         .map_err(|e| Error::new(ErrorKind::Image, "cannot encode png").with_source(e))?;
     Ok(out.into_inner())
+}
+
+/// Encode `image` as PNG and write it atomically to `path`, compressed
+/// for keeping (snapshot baselines).
+pub(crate) fn save_baseline(path: &Path, image: &RgbaImage) -> Result<(), Error> {
+    write_atomic(path, &encode_baseline(image)?)
 }
 
 /// Write `bytes` to `path` atomically: a temporary file in the same folder,
@@ -170,9 +267,32 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     })
 }
 
-/// Encode `image` as PNG and write it atomically to `path`.
-pub(crate) fn save_png(path: &Path, image: &RgbaImage) -> Result<(), Error> {
-    write_atomic(path, &encode_png(image)?)
+/// Encode `image` as PNG and write it to `path` atomically (a temporary
+/// file in the same folder, renamed over the target), creating the folder.
+///
+/// The compression is the fast one for artifacts such as diff images
+/// (`fdeflate`, the `Up` filter): quick to write, larger than an archive
+/// would be. Any PNG decoder reads it.
+///
+/// # Errors
+///
+/// [`ErrorKind::Io`] naming the path when the folder or the file cannot be
+/// written, [`ErrorKind::Image`] when encoding fails.
+///
+/// # Example
+///
+/// ```
+/// let dir = std::env::temp_dir().join(format!("steadfast-visual-save-{}", std::process::id()));
+/// let image = image::RgbaImage::from_pixel(3, 2, image::Rgba([1, 2, 3, 255]));
+/// steadfast_visual::save_png(dir.join("a/b.png"), &image)?;
+/// assert_eq!(steadfast_visual::open(dir.join("a/b.png"))?, image);
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn save_png(path: impl AsRef<Path>, image: &RgbaImage) -> Result<(), Error> {
+    let bytes = fast_png::encode_fast(image)
+        .map_err(|e| Error::new(ErrorKind::Image, "cannot encode png").with_source(e))?;
+    write_atomic(path.as_ref(), &bytes)
 }
 
 #[cfg(test)]

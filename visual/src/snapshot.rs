@@ -9,7 +9,7 @@ use image::RgbaImage;
 use crate::config::{self, EnvConfig, Settings, UpdateMode};
 use crate::diff::{Comparison, compare};
 use crate::error::{Error, ErrorKind};
-use crate::load::{open, save_png};
+use crate::load::{open, save_baseline, save_png};
 use crate::options::{Background, Options, Rect};
 
 type Lookup = Box<dyn Fn(&str) -> Option<OsString> + Send + Sync>;
@@ -441,7 +441,7 @@ impl Snapshot {
                 let written = write_artifacts(&artifacts, None, image, None);
                 return Ok(outcome(Status::Missing, None, written));
             }
-            save_png(&baseline, image)?;
+            save_baseline(&baseline, image)?;
             return Ok(outcome(Status::Created, None, Ok(None)));
         }
         let expected = open(&baseline)?;
@@ -451,13 +451,13 @@ impl Snapshot {
             // Stale artifacts from an earlier failure would mislead.
             remove_artifacts(&artifacts);
             if env.update == UpdateMode::All && expected != *image {
-                save_png(&baseline, image)?;
+                save_baseline(&baseline, image)?;
                 return Ok(outcome(Status::Updated, Some(quick), Ok(None)));
             }
             return Ok(outcome(Status::Matched, Some(quick), Ok(None)));
         }
         if matches!(env.update, UpdateMode::Changed | UpdateMode::All) {
-            save_png(&baseline, image)?;
+            save_baseline(&baseline, image)?;
             return Ok(outcome(Status::Updated, Some(quick), Ok(None)));
         }
         let full = compare(&expected, image, &options)?;
@@ -532,11 +532,11 @@ fn write_artifacts(
     let write = || -> Result<(), Error> {
         remove_artifacts(dir);
         if let Some(e) = expected {
-            save_png(&dir.join("expected.png"), e)?;
+            save_png(dir.join("expected.png"), e)?;
         }
-        save_png(&dir.join("actual.png"), actual)?;
+        save_png(dir.join("actual.png"), actual)?;
         if let Some(d) = diff {
-            save_png(&dir.join("diff.png"), d)?;
+            save_png(dir.join("diff.png"), d)?;
         }
         Ok(())
     };

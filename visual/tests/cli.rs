@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 
 use crate::support::{fixtures, huge_png, scratch};
 
-fn run(args: &[&str]) -> Output {
+pub(crate) fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_steadfast-visual"))
         .args(args)
         .output()
@@ -16,11 +16,11 @@ fn fixture(name: &str) -> String {
     fixtures().join(name).display().to_string()
 }
 
-fn stdout(o: &Output) -> String {
+pub(crate) fn stdout(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).unwrap()
 }
 
-fn stderr(o: &Output) -> String {
+pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8(o.stderr.clone()).unwrap()
 }
 
@@ -147,7 +147,7 @@ fn white_background_option_reproduces_pixelmatch_6() {
     assert_eq!(stdout(&checker), "6\n");
 }
 
-fn assert_error(out: &Output, wanted: &str) {
+pub(crate) fn assert_error(out: &Output, wanted: &str) {
     assert_eq!(out.status.code(), Some(2), "stdout: {}", stdout(out));
     let err = stderr(out);
     assert_eq!(err.lines().count(), 1, "one line expected: {err}");

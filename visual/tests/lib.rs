@@ -1,7 +1,9 @@
 //! Integration tests for steadfast-visual, one module per area.
 
 mod cli;
+mod cli_dir;
 mod decode;
+mod diff_dir;
 #[cfg(feature = "insta")]
 mod insta_comparator;
 mod pixelmatch_fixtures;

@@ -1,107 +1,66 @@
-//! The `steadfast-visual` command line: pixelmatch-exact image diffs.
-//!
-//! ```text
-//! steadfast-visual diff A B [-o DIFF.png] [--threshold T] [--include-aa] [--alpha A]
-//!     [--aa-color R,G,B] [--diff-color R,G,B] [--diff-color-alt R,G,B] [--diff-mask]
-//!     [--background checkerboard|white] [--ignore x,y,w,h]... [--max-diff-pixels N]
-//!     [--max-diff-ratio R] [--union] [--threads N] [--json]
-//! ```
-//!
-//! Exit status: 0 within tolerance (identical when no tolerance is given),
-//! 1 different, 2 on any error (one line on stderr).
+//! Parsing the command line of both commands.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
-use steadfast_visual::{Background, Comparison, Options, Rect, SizeMismatch, compare, open};
+use steadfast_visual::{Background, DecodeLimits, Options, Rect, SizeMismatch};
 
-const USAGE: &str = "usage: steadfast-visual diff A B [-o DIFF.png] [--threshold T] [--include-aa] \
-[--alpha A] [--aa-color R,G,B] [--diff-color R,G,B] [--diff-color-alt R,G,B] [--diff-mask] \
-[--background checkerboard|white] [--ignore x,y,w,h]... [--max-diff-pixels N] \
-[--max-diff-ratio R] [--union] [--threads N] [--json]";
+/// Which command runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Command {
+    /// `diff A B`: two images.
+    Diff,
+    /// `diff-dir EXPECTED_DIR ACTUAL_DIR`: two folders.
+    DiffDir,
+}
 
-/// A parsed `diff` invocation.
+impl Command {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Diff => "diff",
+            Self::DiffDir => "diff-dir",
+        }
+    }
+}
+
+/// A parsed `diff` or `diff-dir` invocation: both take the same options.
 #[derive(Debug)]
-struct Command {
-    a: PathBuf,
-    b: PathBuf,
-    output: Option<PathBuf>,
-    json: bool,
-    options: Options,
+pub(crate) struct Invocation {
+    pub(crate) command: Command,
+    /// The first image or folder (the expected one).
+    pub(crate) expected: PathBuf,
+    /// The second image or folder (the actual one).
+    pub(crate) actual: PathBuf,
+    /// `-o`: the diff image (`diff`) or the folder of diff images (`diff-dir`).
+    pub(crate) output: Option<PathBuf>,
+    pub(crate) json: bool,
+    /// `--threads`; unset means one per available core.
+    pub(crate) threads: Option<usize>,
+    pub(crate) limits: DecodeLimits,
+    pub(crate) options: Options,
 }
 
 /// What the arguments ask for.
 #[derive(Debug)]
-enum Parsed {
+pub(crate) enum Parsed {
     Help,
     Version,
-    Diff(Box<Command>),
+    Run(Box<Invocation>),
 }
 
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match parse(&args) {
-        Ok(Parsed::Help) => {
-            println!("{USAGE}");
-            ExitCode::SUCCESS
-        }
-        Ok(Parsed::Version) => {
-            println!("steadfast-visual {}", env!("CARGO_PKG_VERSION"));
-            ExitCode::SUCCESS
-        }
-        Ok(Parsed::Diff(cmd)) => match run(&cmd) {
-            Ok(result) => {
-                report(&result, cmd.json);
-                ExitCode::from(if result.is_passed() { 0 } else { 1 })
-            }
-            Err(message) => fail(&message),
-        },
-        Err(message) => fail(&format!("{message} (see --help)")),
-    }
-}
-
-fn fail(message: &str) -> ExitCode {
-    eprintln!("steadfast-visual: error: {message}");
-    ExitCode::from(2)
-}
-
-fn run(cmd: &Command) -> Result<Comparison, String> {
-    let a = open(&cmd.a).map_err(|e| e.to_string())?;
-    let b = open(&cmd.b).map_err(|e| e.to_string())?;
-    let options = cmd.options.clone().diff_image(cmd.output.is_some());
-    let result = compare(&a, &b, &options).map_err(|e| e.to_string())?;
-    if let (Some(path), Some(diff)) = (&cmd.output, result.diff_image()) {
-        diff.save(path)
-            .map_err(|e| format!("cannot write diff image {}: {e}", path.display()))?;
-    }
-    Ok(result)
-}
-
-fn report(result: &Comparison, json: bool) {
-    if json {
-        let value = serde_json::json!({
-            "diff_pixels": result.diff_pixels(),
-            "total_pixels": result.total_pixels(),
-            "ratio": result.ratio(),
-            "passed": result.is_passed(),
-        });
-        println!("{value}");
-    } else {
-        println!("{}", result.diff_pixels());
-    }
-}
-
-fn parse(args: &[String]) -> Result<Parsed, String> {
+pub(crate) fn parse(args: &[String]) -> Result<Parsed, String> {
     let mut it = args.iter();
-    match it.next().map(String::as_str) {
+    let command = match it.next().map(String::as_str) {
         None | Some("-h" | "--help" | "help") => return Ok(Parsed::Help),
         Some("-V" | "--version") => return Ok(Parsed::Version),
-        Some("diff") => {}
+        Some("diff") => Command::Diff,
+        Some("diff-dir") => Command::DiffDir,
         Some(other) => return Err(format!("unknown command `{other}`")),
-    }
+    };
     let mut paths = Vec::new();
     let mut output = None;
     let mut json = false;
+    let mut threads = None;
+    let mut limits = DecodeLimits::default();
     let mut o = Options::new();
     while let Some(arg) = it.next() {
         let mut value = |name: &str| {
@@ -119,6 +78,14 @@ fn parse(args: &[String]) -> Result<Parsed, String> {
                 json = true;
                 o
             }
+            "--threads" => {
+                threads = Some(integer(arg, &value(arg)?)?);
+                o
+            }
+            "--max-image-bytes" => {
+                limits.max_bytes = integer(arg, &value(arg)?)?;
+                o
+            }
             "--include-aa" => o.include_aa(true),
             "--diff-mask" => o.diff_mask(true),
             "--union" => o.size_mismatch(SizeMismatch::Union),
@@ -126,7 +93,6 @@ fn parse(args: &[String]) -> Result<Parsed, String> {
             "--alpha" => o.alpha(number(arg, &value(arg)?)?),
             "--max-diff-ratio" => o.max_diff_ratio(number(arg, &value(arg)?)?),
             "--max-diff-pixels" => o.max_diff_pixels(integer(arg, &value(arg)?)?),
-            "--threads" => o.threads(integer(arg, &value(arg)?)?),
             "--aa-color" => o.aa_color(color(arg, &value(arg)?)?),
             "--diff-color" => o.diff_color(color(arg, &value(arg)?)?),
             "--diff-color-alt" => o.diff_color_alt(color(arg, &value(arg)?)?),
@@ -154,14 +120,25 @@ fn parse(args: &[String]) -> Result<Parsed, String> {
         };
     }
     o.validate().map_err(|e| e.to_string())?;
-    let [a, b]: [PathBuf; 2] = paths
-        .try_into()
-        .map_err(|p: Vec<PathBuf>| format!("diff needs exactly two images, got {}", p.len()))?;
-    Ok(Parsed::Diff(Box::new(Command {
-        a,
-        b,
+    let [expected, actual]: [PathBuf; 2] = paths.try_into().map_err(|p: Vec<PathBuf>| {
+        let what = match command {
+            Command::Diff => "images",
+            Command::DiffDir => "folders",
+        };
+        format!(
+            "{} needs exactly two {what}, got {}",
+            command.name(),
+            p.len()
+        )
+    })?;
+    Ok(Parsed::Run(Box::new(Invocation {
+        command,
+        expected,
+        actual,
         output,
         json,
+        threads,
+        limits,
         options: o,
     })))
 }
@@ -207,18 +184,21 @@ mod tests {
         s.split_whitespace().map(String::from).collect()
     }
 
+    fn run(line: &str) -> Invocation {
+        match parse(&args(line)).unwrap() {
+            Parsed::Run(invocation) => *invocation,
+            other => panic!("expected a command, got {other:?}"),
+        }
+    }
+
     #[test]
     fn parses_every_option() {
-        let parsed = parse(&args(
+        let cmd = run(
             "diff a.png b.png -o d.png --threshold 0.2 --include-aa --alpha 0.5 \
              --aa-color 1,2,3 --diff-color 4,5,6 --diff-color-alt 7,8,9 --diff-mask \
              --background white --ignore 1,2,3,4 --ignore 5,6,7,8 --max-diff-pixels 9 \
-             --max-diff-ratio 0.5 --union --threads 2 --json",
-        ))
-        .unwrap();
-        let Parsed::Diff(cmd) = parsed else {
-            panic!("expected diff, got {parsed:?}")
-        };
+             --max-diff-ratio 0.5 --union --threads 2 --max-image-bytes 1000 --json",
+        );
         let want = Options::new()
             .threshold(0.2)
             .include_aa(true)
@@ -232,12 +212,28 @@ mod tests {
             .ignore(Rect::new(5, 6, 7, 8))
             .max_diff_pixels(9)
             .max_diff_ratio(0.5)
-            .size_mismatch(SizeMismatch::Union)
-            .threads(2);
+            .size_mismatch(SizeMismatch::Union);
+        assert_eq!(cmd.command, Command::Diff);
         assert_eq!(cmd.options, want);
         assert_eq!(cmd.output, Some(PathBuf::from("d.png")));
+        assert_eq!(cmd.threads, Some(2));
+        assert_eq!(cmd.limits.max_bytes, 1000);
         assert!(cmd.json);
-        assert_eq!((cmd.a, cmd.b), ("a.png".into(), "b.png".into()));
+        assert_eq!((cmd.expected, cmd.actual), ("a.png".into(), "b.png".into()));
+    }
+
+    #[test]
+    fn diff_dir_takes_the_same_options_and_defaults_to_every_core() {
+        let cmd = run("diff-dir expected actual -o diff --max-diff-ratio 0.01");
+        assert_eq!(cmd.command, Command::DiffDir);
+        assert_eq!(cmd.options, Options::new().max_diff_ratio(0.01));
+        assert_eq!(cmd.output, Some(PathBuf::from("diff")));
+        assert_eq!(cmd.threads, None);
+        assert_eq!(cmd.limits, DecodeLimits::default());
+        assert_eq!(
+            (cmd.expected, cmd.actual),
+            ("expected".into(), "actual".into())
+        );
     }
 
     #[test]
@@ -250,8 +246,16 @@ mod tests {
             ("diff a b --ignore 1,2,3", "--ignore takes 4"),
             ("diff a b --background grey", "--background must be"),
             ("diff a b --max-diff-pixels -1", "--max-diff-pixels must be"),
+            (
+                "diff a b --max-image-bytes 1e9",
+                "--max-image-bytes must be",
+            ),
             ("diff a b --bogus", "unknown option `--bogus`"),
-            ("diff a", "exactly two images, got 1"),
+            ("diff a", "diff needs exactly two images, got 1"),
+            (
+                "diff-dir a b c",
+                "diff-dir needs exactly two folders, got 3",
+            ),
             ("diff a b --alpha", "--alpha needs a value"),
             ("merge a b", "unknown command"),
         ] {

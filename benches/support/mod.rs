@@ -1,0 +1,3 @@
+//! Setup shared by the benches: generated images.
+
+pub mod screens;
