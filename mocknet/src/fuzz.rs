@@ -1,5 +1,5 @@
 //! Entry points for the fuzz targets in `fuzz/` (built only with `--cfg fuzzing`, which
-//! `cargo fuzz` sets): the HTTP/1.1 request reader and the OTLP JSON decoder are private, and
+//! `cargo fuzz` sets): the HTTP/1.1 request reader and the OTLP JSON decoders are private, and
 //! the targets must reach them as the server does.
 
 use std::io;
@@ -73,6 +73,18 @@ pub fn read_requests(input: &[u8], chunk: usize) -> Vec<Read> {
 /// What was wrong and where, as the collector's 400 says it.
 pub fn decode_otlp(body: &[u8]) -> Result<Vec<Span>, String> {
     crate::otlp::decode(body)
+}
+
+/// Checks an OTLP/HTTP JSON metrics export as the collector route does.
+///
+/// # Errors
+///
+/// What was wrong and where, as the collector's 400 says it.
+pub fn check_otlp_metrics(body: &[u8]) -> Result<(), String> {
+    match crate::otlp::collect("/v1/metrics", body) {
+        Some(result) => result.map(drop),
+        None => Err("the collector has no /v1/metrics route".into()),
+    }
 }
 
 /// A client that sends `input` a chunk at a time and swallows what the server writes.

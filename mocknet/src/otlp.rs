@@ -140,7 +140,7 @@ fn double(json: &Json, at: &str) -> Result<(), String> {
 ///
 /// The error says what was wrong and where, as a JSON path such as
 /// `resourceSpans[0].scopeSpans[0].spans[2].traceId`.
-fn decode(body: &[u8]) -> Result<Vec<Span>, String> {
+pub(crate) fn decode(body: &[u8]) -> Result<Vec<Span>, String> {
     let root: Json = serde_json::from_slice(body).map_err(|err| format!("not JSON: {err}"))?;
     let mut spans = Vec::new();
     for (r, resource) in array(&root, "resourceSpans", "")?.iter().enumerate() {
