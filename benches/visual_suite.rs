@@ -62,7 +62,7 @@ fn generate_pair(dir: &Path, i: u64) {
     let bytes = encode(&a, CompressionType::Default);
     let path = pair_path(i);
     write(&dir.join("expected").join(&path), &bytes);
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         let mut b = a;
         change(&mut b, i);
         let changed = encode(&b, CompressionType::Default);
