@@ -117,6 +117,7 @@ mod error;
 pub mod fault;
 mod http1;
 mod journal;
+pub mod link;
 mod otlp;
 mod scenario;
 mod server;

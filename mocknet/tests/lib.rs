@@ -12,5 +12,6 @@ mod collector;
 mod determinism;
 mod faults;
 mod journal;
+mod links;
 mod payments;
 mod scenarios;
