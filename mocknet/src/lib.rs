@@ -118,6 +118,7 @@ pub mod fault;
 mod http1;
 mod journal;
 pub mod link;
+pub mod network;
 mod otlp;
 mod scenario;
 mod server;

@@ -13,5 +13,6 @@ mod determinism;
 mod faults;
 mod journal;
 mod links;
+mod networks;
 mod payments;
 mod scenarios;
