@@ -539,6 +539,9 @@ impl fmt::Display for Error {
             },
             ErrorKind::UnknownNode => {
                 self.write_network_place(f)?;
+                if !detail.is_empty() {
+                    write!(f, "{detail}: ")?;
+                }
                 write!(
                     f,
                     "unknown node `{}`; known nodes: {}",

@@ -114,8 +114,7 @@ async fn downstream_latency_delays_only_the_answers(_ctx: &TestContext) {
 
 #[deterministic_test]
 async fn reset_after_n_bytes_cuts_the_stream_there(_ctx: &TestContext) {
-    let faults =
-        LinkFaults::new().with(LinkFault::reset_after(4).direction(Direction::Downstream));
+    let faults = LinkFaults::new().with(LinkFault::reset_after(4).direction(Direction::Downstream));
     let link = link(echo_server().await, faults).await;
 
     let mut stream = TcpStream::connect(link.addr()).await.expect("connect");
@@ -134,9 +133,8 @@ async fn reset_after_n_bytes_cuts_the_stream_there(_ctx: &TestContext) {
 
 #[deterministic_test]
 async fn slicing_delivers_a_message_in_reads_of_the_slice_size(_ctx: &TestContext) {
-    let faults = LinkFaults::new().with(
-        LinkFault::slice_every(3, Duration::from_millis(1)).direction(Direction::Downstream),
-    );
+    let faults = LinkFaults::new()
+        .with(LinkFault::slice_every(3, Duration::from_millis(1)).direction(Direction::Downstream));
     let link = link(echo_server().await, faults).await;
 
     let mut stream = TcpStream::connect(link.addr()).await.expect("connect");
@@ -153,7 +151,11 @@ async fn slicing_delivers_a_message_in_reads_of_the_slice_size(_ctx: &TestContex
 
 #[deterministic_test]
 async fn black_hole_delivers_nothing_until_the_client_gives_up(_ctx: &TestContext) {
-    let link = link(echo_server().await, LinkFaults::new().with(LinkFault::black_hole())).await;
+    let link = link(
+        echo_server().await,
+        LinkFaults::new().with(LinkFault::black_hole()),
+    )
+    .await;
 
     let mut stream = TcpStream::connect(link.addr()).await.expect("connect");
     stream.write_all(b"anyone?").await.expect("write");
@@ -210,7 +212,10 @@ async fn an_upstream_that_refuses_is_passed_on_as_a_reset(_ctx: &TestContext) {
     let refused = link.journal().pop().expect("events");
     assert_eq!(refused.kind, NetEventKind::Refused);
     assert!(
-        refused.detail.as_deref().is_some_and(|d| d.contains("upstream refused")),
+        refused
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("upstream refused")),
         "{refused}"
     );
 }
@@ -219,7 +224,10 @@ async fn an_upstream_that_refuses_is_passed_on_as_a_reset(_ctx: &TestContext) {
 async fn the_same_seed_gives_the_same_journal_over_a_thousand_connections(_ctx: &TestContext) {
     let faults = || {
         LinkFaults::new()
-            .with(LinkFault::jitter_lognormal(Duration::from_millis(5), Duration::from_millis(80)))
+            .with(LinkFault::jitter_lognormal(
+                Duration::from_millis(5),
+                Duration::from_millis(80),
+            ))
             .with(LinkFault::reset_after(3).probability(0.2))
             .with(LinkFault::refuse().probability(0.1))
     };
@@ -239,11 +247,18 @@ async fn the_same_seed_gives_the_same_journal_over_a_thousand_connections(_ctx: 
         }
         // Let the last closes reach the journal.
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let lines: Vec<String> = link.journal().iter().map(|e| e.to_json().to_string()).collect();
+        let lines: Vec<String> = link
+            .journal()
+            .iter()
+            .map(|e| e.to_json().to_string())
+            .collect();
         journals.push(lines);
     }
 
-    let refused = journals[0].iter().filter(|l| l.contains("\"refused\"")).count();
+    let refused = journals[0]
+        .iter()
+        .filter(|l| l.contains("\"refused\""))
+        .count();
     assert!((60..140).contains(&refused), "{refused} refused of 1000");
     assert_eq!(journals[0].len(), journals[1].len());
     let first_difference = journals[0].iter().zip(&journals[1]).find(|(a, b)| a != b);

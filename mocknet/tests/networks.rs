@@ -58,9 +58,18 @@ async fn three_nodes() -> Network {
 async fn every_ordered_pair_has_its_own_link_to_the_right_node(_ctx: &TestContext) {
     let net = three_nodes().await;
 
-    assert_eq!(ask(net.addr("a", "b").expect("a->b")).await.expect("b"), "b");
-    assert_eq!(ask(net.addr("b", "c").expect("b->c")).await.expect("c"), "c");
-    assert_ne!(net.addr("a", "b").expect("a->b"), net.addr("b", "a").expect("b->a"));
+    assert_eq!(
+        ask(net.addr("a", "b").expect("a->b")).await.expect("b"),
+        "b"
+    );
+    assert_eq!(
+        ask(net.addr("b", "c").expect("b->c")).await.expect("c"),
+        "c"
+    );
+    assert_ne!(
+        net.addr("a", "b").expect("a->b"),
+        net.addr("b", "a").expect("b->a")
+    );
 }
 
 #[deterministic_test]
@@ -70,9 +79,17 @@ async fn a_one_way_partition_cuts_only_the_links_its_first_group_dials(_ctx: &Te
         .partition(Partition::one_way(["a"], ["b"]))
         .expect("partition");
 
-    let a_to_b = tokio::time::timeout(Duration::from_secs(5), ask(net.addr("a", "b").expect("addr"))).await;
-    let b_to_a = ask(net.addr("b", "a").expect("addr")).await.expect("b reaches a");
-    let a_to_c = ask(net.addr("a", "c").expect("addr")).await.expect("a reaches c");
+    let a_to_b = tokio::time::timeout(
+        Duration::from_secs(5),
+        ask(net.addr("a", "b").expect("addr")),
+    )
+    .await;
+    let b_to_a = ask(net.addr("b", "a").expect("addr"))
+        .await
+        .expect("b reaches a");
+    let a_to_c = ask(net.addr("a", "c").expect("addr"))
+        .await
+        .expect("a reaches c");
 
     assert!(a_to_b.is_err(), "a reached b: {a_to_b:?}");
     assert_eq!((b_to_a.as_str(), a_to_c.as_str()), ("a", "c"));
@@ -81,16 +98,22 @@ async fn a_one_way_partition_cuts_only_the_links_its_first_group_dials(_ctx: &Te
 #[deterministic_test]
 async fn a_resetting_partition_resets_open_connections_and_heals_on_drop(_ctx: &TestContext) {
     let net = three_nodes().await;
-    let mut open = TcpStream::connect(net.addr("a", "b").expect("addr")).await.expect("connect");
+    let mut open = TcpStream::connect(net.addr("a", "b").expect("addr"))
+        .await
+        .expect("connect");
     assert_eq!(ask_on(&mut open).await.expect("before"), "b");
 
     let partition = net
         .partition(Partition::symmetric(["a"], ["b", "c"]).mode(PartitionMode::Reset))
         .expect("partition");
     let err = ask_on(&mut open).await.expect_err("reset");
-    let during = ask(net.addr("c", "a").expect("addr")).await.expect_err("refused");
+    let during = ask(net.addr("c", "a").expect("addr"))
+        .await
+        .expect_err("refused");
     drop(partition);
-    let after = ask(net.addr("a", "b").expect("addr")).await.expect("healed");
+    let after = ask(net.addr("a", "b").expect("addr"))
+        .await
+        .expect("healed");
 
     assert_eq!(err.kind(), IoKind::ConnectionReset);
     assert_eq!(during.kind(), IoKind::ConnectionReset);
@@ -102,7 +125,10 @@ async fn a_resetting_partition_resets_open_connections_and_heals_on_drop(_ctx: &
 #[deterministic_test]
 async fn a_crash_resets_connections_and_a_restart_serves_the_same_address(_ctx: &TestContext) {
     let net = three_nodes().await;
-    let (node_addr, link_addr) = (net.node_addr("b").expect("b"), net.addr("a", "b").expect("a->b"));
+    let (node_addr, link_addr) = (
+        net.node_addr("b").expect("b"),
+        net.addr("a", "b").expect("a->b"),
+    );
     let mut open = TcpStream::connect(link_addr).await.expect("connect");
     assert_eq!(ask_on(&mut open).await.expect("before"), "b");
 
@@ -114,13 +140,22 @@ async fn a_crash_resets_connections_and_a_restart_serves_the_same_address(_ctx: 
     net.restart("b").expect("restart");
     let answer = ask(link_addr).await.expect("after restart");
 
-    assert_eq!((reset.kind(), refused.kind()), (IoKind::ConnectionReset, IoKind::ConnectionReset));
+    assert_eq!(
+        (reset.kind(), refused.kind()),
+        (IoKind::ConnectionReset, IoKind::ConnectionReset)
+    );
     assert_eq!(answer, "b");
     assert_eq!(net.node_addr("b").expect("b"), node_addr);
     assert_eq!(ask(node_addr).await.expect("directly"), "b");
     let events = net.journal();
-    let crash = events.iter().find(|e| e.kind == NetEventKind::Crash).expect("crash");
-    let restart = events.iter().find(|e| e.kind == NetEventKind::Restart).expect("restart");
+    let crash = events
+        .iter()
+        .find(|e| e.kind == NetEventKind::Crash)
+        .expect("crash");
+    let restart = events
+        .iter()
+        .find(|e| e.kind == NetEventKind::Restart)
+        .expect("restart");
     assert_eq!(restart.at - crash.at, crashed_at.elapsed());
     assert_eq!(crash.node.as_deref(), Some("b"));
 }
@@ -134,8 +169,14 @@ async fn unknown_names_and_self_links_list_the_known_nodes(_ctx: &TestContext) {
     let crash = net.crash("z").expect_err("no z");
 
     assert_eq!(unknown.kind(), ErrorKind::UnknownNode);
-    assert_eq!(unknown.to_string(), "unknown node `d`; known nodes: a, b, c");
-    assert_eq!((unknown.name(), unknown.known()), (Some("d"), &["a".into(), "b".into(), "c".into()][..]));
+    assert_eq!(
+        unknown.to_string(),
+        "unknown node `d`; known nodes: a, b, c"
+    );
+    assert_eq!(
+        (unknown.name(), unknown.known()),
+        (Some("d"), &["a".into(), "b".into(), "c".into()][..])
+    );
     assert_eq!(itself.kind(), ErrorKind::InvalidNetwork);
     assert_eq!(
         itself.to_string(),
@@ -161,7 +202,10 @@ async fn a_node_named_twice_is_refused_at_start(_ctx: &TestContext) {
 
 async fn faulty_run() -> Vec<String> {
     let faults = LinkFaults::new()
-        .with(LinkFault::jitter_uniform(Duration::from_millis(1), Duration::from_millis(30)))
+        .with(LinkFault::jitter_uniform(
+            Duration::from_millis(1),
+            Duration::from_millis(30),
+        ))
         .with(LinkFault::reset_after(1).probability(0.25));
     let net = Network::builder()
         .nodes(["a", "b", "c"])
@@ -170,7 +214,8 @@ async fn faulty_run() -> Vec<String> {
         .await
         .expect("network");
     for name in ["a", "b", "c"] {
-        net.run(name, move |listener| named(listener, name)).expect("run");
+        net.run(name, move |listener| named(listener, name))
+            .expect("run");
     }
     for round in 0..100 {
         let (from, to) = [("a", "b"), ("b", "c"), ("c", "a")][round % 3];
@@ -183,7 +228,10 @@ async fn faulty_run() -> Vec<String> {
         }
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    net.journal().iter().map(|e| e.to_json().to_string()).collect()
+    net.journal()
+        .iter()
+        .map(|e| e.to_json().to_string())
+        .collect()
 }
 
 #[deterministic_test(check_determinism = true)]
@@ -194,4 +242,59 @@ async fn the_same_seed_gives_the_same_network_journal(_ctx: &TestContext) {
     assert!(first.iter().any(|line| line.contains("\"reset\"")));
     assert!(first.iter().any(|line| line.contains("\"crash\"")));
     assert_eq!(first, second);
+}
+
+#[deterministic_test]
+async fn a_catalog_timeline_partitions_crashes_and_restarts_on_virtual_time(_ctx: &TestContext) {
+    let catalog = crate::support::catalog(
+        r#"{"networks": {"storm": {
+            "nodes": ["a", "b"],
+            "links": [{"from": "a", "to": "b", "faults": [{"kind": "latency", "ms": 10}]}],
+            "timeline": [
+                {"at_ms": 1000, "event": "partition", "a": ["a"], "b": ["b"], "mode": "reset"},
+                {"at_ms": 2000, "event": "heal"},
+                {"at_ms": 3000, "event": "crash", "node": "b"},
+                {"at_ms": 4000, "event": "restart", "node": "b"}
+            ]}}}"#,
+    );
+    let net = Network::builder()
+        .scenario(catalog.network("storm").expect("storm"))
+        .start()
+        .await
+        .expect("network");
+    net.run("b", |listener| named(listener, "b")).expect("run");
+    let a_to_b = net.addr("a", "b").expect("addr");
+    let started = Instant::now();
+    let mut answers = Vec::new();
+    for at_ms in [500, 1500, 2500, 3500, 4500] {
+        tokio::time::sleep_until(started + Duration::from_millis(at_ms)).await;
+        answers.push(ask(a_to_b).await.map_err(|err| err.kind()));
+    }
+
+    let ok = || Ok("b".to_string());
+    assert_eq!(
+        answers,
+        [
+            ok(),
+            Err(IoKind::ConnectionReset),
+            ok(),
+            Err(IoKind::ConnectionReset),
+            ok()
+        ]
+    );
+    let timeline: Vec<_> = net
+        .journal()
+        .into_iter()
+        .filter(|e| e.link.is_none())
+        .map(|e| (e.kind, e.at.as_millis()))
+        .collect();
+    assert_eq!(
+        timeline,
+        [
+            (NetEventKind::Partition, 1000),
+            (NetEventKind::Heal, 2000),
+            (NetEventKind::Crash, 3000),
+            (NetEventKind::Restart, 4000),
+        ]
+    );
 }

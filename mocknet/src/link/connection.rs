@@ -124,8 +124,20 @@ async fn proxy(
         let (upstream_read, upstream_write) = upstream.split();
         let both = async {
             tokio::try_join!(
-                pump(client_read, upstream_write, &plan.upstream, state.clone(), &up),
-                pump(upstream_read, client_write, &plan.downstream, state.clone(), &down),
+                pump(
+                    client_read,
+                    upstream_write,
+                    &plan.upstream,
+                    state.clone(),
+                    &up
+                ),
+                pump(
+                    upstream_read,
+                    client_write,
+                    &plan.downstream,
+                    state.clone(),
+                    &down
+                ),
             )
         };
         tokio::select! {

@@ -112,12 +112,23 @@ pub struct LinkFault {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum LinkEffect {
     Latency(Duration),
-    UniformJitter { min: Duration, max: Duration },
-    LogNormalJitter { p50: Duration, p99: Duration },
+    UniformJitter {
+        min: Duration,
+        max: Duration,
+    },
+    LogNormalJitter {
+        p50: Duration,
+        p99: Duration,
+    },
     Bandwidth(u64),
-    Slice { bytes: usize, interval: Duration },
+    Slice {
+        bytes: usize,
+        interval: Duration,
+    },
     /// Reset once this many bytes went through in a covered direction (0: at once).
-    Reset { after_bytes: u64 },
+    Reset {
+        after_bytes: u64,
+    },
     Refuse,
     BlackHole,
 }
@@ -302,7 +313,9 @@ impl LinkFaults {
     /// Says which fault is wrong and why, if any is.
     pub(crate) fn check(&self) -> Result<(), String> {
         for (index, fault) in self.faults.iter().enumerate() {
-            fault.check().map_err(|why| format!("faults[{index}]: {why}"))?;
+            fault
+                .check()
+                .map_err(|why| format!("faults[{index}]: {why}"))?;
         }
         Ok(())
     }
@@ -377,7 +390,8 @@ impl DirectionPlan {
             }
             LinkEffect::Slice { bytes, interval } => self.slice = Some((bytes, interval)),
             LinkEffect::Reset { after_bytes } if after_bytes > 0 => {
-                self.reset_after = Some(self.reset_after.map_or(after_bytes, |n| n.min(after_bytes)));
+                self.reset_after =
+                    Some(self.reset_after.map_or(after_bytes, |n| n.min(after_bytes)));
             }
             LinkEffect::BlackHole => self.black_hole = true,
             LinkEffect::Reset { .. } | LinkEffect::Refuse => {}
@@ -404,7 +418,9 @@ mod tests {
         let plan = faults.plan(&mut DetRng::from_seed(Seed::new(3)));
 
         assert_eq!(plan.upstream.delay, plan.downstream.delay);
-        assert!((Duration::from_millis(10)..=Duration::from_millis(90)).contains(&plan.upstream.delay));
+        assert!(
+            (Duration::from_millis(10)..=Duration::from_millis(90)).contains(&plan.upstream.delay)
+        );
         assert_eq!(plan.applied, [LinkFaultKind::Jitter]);
     }
 
@@ -435,7 +451,10 @@ mod tests {
         let faults = LinkFaults::new()
             .with(LinkFault::latency(Duration::from_millis(1)))
             .with(LinkFault::slice(0));
-        assert_eq!(faults.check(), Err("faults[1]: slice needs bytes >= 1".into()));
+        assert_eq!(
+            faults.check(),
+            Err("faults[1]: slice needs bytes >= 1".into())
+        );
         let faults = LinkFaults::new().with(LinkFault::black_hole().probability(1.5));
         assert_eq!(
             faults.check(),

@@ -62,8 +62,8 @@ pub(crate) mod timeline;
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use steadfast_determinism::{DetRng, Seed, TestContext};
 use tokio::net::TcpListener;
@@ -75,8 +75,8 @@ pub(crate) use connection::LinkCore;
 pub use faults::{Direction, LinkFault, LinkFaultKind, LinkFaults};
 pub use journal::{NetEvent, NetEventKind};
 pub(crate) use journal::{Recorder, Scope};
-pub use state::PartitionMode;
 use state::LinkState;
+pub use state::PartitionMode;
 
 /// A running TCP proxy from [`addr`](Link::addr) to its upstream, with seeded faults.
 ///
@@ -360,7 +360,8 @@ impl LinkBuilder {
         let recorder = Arc::new(Recorder::new());
         let mut faults = self.faults;
         let timeline = std::mem::take(&mut faults.timeline);
-        let (link, accept) = start_on(listener, self.upstream, self.name, 1, rng, recorder, faults)?;
+        let (link, accept) =
+            start_on(listener, self.upstream, self.name, 1, rng, recorder, faults)?;
         let play = tokio::spawn(timeline::play(Arc::downgrade(&link), timeline));
         Ok(Link {
             shared: link,
@@ -453,4 +454,3 @@ impl Drop for PartitionGuard {
         }
     }
 }
-

@@ -30,7 +30,10 @@ pub(crate) enum LinkAction {
 pub(crate) async fn play(link: Weak<LinkShared>, events: Vec<LinkEvent>) {
     let mut cuts = Vec::new();
     for event in events {
-        let Some(due) = link.upgrade().map(|link| link.core.recorder.started() + event.at) else {
+        let Some(due) = link
+            .upgrade()
+            .map(|link| link.core.recorder.started() + event.at)
+        else {
             return;
         };
         tokio::time::sleep_until(due).await;

@@ -375,7 +375,9 @@ impl NetworkShared {
     }
 
     fn lock_partitions(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Vec<(usize, usize)>>> {
-        self.partitions.lock().unwrap_or_else(PoisonError::into_inner)
+        self.partitions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn crash(&self, name: &str) -> Result<(), Error> {
@@ -519,10 +521,12 @@ impl NetworkBuilder {
         };
         let mut faults_of = BTreeMap::new();
         for (from, to, faults) in self.link_faults {
-            let pair = shared.link_index(&from, &to).map_err(|err| match &self.scenario {
-                Some(scenario) => err.in_network(scenario.clone()),
-                None => err,
-            })?;
+            let pair = shared
+                .link_index(&from, &to)
+                .map_err(|err| match &self.scenario {
+                    Some(scenario) => err.in_network(scenario.clone()),
+                    None => err,
+                })?;
             faults_of.insert(pair, faults);
         }
         let mut tasks = Vec::new();

@@ -94,7 +94,11 @@ impl std::fmt::Display for Partition {
             (false, PartitionMode::Stall) => Ok(()),
             (one_way, mode) => {
                 let way = if one_way { "one way, " } else { "" };
-                write!(f, " ({way}existing connections {})", crate::link::mode_words(mode))
+                write!(
+                    f,
+                    " ({way}existing connections {})",
+                    crate::link::mode_words(mode)
+                )
             }
         }
     }

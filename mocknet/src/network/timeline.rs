@@ -71,7 +71,10 @@ pub(crate) enum NetAction {
 pub(crate) async fn play(network: Weak<NetworkShared>, events: Vec<TimelineEvent>) {
     let mut partitions = Vec::new();
     for event in events {
-        let Some(due) = network.upgrade().map(|net| net.recorder.started() + event.at) else {
+        let Some(due) = network
+            .upgrade()
+            .map(|net| net.recorder.started() + event.at)
+        else {
             return;
         };
         tokio::time::sleep_until(due).await;
