@@ -279,3 +279,32 @@ async fn bad_faults_are_refused_naming_the_fault(_ctx: &TestContext) {
         "invalid faults for link `link`: faults[0]: bandwidth needs bytes_per_second >= 1"
     );
 }
+
+#[deterministic_test]
+async fn jitter_varies_per_message_on_one_connection_and_keeps_bytes_in_order(_ctx: &TestContext) {
+    let faults = LinkFaults::new().with(LinkFault::jitter_lognormal(
+        Duration::from_millis(20),
+        Duration::from_millis(200),
+    ));
+    let link = link(echo_server().await, faults).await;
+    let mut stream = TcpStream::connect(link.addr()).await.expect("connect");
+
+    let mut round_trips = Vec::new();
+    for i in 0..200u32 {
+        let started = Instant::now();
+        stream.write_all(&i.to_be_bytes()).await.expect("write");
+        let mut echoed = [0u8; 4];
+        stream.read_exact(&mut echoed).await.expect("echo");
+        assert_eq!(u32::from_be_bytes(echoed), i);
+        round_trips.push(started.elapsed());
+    }
+
+    round_trips.sort_unstable();
+    let (p50, p99) = (round_trips[100], round_trips[198]);
+    // Two draws per round trip, each with a median of 20 ms.
+    assert!(
+        (Duration::from_millis(25)..Duration::from_millis(60)).contains(&p50),
+        "{p50:?}"
+    );
+    assert!(p99 > Duration::from_millis(150), "{p99:?}");
+}

@@ -71,7 +71,8 @@ async fn serve(client: TcpStream, id: u64, core: Arc<LinkCore>) {
         let now = state.borrow_and_update();
         (now.epoch, Arc::clone(&now.faults), now.refusal())
     };
-    let plan = faults.plan(&mut core.rng.fork(&format!("connection {id}")));
+    let mut rng = core.rng.fork(&format!("connection {id}"));
+    let plan = faults.plan(&mut rng);
     let mut opened = NetEvent::new(NetEventKind::Opened);
     opened.faults.clone_from(&plan.applied);
     core.record(Some(id), opened);
@@ -106,14 +107,15 @@ async fn serve(client: TcpStream, id: u64, core: Arc<LinkCore>) {
     // Small messages must not wait for Nagle's algorithm on either leg.
     let _ = client.set_nodelay(true);
     let _ = upstream.set_nodelay(true);
-    proxy(client, upstream, id, &plan, state, epoch, &core).await;
+    let streams = (rng.fork("upstream"), rng.fork("downstream"));
+    proxy(client, upstream, id, (&plan, streams), state, epoch, &core).await;
 }
 
 async fn proxy(
     mut client: TcpStream,
     mut upstream: TcpStream,
     id: u64,
-    plan: &ConnectionPlan,
+    (plan, (up_rng, down_rng)): (&ConnectionPlan, (DetRng, DetRng)),
     state: watch::Receiver<LinkState>,
     epoch: u64,
     core: &LinkCore,
@@ -129,14 +131,16 @@ async fn proxy(
                     upstream_write,
                     &plan.upstream,
                     state.clone(),
-                    &up
+                    &up,
+                    up_rng,
                 ),
                 pump(
                     upstream_read,
                     client_write,
                     &plan.downstream,
                     state.clone(),
-                    &down
+                    &down,
+                    down_rng,
                 ),
             )
         };

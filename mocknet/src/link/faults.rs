@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use steadfast_determinism::DetRng;
 
-use crate::fault::{self, Effect, Fault};
+use crate::fault::{Effect, Fault};
 
 /// The direction of the bytes a [`LinkFault`] applies to.
 ///
@@ -49,7 +49,7 @@ impl Direction {
 pub enum LinkFaultKind {
     /// A fixed delay of every byte.
     Latency,
-    /// A delay drawn per connection (uniform or lognormal).
+    /// A delay drawn for every chunk of bytes (uniform or lognormal).
     Jitter,
     /// No more than a number of bytes per second.
     Bandwidth,
@@ -147,13 +147,16 @@ impl LinkFault {
         Self::new(LinkEffect::Latency(by))
     }
 
-    /// A delay drawn per connection, uniformly between `min` and `max`.
+    /// A delay drawn for every chunk of bytes (what one write of the sender delivered),
+    /// uniformly between `min` and `max`; bytes stay in order, so a chunk never overtakes
+    /// the one before it.
     pub fn jitter_uniform(min: Duration, max: Duration) -> Self {
         Self::new(LinkEffect::UniformJitter { min, max })
     }
 
-    /// A delay drawn per connection from the lognormal distribution with median `p50` and 99th
-    /// percentile `p99`.
+    /// A delay drawn for every chunk of bytes from the lognormal distribution with median `p50`
+    /// and 99th percentile `p99`; bytes stay in order, as with
+    /// [`jitter_uniform`](Self::jitter_uniform).
     pub fn jitter_lognormal(p50: Duration, p99: Duration) -> Self {
         Self::new(LinkEffect::LogNormalJitter { p50, p99 })
     }
@@ -245,17 +248,17 @@ impl LinkFault {
         }
     }
 
-    /// The delay-like part as one of the crate's route faults, to draw it the same way.
-    fn as_route_fault(&self) -> Option<Fault> {
+    /// A jitter fault as one of the crate's route faults that always applies, to draw its
+    /// delays the same way routes do.
+    fn as_jitter(&self) -> Option<Fault> {
         let effect = match self.effect {
-            LinkEffect::Latency(by) => Effect::Latency(by),
             LinkEffect::UniformJitter { min, max } => Effect::UniformJitter { min, max },
             // OK because `check` ran when the faults were given to the link.
             LinkEffect::LogNormalJitter { p50, p99 } => Effect::lognormal(p50, p99).ok()?,
             _ => return None,
         };
         Some(Fault {
-            probability: self.probability,
+            probability: 1.0,
             effect,
         })
     }
@@ -322,21 +325,16 @@ impl LinkFaults {
 
     /// Draws every fault for one connection.
     ///
-    /// Each fault costs one draw for its probability whether or not it applies (jitter one or
-    /// two more), so a fault's outcome never shifts the draws of the faults after it.
+    /// Each fault costs one draw for its probability whether or not it applies, so a fault's
+    /// outcome never shifts the draws of the faults after it.
     pub(crate) fn plan(&self, rng: &mut DetRng) -> ConnectionPlan {
         let mut plan = ConnectionPlan::default();
         for link_fault in &self.faults {
-            let (hit, delay) = match link_fault.as_route_fault() {
-                Some(route_fault) => {
-                    let drawn = fault::plan([&route_fault], rng);
-                    (!drawn.applied.is_empty(), drawn.delay)
-                }
-                None => (rng.unit_f64() < link_fault.probability, Duration::ZERO),
-            };
-            if !hit {
+            if rng.unit_f64() >= link_fault.probability {
                 continue;
             }
+            // Jitter is drawn again for every chunk, from the direction's own stream.
+            let jitter = link_fault.as_jitter();
             let direction = link_fault.direction;
             match link_fault.effect {
                 LinkEffect::Refuse => plan.refuse = true,
@@ -348,7 +346,7 @@ impl LinkFaults {
                 (direction.covers_downstream(), &mut plan.downstream),
             ] {
                 if covered {
-                    side.apply(&link_fault.effect, delay);
+                    side.apply(&link_fault.effect, jitter.clone());
                 }
             }
             plan.applied.push(link_fault.kind());
@@ -372,7 +370,10 @@ pub(crate) struct ConnectionPlan {
 /// What happens to the bytes of one direction of a connection.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub(crate) struct DirectionPlan {
+    /// Fixed latency.
     pub(crate) delay: Duration,
+    /// Jitter drawn for every chunk, added to `delay`.
+    pub(crate) jitter: Vec<Fault>,
     pub(crate) bytes_per_second: Option<u64>,
     pub(crate) slice: Option<(usize, Duration)>,
     pub(crate) reset_after: Option<u64>,
@@ -380,11 +381,12 @@ pub(crate) struct DirectionPlan {
 }
 
 impl DirectionPlan {
-    fn apply(&mut self, effect: &LinkEffect, delay: Duration) {
+    fn apply(&mut self, effect: &LinkEffect, jitter: Option<Fault>) {
         match *effect {
-            LinkEffect::Latency(_)
-            | LinkEffect::UniformJitter { .. }
-            | LinkEffect::LogNormalJitter { .. } => self.delay += delay,
+            LinkEffect::Latency(by) => self.delay += by,
+            LinkEffect::UniformJitter { .. } | LinkEffect::LogNormalJitter { .. } => {
+                self.jitter.extend(jitter);
+            }
             LinkEffect::Bandwidth(rate) => {
                 self.bytes_per_second = Some(self.bytes_per_second.map_or(rate, |r| r.min(rate)));
             }
@@ -411,17 +413,22 @@ mod tests {
 
     #[test]
     fn a_fault_for_both_directions_is_drawn_once_and_applies_to_both() {
-        let faults = LinkFaults::new().with(LinkFault::jitter_uniform(
-            Duration::from_millis(10),
-            Duration::from_millis(90),
-        ));
-        let plan = faults.plan(&mut DetRng::from_seed(Seed::new(3)));
+        let faults = LinkFaults::new()
+            .with(LinkFault::latency(Duration::from_millis(5)).probability(0.5))
+            .with(LinkFault::jitter_uniform(
+                Duration::from_millis(10),
+                Duration::from_millis(90),
+            ));
+        let mut rng = DetRng::from_seed(Seed::new(3));
+        let plans: Vec<_> = (0..100).map(|_| faults.plan(&mut rng)).collect();
 
-        assert_eq!(plan.upstream.delay, plan.downstream.delay);
-        assert!(
-            (Duration::from_millis(10)..=Duration::from_millis(90)).contains(&plan.upstream.delay)
-        );
-        assert_eq!(plan.applied, [LinkFaultKind::Jitter]);
+        assert!(plans.iter().all(|plan| plan.upstream == plan.downstream));
+        assert!(plans.iter().all(|plan| plan.upstream.jitter.len() == 1));
+        let delayed = plans
+            .iter()
+            .filter(|plan| !plan.upstream.delay.is_zero())
+            .count();
+        assert!((30..70).contains(&delayed), "{delayed} of 100");
     }
 
     #[test]

@@ -12,8 +12,11 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Duration, Instant};
 
+use steadfast_determinism::DetRng;
+
 use super::faults::DirectionPlan;
 use super::state::{LinkState, wait_open};
+use crate::fault;
 
 /// Bytes read at a time; large, so bulk transfers make few system calls.
 const BUFFER: usize = 64 * 1024;
@@ -38,6 +41,7 @@ pub(crate) async fn pump<R, W>(
     plan: &DirectionPlan,
     mut state: watch::Receiver<LinkState>,
     sent: &AtomicU64,
+    rng: DetRng,
 ) -> Result<(), Stop>
 where
     R: AsyncRead + Unpin,
@@ -48,7 +52,7 @@ where
         return swallow(from).await;
     }
     if !plan.is_plain() {
-        return paced(from, to, plan, state, sent).await;
+        return paced(from, to, plan, state, sent, rng).await;
     }
     let mut buf = vec![0u8; BUFFER].into_boxed_slice();
     loop {
@@ -87,6 +91,7 @@ async fn paced<R, W>(
     plan: &DirectionPlan,
     mut state: watch::Receiver<LinkState>,
     sent: &AtomicU64,
+    mut rng: DetRng,
 ) -> Result<(), Stop>
 where
     R: AsyncRead + Unpin,
@@ -96,13 +101,20 @@ where
     let delay = plan.delay;
     let reader = async move {
         let mut buf = vec![0u8; BUFFER].into_boxed_slice();
+        let mut last = Instant::now();
         loop {
             let n = from.read(&mut buf).await.map_err(io_stop)?;
             if n == 0 {
                 // Dropping the sender tells the writer the stream ended.
                 return Ok::<(), Stop>(());
             }
-            let at = Instant::now() + delay;
+            let jitter = match plan.jitter.as_slice() {
+                [] => Duration::ZERO,
+                jitter => fault::plan(jitter, &mut rng).delay,
+            };
+            // A chunk never overtakes the one before it: TCP keeps bytes in order.
+            let at = (Instant::now() + delay + jitter).max(last);
+            last = at;
             if chunks.send((at, buf[..n].to_vec())).await.is_err() {
                 return Ok(());
             }
@@ -161,6 +173,10 @@ mod tests {
     use super::*;
     use crate::link::faults::LinkFaults;
 
+    fn test_rng() -> DetRng {
+        DetRng::from_seed(steadfast_determinism::Seed::new(1))
+    }
+
     fn open_state() -> watch::Receiver<LinkState> {
         watch::Sender::new(LinkState::new(LinkFaults::new())).subscribe()
     }
@@ -175,7 +191,7 @@ mod tests {
         };
         let sent = AtomicU64::new(0);
         let started = Instant::now();
-        let pump = pump(near, far, &plan, open_state(), &sent);
+        let pump = pump(near, far, &plan, open_state(), &sent, test_rng());
         let traffic = async {
             client.write_all(b"one").await.expect("write");
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -207,7 +223,7 @@ mod tests {
         };
         let sent = AtomicU64::new(0);
         client.write_all(b"0123456789").await.expect("write");
-        let pumped = pump(near, far, &plan, open_state(), &sent).await;
+        let pumped = pump(near, far, &plan, open_state(), &sent, test_rng()).await;
 
         assert!(matches!(pumped, Err(Stop::ResetAfter(5))), "{pumped:?}");
         let mut got = [0u8; 5];
@@ -228,11 +244,14 @@ mod tests {
         client.write_all(&[7u8; 20_000]).await.expect("write");
         drop(client);
         let started = Instant::now();
-        let (pumped, received) = tokio::join!(pump(near, far, &plan, open_state(), &sent), async {
-            let mut all = Vec::new();
-            server.read_to_end(&mut all).await.expect("read");
-            all.len()
-        });
+        let (pumped, received) = tokio::join!(
+            pump(near, far, &plan, open_state(), &sent, test_rng()),
+            async {
+                let mut all = Vec::new();
+                server.read_to_end(&mut all).await.expect("read");
+                all.len()
+            }
+        );
 
         assert!(pumped.is_ok());
         assert_eq!(received, 20_000);
