@@ -7,13 +7,12 @@ use std::time::Duration;
 
 use steadfast_determinism::DetRng;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::faults::ConnectionPlan;
 use super::journal::{NetEvent, NetEventKind, Recorder, Scope};
 use super::pump::{Stop, pump};
-use super::state::{LinkState, wait_open, wait_reset};
+use super::state::Switch;
 
 /// What a connection task needs of its link.
 #[derive(Debug)]
@@ -23,7 +22,7 @@ pub(crate) struct LinkCore {
     pub(crate) id: u32,
     pub(crate) upstream: SocketAddr,
     pub(crate) rng: DetRng,
-    pub(crate) state: watch::Sender<LinkState>,
+    pub(crate) state: Switch,
     pub(crate) recorder: Arc<Recorder>,
 }
 
@@ -45,6 +44,7 @@ pub(crate) async fn accept_loop(listener: TcpListener, core: Arc<LinkCore>) {
     let mut next = 0u64;
     loop {
         tokio::select! {
+            biased;
             accepted = listener.accept() => {
                 // A failed accept (out of descriptors, a connection reset while queued) only
                 // loses that connection.
@@ -66,9 +66,9 @@ fn reset(stream: TcpStream) {
 }
 
 async fn serve(client: TcpStream, id: u64, core: Arc<LinkCore>) {
-    let mut state = core.state.subscribe();
+    let state = &core.state;
     let (epoch, faults, refusal) = {
-        let now = state.borrow_and_update();
+        let now = state.read();
         (now.epoch, Arc::clone(&now.faults), now.refusal())
     };
     let mut rng = core.rng.fork(&format!("connection {id}"));
@@ -89,10 +89,12 @@ async fn serve(client: TcpStream, id: u64, core: Arc<LinkCore>) {
     }
     // Waiting to dial while the link is held or partitioned is how a new connection stalls.
     let dialled = tokio::select! {
-        () = wait_reset(state.clone(), epoch) => None,
-        () = wait_open(&mut state) => Some(()),
+        // Biased: the order of the checks must not depend on tokio's random branch choice.
+        biased;
+        () = state.wait_reset(epoch) => None,
+        () = state.wait_open() => Some(()),
     };
-    let refusal = state.borrow().refusal();
+    let refusal = state.read().refusal();
     if dialled.is_none() || refusal.is_some() {
         refused(refusal.unwrap_or("the link was reset while the connection waited"));
         return reset(client);
@@ -108,7 +110,7 @@ async fn serve(client: TcpStream, id: u64, core: Arc<LinkCore>) {
     let _ = client.set_nodelay(true);
     let _ = upstream.set_nodelay(true);
     let streams = (rng.fork("upstream"), rng.fork("downstream"));
-    proxy(client, upstream, id, (&plan, streams), state, epoch, &core).await;
+    proxy(client, upstream, id, (&plan, streams), epoch, &core).await;
 }
 
 async fn proxy(
@@ -116,10 +118,10 @@ async fn proxy(
     mut upstream: TcpStream,
     id: u64,
     (plan, (up_rng, down_rng)): (&ConnectionPlan, (DetRng, DetRng)),
-    state: watch::Receiver<LinkState>,
     epoch: u64,
     core: &LinkCore,
 ) {
+    let state = &core.state;
     let (up, down) = (AtomicU64::new(0), AtomicU64::new(0));
     let outcome = {
         let (client_read, client_write) = client.split();
@@ -130,7 +132,7 @@ async fn proxy(
                     client_read,
                     upstream_write,
                     &plan.upstream,
-                    state.clone(),
+                    state,
                     &up,
                     up_rng,
                 ),
@@ -138,19 +140,20 @@ async fn proxy(
                     upstream_read,
                     client_write,
                     &plan.downstream,
-                    state.clone(),
+                    state,
                     &down,
                     down_rng,
                 ),
             )
         };
         tokio::select! {
+            biased;
             done = both => done.err().map(|stop| match stop {
                 Stop::Io(kind) => format!("an end of the connection failed: {kind}"),
                 Stop::ResetAfter(bytes) => format!("a fault, after {bytes} bytes"),
             }),
-            () = wait_reset(state.clone(), epoch) => {
-                Some(reset_reason(&state.borrow()).into())
+            () = state.wait_reset(epoch) => {
+                Some(reset_reason(&state.read()).into())
             }
         }
     };
@@ -169,6 +172,6 @@ async fn proxy(
     }
 }
 
-fn reset_reason(state: &LinkState) -> &'static str {
+fn reset_reason(state: &super::state::LinkState) -> &'static str {
     state.refusal().unwrap_or("the link was reset")
 }

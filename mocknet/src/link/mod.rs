@@ -67,7 +67,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use steadfast_determinism::{DetRng, Seed, TestContext};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::error::{Error, ErrorKind};
@@ -240,18 +239,18 @@ impl LinkShared {
     }
 
     pub(crate) fn hold(&self) {
-        self.core.state.send_modify(|state| state.held = true);
+        self.core.state.modify(|state| state.held = true);
         self.record(NetEvent::new(NetEventKind::Hold));
     }
 
     pub(crate) fn release(&self) {
-        self.core.state.send_modify(|state| state.held = false);
+        self.core.state.modify(|state| state.held = false);
         self.record(NetEvent::new(NetEventKind::Release));
     }
 
     pub(crate) fn set_faults(&self, faults: LinkFaults) {
         let faults = Arc::new(faults);
-        self.core.state.send_modify(|state| state.faults = faults);
+        self.core.state.modify(|state| state.faults = faults);
         self.record(NetEvent::new(NetEventKind::FaultsChanged));
     }
 
@@ -272,7 +271,7 @@ impl LinkShared {
 
     /// Cuts the link for partition `id`, without a journal entry.
     pub(crate) fn cut(&self, id: u64, mode: PartitionMode) {
-        self.core.state.send_modify(|state| {
+        self.core.state.modify(|state| {
             state.cuts.insert(id, mode);
             if mode == PartitionMode::Reset {
                 state.epoch += 1;
@@ -284,12 +283,12 @@ impl LinkShared {
     pub(crate) fn uncut(&self, id: u64) -> bool {
         self.core
             .state
-            .send_if_modified(|state| state.cuts.remove(&id).is_some())
+            .modify_if(|state| state.cuts.remove(&id).is_some())
     }
 
     /// Marks a node at an end of the link down (resetting every connection) or up again.
     pub(crate) fn set_down(&self, down: bool) {
-        self.core.state.send_modify(|state| {
+        self.core.state.modify(|state| {
             state.down = down;
             if down {
                 state.epoch += 1;
@@ -402,7 +401,7 @@ pub(crate) fn start_on(
         id,
         upstream,
         rng,
-        state: watch::Sender::new(LinkState::new(faults)),
+        state: state::Switch::new(LinkState::new(faults)),
         recorder,
     });
     let accept = tokio::spawn(connection::accept_loop(listener, Arc::clone(&core)));

@@ -9,13 +9,13 @@ use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio::time::{Duration, Instant};
 
 use steadfast_determinism::DetRng;
 
 use super::faults::DirectionPlan;
-use super::state::{LinkState, wait_open};
+use super::state::Switch;
 use crate::fault;
 
 /// Bytes read at a time; large, so bulk transfers make few system calls.
@@ -39,7 +39,7 @@ pub(crate) async fn pump<R, W>(
     mut from: R,
     mut to: W,
     plan: &DirectionPlan,
-    mut state: watch::Receiver<LinkState>,
+    state: &Switch,
     sent: &AtomicU64,
     rng: DetRng,
 ) -> Result<(), Stop>
@@ -47,12 +47,13 @@ where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    wait_open(&mut state).await;
+    let mut seen = state.version();
+    state.wait_open().await;
     if plan.black_hole {
         return swallow(from).await;
     }
     if !plan.is_plain() {
-        return paced(from, to, plan, state, sent, rng).await;
+        return paced(from, to, plan, state, seen, sent, rng).await;
     }
     let mut buf = vec![0u8; BUFFER].into_boxed_slice();
     loop {
@@ -60,8 +61,9 @@ where
         if n == 0 {
             return finish(&mut to).await;
         }
-        if state.has_changed().unwrap_or(false) {
-            wait_open(&mut state).await;
+        if state.version() != seen {
+            seen = state.version();
+            state.wait_open().await;
         }
         to.write_all(&buf[..n]).await.map_err(io_stop)?;
         sent.fetch_add(n as u64, Ordering::Relaxed);
@@ -89,7 +91,8 @@ async fn paced<R, W>(
     mut from: R,
     mut to: W,
     plan: &DirectionPlan,
-    mut state: watch::Receiver<LinkState>,
+    state: &Switch,
+    mut seen: u64,
     sent: &AtomicU64,
     mut rng: DetRng,
 ) -> Result<(), Stop>
@@ -133,8 +136,9 @@ where
         while let Some((at, chunk)) = due.recv().await {
             tokio::time::sleep_until(at).await;
             for piece in chunk.chunks(slice) {
-                if state.has_changed().unwrap_or(false) {
-                    wait_open(&mut state).await;
+                if state.version() != seen {
+                    seen = state.version();
+                    state.wait_open().await;
                 }
                 let piece = match plan.reset_after {
                     Some(limit) if delivered + piece.len() as u64 >= limit => {
@@ -172,13 +176,14 @@ where
 mod tests {
     use super::*;
     use crate::link::faults::LinkFaults;
+    use crate::link::state::LinkState;
 
     fn test_rng() -> DetRng {
         DetRng::from_seed(steadfast_determinism::Seed::new(1))
     }
 
-    fn open_state() -> watch::Receiver<LinkState> {
-        watch::Sender::new(LinkState::new(LinkFaults::new())).subscribe()
+    fn open_state() -> Switch {
+        Switch::new(LinkState::new(LinkFaults::new()))
     }
 
     #[tokio::test(start_paused = true)]
@@ -189,9 +194,9 @@ mod tests {
             delay: Duration::from_millis(100),
             ..DirectionPlan::default()
         };
-        let sent = AtomicU64::new(0);
+        let (sent, state) = (AtomicU64::new(0), open_state());
         let started = Instant::now();
-        let pump = pump(near, far, &plan, open_state(), &sent, test_rng());
+        let pump = pump(near, far, &plan, &state, &sent, test_rng());
         let traffic = async {
             client.write_all(b"one").await.expect("write");
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -221,9 +226,9 @@ mod tests {
             reset_after: Some(5),
             ..DirectionPlan::default()
         };
-        let sent = AtomicU64::new(0);
+        let (sent, state) = (AtomicU64::new(0), open_state());
         client.write_all(b"0123456789").await.expect("write");
-        let pumped = pump(near, far, &plan, open_state(), &sent, test_rng()).await;
+        let pumped = pump(near, far, &plan, &state, &sent, test_rng()).await;
 
         assert!(matches!(pumped, Err(Stop::ResetAfter(5))), "{pumped:?}");
         let mut got = [0u8; 5];
@@ -240,18 +245,16 @@ mod tests {
             bytes_per_second: Some(10_000),
             ..DirectionPlan::default()
         };
-        let sent = AtomicU64::new(0);
+        let (sent, state) = (AtomicU64::new(0), open_state());
         client.write_all(&[7u8; 20_000]).await.expect("write");
         drop(client);
         let started = Instant::now();
-        let (pumped, received) = tokio::join!(
-            pump(near, far, &plan, open_state(), &sent, test_rng()),
-            async {
+        let (pumped, received) =
+            tokio::join!(pump(near, far, &plan, &state, &sent, test_rng()), async {
                 let mut all = Vec::new();
                 server.read_to_end(&mut all).await.expect("read");
                 all.len()
-            }
-        );
+            });
 
         assert!(pumped.is_ok());
         assert_eq!(received, 20_000);

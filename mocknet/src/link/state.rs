@@ -1,10 +1,11 @@
 //! A link's switchable state: held, partitioned, down, its faults, and the epoch whose change
-//! resets every open connection. Connections watch it through a `watch` channel.
+//! resets every open connection. Connections wait on its changes through a [`Switch`].
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use tokio::sync::watch;
+use tokio::sync::Notify;
 
 use super::faults::LinkFaults;
 
@@ -82,22 +83,72 @@ impl LinkState {
     }
 }
 
-/// Waits until bytes may flow (at once if they may).
-pub(crate) async fn wait_open(state: &mut watch::Receiver<LinkState>) {
-    loop {
-        if !state.borrow_and_update().stalls() {
-            return;
-        }
-        if state.changed().await.is_err() {
-            // The link is gone; its connections are being dropped with it.
-            return std::future::pending().await;
-        }
-    }
+/// A link's state with change notification, in place of a `watch` channel: tokio's `watch`
+/// wakes its waiters in a random order, and the order in which released connections move on
+/// must follow from the seed alone. `Notify` wakes them in the order they began to wait.
+#[derive(Debug)]
+pub(crate) struct Switch {
+    state: Mutex<LinkState>,
+    version: AtomicU64,
+    changed: Notify,
 }
 
-/// Resolves when the connection opened at `epoch` must be reset.
-pub(crate) async fn wait_reset(mut state: watch::Receiver<LinkState>, epoch: u64) {
-    if state.wait_for(|now| now.epoch != epoch).await.is_err() {
-        std::future::pending::<()>().await;
+impl Switch {
+    pub(crate) fn new(state: LinkState) -> Self {
+        Self {
+            state: Mutex::new(state),
+            version: AtomicU64::new(0),
+            changed: Notify::new(),
+        }
+    }
+
+    pub(crate) fn read(&self) -> MutexGuard<'_, LinkState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
+    }
+
+    /// Changes the state and wakes every waiter.
+    pub(crate) fn modify(&self, change: impl FnOnce(&mut LinkState)) {
+        self.modify_if(|state| {
+            change(state);
+            true
+        });
+    }
+
+    /// Changes the state and wakes every waiter if `change` says it changed anything.
+    pub(crate) fn modify_if(&self, change: impl FnOnce(&mut LinkState) -> bool) -> bool {
+        let changed = change(&mut self.read());
+        if changed {
+            self.version.fetch_add(1, Ordering::AcqRel);
+            self.changed.notify_waiters();
+        }
+        changed
+    }
+
+    /// Waits until `done` holds for the state (at once if it does).
+    async fn wait_until(&self, done: impl Fn(&LinkState) -> bool) {
+        loop {
+            let notified = self.changed.notified();
+            let mut notified = std::pin::pin!(notified);
+            // Registered before the check, so a change between the two is not missed.
+            notified.as_mut().enable();
+            if done(&self.read()) {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Waits until bytes may flow (at once if they may).
+    pub(crate) async fn wait_open(&self) {
+        self.wait_until(|state| !state.stalls()).await;
+    }
+
+    /// Resolves when the connection opened at `epoch` must be reset.
+    pub(crate) async fn wait_reset(&self, epoch: u64) {
+        self.wait_until(|state| state.epoch != epoch).await;
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Weak;
 use std::time::Duration;
 
 use super::{NetworkShared, Partition};
-use crate::link::LinkFaults;
+use crate::link::{LinkFaults, NetEventKind};
 
 /// A network scenario from a catalog's `networks` section: faults for every link, faults for
 /// some links, and a timeline. Give it to [`NetworkBuilder::scenario`](super::NetworkBuilder::scenario).
@@ -44,6 +44,31 @@ impl NetworkScenario {
     pub fn nodes(&self) -> &[String] {
         &self.nodes
     }
+
+    /// When the timeline makes events of `kind` (partition, heal, crash, restart or
+    /// faults-changed), sorted, since the network starts; so a test can measure from them.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use steadfast_mocknet::Catalog;
+    /// use steadfast_mocknet::link::NetEventKind;
+    ///
+    /// let catalog = Catalog::from_json("c.json", r#"{"networks": {"crash": {"nodes": ["db"],
+    ///     "timeline": [{"at_ms": 5000, "event": "crash", "node": "db"}]}}}"#)?;
+    /// let crash = catalog.network("crash")?;
+    /// assert_eq!(crash.event_times(NetEventKind::Crash), [Duration::from_secs(5)]);
+    /// assert!(crash.event_times(NetEventKind::Heal).is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn event_times(&self, kind: NetEventKind) -> Vec<Duration> {
+        self.timeline
+            .iter()
+            .filter(|event| event.action.kind() == kind)
+            .map(|event| event.at)
+            .collect()
+    }
 }
 
 /// One event of a network's timeline.
@@ -63,6 +88,18 @@ pub(crate) enum NetAction {
     Restart(String),
     /// New faults for one link, or for every link.
     Faults(Option<(String, String)>, LinkFaults),
+}
+
+impl NetAction {
+    fn kind(&self) -> NetEventKind {
+        match self {
+            NetAction::Partition(_) => NetEventKind::Partition,
+            NetAction::Heal => NetEventKind::Heal,
+            NetAction::Crash(_) => NetEventKind::Crash,
+            NetAction::Restart(_) => NetEventKind::Restart,
+            NetAction::Faults(..) => NetEventKind::FaultsChanged,
+        }
+    }
 }
 
 /// Plays `events` (sorted by time) on the network, for as long as it lives. The scenario was
