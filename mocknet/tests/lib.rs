@@ -6,6 +6,7 @@ mod support;
 #[path = "../../examples/payments/client.rs"]
 mod client;
 
+mod binary;
 mod callbacks;
 mod clock;
 mod collector;
