@@ -407,7 +407,7 @@ async fn replicate(node: Arc<Node>, peer: usize) {
                 }
                 continue;
             };
-            let (request, sends_entry) = {
+            let request = {
                 let state = node.lock();
                 next = next.min(state.log.len());
                 let prev_term = if next > 0 {
@@ -427,7 +427,7 @@ async fn replicate(node: Arc<Node>, peer: usize) {
                     };
                     request.push_str(&format!(" {} {key} {}", entry.term, entry.value));
                 }
-                (request, entry.is_some())
+                request
             };
             let Some(reply) = ask(connection, &request).await else {
                 // The peer is down or cut off: try again a heartbeat later.
@@ -450,8 +450,9 @@ async fn replicate(node: Arc<Node>, peer: usize) {
                 }
                 _ => stream = None,
             }
-            if !sends_entry && next >= node.lock().log.len() {
-                // Caught up: wait for a new entry or the next heartbeat.
+            if next >= node.lock().log.len() {
+                // Caught up: wait for a new entry or the next heartbeat, which also carries
+                // the commit index on to the follower.
                 let _ = timeout(HEARTBEAT, node.appended.notified()).await;
             }
         }
