@@ -86,6 +86,17 @@
 //! * An OTLP/HTTP JSON collector at `/v1/traces` ([`MockNetBuilder::otlp_collector`]) that
 //!   decodes exported spans into `steadfast_tracing_core::span::Span`s, so a test can check
 //!   that the service under test exported a whole trace ([`MockNet::spans`]).
+//! * [Links](link): [`Link`](link::Link), a TCP proxy on 127.0.0.1 in front of any
+//!   upstream (HTTP, gRPC, PostgreSQL, a protocol of your own) with seeded faults per
+//!   connection and direction, holds, partitions and a journal of [`NetEvent`](link::NetEvent)s.
+//! * [Networks](network): [`Network`](network::Network), the user's own services as named
+//!   nodes with a link for every ordered pair, [`Partition`](network::Partition)s (symmetric or
+//!   one way) that heal when their guard drops, crashes and restarts at a stable address, and
+//!   network scenarios from a catalog's `networks` section ([`Catalog::network`]).
+//! * The `steadfast-mocknet` command: `steadfast-mocknet link --upstream HOST:PORT
+//!   [--faults FILE]` puts a link in front of a service that runs as its own process, and
+//!   `steadfast-mocknet serve CATALOG --scenario NAME` serves a scenario, both in real time,
+//!   writing their journal as JSON lines on SIGINT or SIGTERM (`steadfast-mocknet help`).
 //!
 //! ## Faults at the transport level
 //!
@@ -104,7 +115,7 @@
 //!
 //! | variable | meaning |
 //! | --- | --- |
-//! | `STEADFAST_SCENARIO` | the scenario [`Catalog::selected`] returns; an empty, non-UTF-8 or unknown name is an error listing the known scenarios |
+//! | `STEADFAST_SCENARIO` | the scenario [`Catalog::selected`] returns (and the network scenario [`Catalog::selected_network`] returns); an empty, non-UTF-8 or unknown name is an error listing the known scenarios |
 //! | `STEADFAST_SEED` | read by `steadfast-determinism`: the run seed the test's fault draws derive from |
 //!
 //! ## Supported Rust versions
