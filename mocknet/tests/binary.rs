@@ -155,6 +155,43 @@ fn serve_prints_its_uri_answers_and_writes_the_journal_on_sigint() {
 }
 
 #[test]
+fn serve_listens_where_told_and_exits_1_when_it_cannot() {
+    let catalog = temp(
+        "listen-catalog.json",
+        Some(
+            r#"{"scenarios": {"up": {"routes": [{"name": "health", "path": "/health", "response": {"text": "ok"}}]}}}"#,
+        ),
+    );
+    let catalog = catalog.to_str().expect("utf-8");
+    let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = {
+        let probe = TcpListener::bind("127.0.0.1:0").expect("bind");
+        probe.local_addr().expect("addr").port()
+    };
+    let listen = format!("127.0.0.1:{port}");
+    let (mut child, _stdout, first) =
+        spawn(&["serve", catalog, "--scenario", "up", "--listen", &listen]);
+    let mut stream = TcpStream::connect(&listen).expect("connect");
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+    let status = signal(&mut child, libc::SIGTERM);
+    let busy = taken.local_addr().expect("addr").to_string();
+    let (code, stderr) = failure(&["serve", catalog, "--scenario", "up", "--listen", &busy]);
+
+    assert_eq!(first, format!("listening on http://{listen}"));
+    assert!(response.ends_with("\r\n\r\nok"), "{response}");
+    assert!(status.success(), "{status:?}");
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("could not listen on {busy}")),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn bad_flags_and_files_exit_2_with_a_message() {
     let bad_faults = temp(
         "bad-faults.json",
