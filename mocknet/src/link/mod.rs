@@ -52,6 +52,19 @@
 //!
 //! An upstream that refuses the connection is passed on as a reset: the client never hangs
 //! on it.
+//!
+//! ## Same seed, same journal
+//!
+//! On a paused runtime the journal follows from the seed and the traffic, with two limits
+//! that come from real sockets and from tokio rather than from the link:
+//!
+//! * The kernel completes TCP handshakes outside the runtime. Hundreds of connects issued at
+//!   one virtual instant can be accepted at different virtual times from run to run; clients
+//!   that connect as the test proceeds (one after another, or a pool) are not affected.
+//! * tokio's `select!` polls its branches in a random order unless it says `biased;`, and a
+//!   `watch` channel wakes its waiters in a random order. Code under test that relies on
+//!   either (when two branches are ready at once, or two waiters race) can take another path
+//!   under the same seed; the links themselves use neither.
 
 mod connection;
 mod faults;
