@@ -113,7 +113,8 @@ pub enum ErrorKind {
     TracePropagation,
     /// A [`Link`](crate::link::Link) or a [`Network`](crate::network::Network) could not start:
     /// no seed outside a deterministic test, or a listener that could not be bound (the cause
-    /// is the I/O error). [`Error::name`] is the link or node.
+    /// is the I/O error). [`Error::name`] is the link; it is `None` for the network and its
+    /// nodes, which the message names.
     LinkStart,
     /// Link faults cannot be used: a fault file that is not JSON of the link-fault shape
     /// ([`Error::file`], [`Error::serde_path`]), or a value out of range.
@@ -521,11 +522,10 @@ impl fmt::Display for Error {
                 inner.route.as_deref().unwrap_or_default(),
                 self.scenario_name()
             ),
-            ErrorKind::LinkStart => write!(
-                f,
-                "could not start link `{}`: {detail}",
-                inner.name.as_deref().unwrap_or_default()
-            ),
+            ErrorKind::LinkStart => match &inner.name {
+                Some(name) => write!(f, "could not start link `{name}`: {detail}"),
+                None => write!(f, "could not start the network: {detail}"),
+            },
             ErrorKind::InvalidFaults => match (&inner.file, &inner.serde_path) {
                 (Some(file), Some(path)) => {
                     write!(f, "invalid fault file {file} at `{path}`: {detail}")

@@ -298,3 +298,22 @@ async fn a_catalog_timeline_partitions_crashes_and_restarts_on_virtual_time(_ctx
         ]
     );
 }
+
+#[test]
+fn a_network_outside_a_deterministic_test_needs_a_seed() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+
+    let err = runtime
+        .block_on(Network::builder().nodes(["a"]).start())
+        .expect_err("no seed");
+
+    assert_eq!(err.kind(), ErrorKind::LinkStart);
+    assert_eq!(
+        err.to_string(),
+        "could not start the network: no seed for its fault draws: start it inside a \
+         #[deterministic_test] or give one with NetworkBuilder::seed"
+    );
+}

@@ -296,7 +296,6 @@ impl Drop for Network {
 
 fn listener_failed(name: &str, err: std::io::Error) -> Error {
     Error::new(ErrorKind::LinkStart)
-        .looking_for(name)
         .with_detail(format!("could not hand node `{name}` its listener"))
         .with_source(err)
 }
@@ -487,12 +486,10 @@ impl NetworkBuilder {
             None => TestContext::try_current()
                 .map(|ctx| ctx.fork_rng("mocknet-network"))
                 .ok_or_else(|| {
-                    Error::new(ErrorKind::LinkStart)
-                        .looking_for("network")
-                        .with_detail(
-                            "no seed for its fault draws: start it inside a \
+                    Error::new(ErrorKind::LinkStart).with_detail(
+                        "no seed for its fault draws: start it inside a \
                              #[deterministic_test] or give one with NetworkBuilder::seed",
-                        )
+                    )
                 })?,
         };
         let mut nodes: Vec<Node> = Vec::new();
@@ -505,7 +502,6 @@ impl NetworkBuilder {
             }
             let node = Node::bind(name.clone()).map_err(|err| {
                 Error::new(ErrorKind::LinkStart)
-                    .looking_for(name.clone())
                     .with_detail(format!("could not bind node `{name}` on 127.0.0.1"))
                     .with_source(err)
             })?;
