@@ -453,6 +453,35 @@ mod tests {
         assert!((2700..3300).contains(&refused), "{refused} of 10000");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn the_same_seed_draws_the_same_plans(
+            seed in proptest::prelude::any::<u64>(),
+            latency_ms in 0u64..500,
+            p_reset in 0.0f64..=1.0,
+            p_refuse in 0.0f64..=1.0,
+            after in 1u64..10_000,
+        ) {
+            let faults = LinkFaults::new()
+                .with(LinkFault::latency(Duration::from_millis(latency_ms)).probability(0.5))
+                .with(LinkFault::reset_after(after).probability(p_reset).direction(Direction::Upstream))
+                .with(LinkFault::jitter_lognormal(Duration::from_millis(5), Duration::from_millis(50)))
+                .with(LinkFault::refuse().probability(p_refuse));
+            let draw = || {
+                let mut rng = DetRng::from_seed(Seed::new(seed));
+                (0..20).map(|_| faults.plan(&mut rng)).collect::<Vec<_>>()
+            };
+            let plans = draw();
+
+            proptest::prop_assert_eq!(&plans, &draw());
+            for plan in &plans {
+                proptest::prop_assert!(plan.downstream.reset_after.is_none());
+                proptest::prop_assert!(plan.upstream.reset_after.is_none_or(|n| n == after));
+                proptest::prop_assert_eq!(plan.upstream.jitter.len(), 1);
+            }
+        }
+    }
+
     #[test]
     fn check_names_the_fault_and_the_value() {
         let faults = LinkFaults::new()
