@@ -52,6 +52,8 @@ struct Inner {
     variable: Option<&'static str>,
     value: Option<String>,
     seed: Option<Seed>,
+    /// The network scenario of a catalog the error is in.
+    network: Option<String>,
     /// What is wrong, in words, where the kind alone does not say it.
     detail: String,
     source: Option<Box<dyn StdError + Send + Sync + 'static>>,
@@ -135,6 +137,24 @@ pub enum ErrorKind {
     /// express, such as a custom matcher or a wiremock responder
     /// ([`Error::route`] names it).
     NotRepresentable,
+    /// A [`Link`](crate::link::Link) or a [`Network`](crate::network::Network) could not start:
+    /// no seed outside a deterministic test, or a listener that could not be bound (the cause
+    /// is the I/O error). [`Error::name`] is the link; it is `None` for the network and its
+    /// nodes, which the message names.
+    LinkStart,
+    /// Link faults cannot be used: a fault file that is not JSON of the link-fault shape
+    /// ([`Error::file`], [`Error::serde_path`]), or a value out of range.
+    InvalidFaults,
+    /// A node name the network does not have ([`Error::name`]; [`Error::known`] lists the
+    /// nodes).
+    UnknownNode,
+    /// A network that cannot be built or used that way: a node named twice, a link from a
+    /// node to itself, a partition naming a node twice or on both sides, a timeline event
+    /// missing a field ([`Error::known`] lists the nodes).
+    InvalidNetwork,
+    /// No network scenario of that name is in the catalog ([`Error::name`]; [`Error::known`]
+    /// lists the ones there are).
+    UnknownNetwork,
 }
 
 impl Error {
@@ -151,6 +171,7 @@ impl Error {
                 variable: None,
                 value: None,
                 seed: None,
+                network: None,
                 detail: String::new(),
                 source: None,
             }),
@@ -337,6 +358,28 @@ impl Error {
         self.inner.seed
     }
 
+    /// The network scenario of the catalog the error is in, for errors in a catalog's
+    /// `networks` section.
+    pub fn network(&self) -> Option<&str> {
+        self.inner.network.as_deref()
+    }
+
+    pub(crate) fn in_network(mut self, network: impl Into<String>) -> Self {
+        self.inner.network = Some(network.into());
+        self
+    }
+
+    /// Writes `invalid catalog FILE: network `N`: ` for errors in a catalog's networks.
+    fn write_network_place(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(file) = &self.inner.file {
+            write!(f, "invalid catalog {file}: ")?;
+        }
+        if let Some(network) = &self.inner.network {
+            write!(f, "network `{network}`: ")?;
+        }
+        Ok(())
+    }
+
     /// Writes where the error is: ``scenario `s`, route `r` ``, or parts of it.
     fn write_place(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.inner.place {
@@ -405,6 +448,7 @@ impl fmt::Debug for Error {
             ("serde_path", &inner.serde_path),
             ("name", &inner.name),
             ("value", &inner.value),
+            ("network", &inner.network),
         ];
         if let Some(place) = &inner.place {
             debug.field("place", place);
@@ -538,6 +582,58 @@ impl fmt::Display for Error {
                 inner.route.as_deref().unwrap_or_default(),
                 self.scenario_name()
             ),
+            ErrorKind::LinkStart => match &inner.name {
+                Some(name) => write!(f, "could not start link `{name}`: {detail}"),
+                None => write!(f, "could not start the network: {detail}"),
+            },
+            ErrorKind::InvalidFaults => match (&inner.file, &inner.serde_path) {
+                (Some(file), Some(path)) => {
+                    write!(f, "invalid fault file {file} at `{path}`: {detail}")
+                }
+                (Some(file), None) => write!(f, "invalid fault file {file}: {detail}"),
+                (None, _) => write!(
+                    f,
+                    "invalid faults for link `{}`: {detail}",
+                    inner.name.as_deref().unwrap_or_default()
+                ),
+            },
+            ErrorKind::UnknownNode => {
+                self.write_network_place(f)?;
+                if !detail.is_empty() {
+                    write!(f, "{detail}: ")?;
+                }
+                write!(
+                    f,
+                    "unknown node `{}`; known nodes: {}",
+                    inner.name.as_deref().unwrap_or_default(),
+                    self.known_list()
+                )
+            }
+            ErrorKind::InvalidNetwork => {
+                if inner.file.is_none() && inner.network.is_none() {
+                    f.write_str("invalid network: ")?;
+                }
+                self.write_network_place(f)?;
+                f.write_str(detail)?;
+                if !inner.known.is_empty() {
+                    write!(f, "; known nodes: {}", self.known_list())?;
+                }
+                Ok(())
+            }
+            ErrorKind::UnknownNetwork => {
+                write!(
+                    f,
+                    "unknown network `{}`",
+                    inner.name.as_deref().unwrap_or_default()
+                )?;
+                if let Some(file) = &inner.file {
+                    write!(f, " in catalog {file}")?;
+                }
+                if let Some(variable) = inner.variable {
+                    write!(f, " (from {variable})")?;
+                }
+                write!(f, "; known networks: {}", self.known_list())
+            }
         }
     }
 }

@@ -101,6 +101,17 @@
 //!   content type, JSON fields missing, added or retyped, with JSON pointers); a [`Cassette`]
 //!   replays, records or verifies by [`Mode`] (`STEADFAST_MOCKNET_MODE`). The
 //!   `steadfast-mocknet` binary has `record` and `verify` subcommands.
+//! * [Links](link): [`Link`](link::Link), a TCP proxy on 127.0.0.1 in front of any
+//!   upstream (HTTP, gRPC, PostgreSQL, a protocol of your own) with seeded faults per
+//!   connection and direction, holds, partitions and a journal of [`NetEvent`](link::NetEvent)s.
+//! * [Networks](network): [`Network`](network::Network), the user's own services as named
+//!   nodes with a link for every ordered pair, [`Partition`](network::Partition)s (symmetric or
+//!   one way) that heal when their guard drops, crashes and restarts at a stable address, and
+//!   network scenarios from a catalog's `networks` section ([`Catalog::network`]).
+//! * The `steadfast-mocknet` command: `steadfast-mocknet link --upstream HOST:PORT
+//!   [--faults FILE]` puts a link in front of a service that runs as its own process, and
+//!   `steadfast-mocknet serve CATALOG --scenario NAME` serves a scenario, both in real time,
+//!   writing their journal as JSON lines on SIGINT or SIGTERM (`steadfast-mocknet help`).
 //!
 //! ## Faults at the transport level
 //!
@@ -121,7 +132,7 @@
 //!
 //! | variable | meaning |
 //! | --- | --- |
-//! | `STEADFAST_SCENARIO` | the scenario [`Catalog::selected`] returns; an empty, non-UTF-8 or unknown name is an error listing the known scenarios |
+//! | `STEADFAST_SCENARIO` | the scenario [`Catalog::selected`] returns (and the network scenario [`Catalog::selected_network`] returns); an empty, non-UTF-8 or unknown name is an error listing the known scenarios |
 //! | `STEADFAST_SEED` | read by `steadfast-determinism`: the run seed the test's fault draws derive from |
 //! | `STEADFAST_MOCKNET_MODE` | what a [`Cassette`] does ([`Mode::from_env`]): `replay` (the default), `record`, `force-record` or `verify`; `record` is refused while `CI` is set, and any other value is an error naming the variable |
 //! | `CI` | when set (neither empty, `0` nor `false`), `STEADFAST_MOCKNET_MODE=record` is refused |
@@ -140,9 +151,11 @@ pub mod fault;
 pub mod fuzz;
 mod http1;
 mod journal;
+pub mod link;
 pub mod matchers;
 mod mock;
 mod mode;
+pub mod network;
 mod otlp;
 pub mod record;
 mod scenario;

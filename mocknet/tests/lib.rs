@@ -6,6 +6,7 @@ mod support;
 #[path = "../../examples/payments/client.rs"]
 mod client;
 
+mod binary;
 mod blocking;
 mod builder;
 mod callbacks;
@@ -17,6 +18,8 @@ mod determinism;
 mod expectations;
 mod faults;
 mod journal;
+mod links;
+mod networks;
 mod payments;
 mod port;
 mod record;

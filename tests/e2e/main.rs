@@ -10,10 +10,17 @@ mod client;
 
 mod flow;
 
+// The replicated key-value store of `examples/replicated_kv`, driven by its own runner.
+#[path = "../../examples/replicated_kv/run.rs"]
+mod kv_run;
+#[path = "../../examples/replicated_kv/node.rs"]
+mod node;
+
 mod chart;
 mod faulty_service;
 mod real_peers;
 mod replay;
+mod replicated_kv;
 mod scenarios;
 mod sealed;
 mod traces;

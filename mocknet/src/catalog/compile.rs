@@ -101,10 +101,12 @@ impl Compiler<'_> {
             let scenario = self.scenario(name, raw, &overlays, &mut Vec::new())?;
             scenarios.insert(name.clone(), scenario);
         }
+        let networks = super::networks::compile(&self.file, &self.raw.networks)?;
         Ok(Catalog {
             file: self.file,
             scenarios,
             overlays,
+            networks,
         })
     }
 

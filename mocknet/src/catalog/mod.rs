@@ -67,12 +67,27 @@
 //! [`Scenario::to_catalog_json`](crate::Scenario::to_catalog_json) writes a scenario (one built
 //! with [`Mock`](crate::Mock)s too) out in this format.
 //!
+//! A **network** (in the `networks` section, next to `scenarios`) describes the links of a
+//! [`Network`](crate::network::Network): its `nodes`, `faults` for every link, `links` with
+//! faults of their own (`{"from": "a", "to": "b", "faults": [...]}`), and a `timeline` of
+//! events at `at_ms` milliseconds of virtual time after the network starts: `partition`
+//! (groups `a` and `b`, optional `one_way` and `mode` `stall` or `reset`), `heal` (every
+//! partition the timeline began), `crash` and `restart` (`node`), and `faults` (new faults,
+//! for link `from`/`to` or every link). Link faults are `latency`, `jitter-uniform`,
+//! `jitter-lognormal`, `bandwidth`, `slice` (`bytes`, optional `interval_ms`), `dribble`,
+//! `reset` (optional `after_bytes`), `refuse` and `black-hole` (or `hang`), each with an
+//! optional `probability` and `direction` (`both`, `upstream`, `downstream`); see
+//! [`LinkFaults::from_json`](crate::link::LinkFaults::from_json). Every node name is checked
+//! against `nodes` when the catalog loads. [`Catalog::selected_network`] picks one by
+//! `STEADFAST_SCENARIO`.
+//!
 //! The built-in overlays are `degraded-network` (lognormal jitter with p50 80 ms and p99
 //! 1200 ms, 10 % of 503s with `Retry-After: 1`, 5 % of resets), `offline` (every request
 //! reset) and `slow` (16 KiB/s). A catalog's overlay of the same name replaces a built-in one.
 
 mod compile;
 mod export;
+mod networks;
 mod overlays;
 mod schema;
 
@@ -83,6 +98,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::error::{Error, ErrorKind, Place};
+use crate::network::NetworkScenario;
 use crate::scenario::{Overlay, Scenario};
 use compile::Compiler;
 use schema::RawCatalog;
@@ -117,6 +133,7 @@ pub struct Catalog {
     file: String,
     scenarios: BTreeMap<String, Scenario>,
     overlays: BTreeMap<String, Overlay>,
+    networks: BTreeMap<String, NetworkScenario>,
 }
 
 impl Catalog {
@@ -278,6 +295,88 @@ impl Catalog {
                     .with_variable(SCENARIO_ENV)
                     .with_value(lossy)
                     .with_detail(format!("one of the scenario names: {}", known.join(", ")))
+                    .with_known(known))
+            }
+        }
+    }
+}
+
+impl Catalog {
+    /// The network scenario called `name`, from the catalog's `networks` section.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::UnknownNetwork`], naming the file and listing the [known](Error::known)
+    /// network scenarios.
+    pub fn network(&self, name: &str) -> Result<NetworkScenario, Error> {
+        self.networks.get(name).cloned().ok_or_else(|| {
+            Error::new(ErrorKind::UnknownNetwork)
+                .in_file(self.file.clone())
+                .looking_for(name)
+                .with_known(self.networks.keys().cloned().collect())
+        })
+    }
+
+    /// The names of the network scenarios, sorted.
+    pub fn network_names(&self) -> impl Iterator<Item = &str> {
+        self.networks.keys().map(String::as_str)
+    }
+
+    /// The network scenario named by `STEADFAST_SCENARIO`, or `default` when the variable is
+    /// unset.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidEnv`] naming the [variable](Error::variable) when it is empty or
+    /// not UTF-8, and [`ErrorKind::UnknownNetwork`] (naming the variable too) when no network
+    /// scenario has that name.
+    pub fn selected_network(&self, default: &str) -> Result<NetworkScenario, Error> {
+        self.selected_network_with(|name| std::env::var_os(name), default)
+    }
+
+    /// Like [`selected_network`](Self::selected_network), with the environment read through
+    /// `lookup`, which answers as [`std::env::var_os`] does.
+    ///
+    /// # Errors
+    ///
+    /// As [`selected_network`](Self::selected_network).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::ffi::OsString;
+    /// use steadfast_mocknet::Catalog;
+    ///
+    /// let catalog = Catalog::from_json("c.json", r#"{"networks": {"calm": {}, "split": {}}}"#)?;
+    /// let env = |value: &'static str| move |_: &str| Some(OsString::from(value));
+    /// assert_eq!(catalog.selected_network_with(|_| None, "calm")?.name(), "calm");
+    /// assert_eq!(catalog.selected_network_with(env("split"), "calm")?.name(), "split");
+    /// let err = catalog.selected_network_with(env("storm"), "calm").unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "unknown network `storm` in catalog c.json (from STEADFAST_SCENARIO); known networks: calm, split"
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn selected_network_with(
+        &self,
+        lookup: impl Fn(&str) -> Option<OsString>,
+        default: &str,
+    ) -> Result<NetworkScenario, Error> {
+        let Some(value) = lookup(SCENARIO_ENV) else {
+            return self.network(default);
+        };
+        let lossy = value.to_string_lossy();
+        match value.to_str().map(str::trim) {
+            Some(name) if !name.is_empty() => self
+                .network(name)
+                .map_err(|err| err.with_variable(SCENARIO_ENV).with_value(lossy)),
+            _ => {
+                let known: Vec<String> = self.networks.keys().cloned().collect();
+                Err(Error::new(ErrorKind::InvalidEnv)
+                    .with_variable(SCENARIO_ENV)
+                    .with_value(lossy)
+                    .with_detail(format!("one of the network names: {}", known.join(", ")))
                     .with_known(known))
             }
         }

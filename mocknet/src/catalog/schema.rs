@@ -13,6 +13,8 @@ pub(super) struct RawCatalog {
     pub(super) scenarios: BTreeMap<String, RawScenario>,
     #[serde(default)]
     pub(super) overlays: BTreeMap<String, RawOverlay>,
+    #[serde(default)]
+    pub(super) networks: BTreeMap<String, super::networks::RawNetwork>,
 }
 
 #[derive(Debug, Deserialize)]

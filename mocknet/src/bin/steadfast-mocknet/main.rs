@@ -1,22 +1,50 @@
-//! The `steadfast-mocknet` command: `record` and `verify`. See the crate README.
+//! The `steadfast-mocknet` command, in real time: a seeded link in front of a service that runs
+//! as its own process (`link`), a catalog scenario served over HTTP (`serve`), a recording proxy
+//! to a live service (`record`) and the check of a recorded scenario against it (`verify`).
+//! See `cli::USAGE`.
 
 use std::ffi::OsString;
 use std::process::ExitCode;
 
+mod cli;
+mod link;
 mod record;
+mod serve;
 mod verify;
 
-const USAGE: &str = "\
-usage:
-  steadfast-mocknet record --upstream URL --out CATALOG --scenario NAME
-                           [--listen 127.0.0.1:PORT] [--mode new|all] [--secret-header NAME]...
-  steadfast-mocknet verify CATALOG --scenario NAME --against URL [--ignore POINTER]...
-                           [--compare POINTER]... [--header 'NAME: VALUE']...
-                           [--format text|markdown|json]
+fn main() -> ExitCode {
+    let mut args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let subcommand = (!args.is_empty()).then(|| args.remove(0));
+    match subcommand.as_ref().and_then(|name| name.to_str()) {
+        Some("link") => cli::exit(link::run(args)),
+        Some("serve") => cli::exit(serve::run(args)),
+        Some("record") => exit(record::run(args)),
+        Some("verify") => exit(verify::run(args)),
+        Some("help" | "--help" | "-h") => {
+            println!("{}", cli::USAGE);
+            ExitCode::SUCCESS
+        }
+        _ => cli::exit(Err(cli::Fail::Usage(match subcommand {
+            Some(name) => format!("unknown subcommand {:?}", name.to_string_lossy()),
+            None => "no subcommand".into(),
+        }))),
+    }
+}
 
-record prints `listening on http://127.0.0.1:PORT` first and writes the catalog on SIGINT or
-SIGTERM. exit codes: 0 done (verify: no drift), 1 verify found drift, 2 usage, input,
-upstream or catalog error";
+/// The exit code of `record` or `verify`, printing a failure first.
+fn exit(outcome: Result<u8, Fail>) -> ExitCode {
+    match outcome {
+        Ok(code) => ExitCode::from(code),
+        Err(Fail { message, usage }) => {
+            if usage {
+                eprintln!("steadfast-mocknet: {message}\n\n{}", cli::USAGE);
+            } else {
+                eprintln!("steadfast-mocknet: {message}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
 
 /// An error that ends the command with exit code 2; usage errors also print the usage.
 struct Fail {
@@ -46,40 +74,6 @@ impl From<steadfast_mocknet::Error> for Fail {
             message,
             usage: false,
         }
-    }
-}
-
-fn main() -> ExitCode {
-    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    match dispatch(args) {
-        Ok(code) => ExitCode::from(code),
-        Err(Fail { message, usage }) => {
-            if usage {
-                eprintln!("steadfast-mocknet: {message}\n\n{USAGE}");
-            } else {
-                eprintln!("steadfast-mocknet: {message}");
-            }
-            ExitCode::from(2)
-        }
-    }
-}
-
-fn dispatch(mut args: Vec<OsString>) -> Result<u8, Fail> {
-    if args.is_empty() {
-        return Err(Fail::usage("no subcommand"));
-    }
-    let subcommand = args.remove(0);
-    match subcommand.to_str() {
-        Some("record") => record::run(args),
-        Some("verify") => verify::run(args),
-        Some("help" | "--help" | "-h") => {
-            println!("{USAGE}");
-            Ok(0)
-        }
-        _ => Err(Fail::usage(format!(
-            "unknown subcommand {:?}",
-            subcommand.to_string_lossy()
-        ))),
     }
 }
 
