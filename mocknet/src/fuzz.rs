@@ -25,8 +25,8 @@ pub enum Read {
     },
     /// The stream ended before a request began.
     Closed,
-    /// The request was refused with a 400 and this reason.
-    Bad(&'static str),
+    /// The request was refused with this status and reason.
+    Bad(u16, &'static str),
     /// Reading failed.
     Io,
 }
@@ -54,7 +54,7 @@ pub fn read_requests(input: &[u8], chunk: usize) -> Vec<Read> {
                     body_len: request.body.len(),
                 },
                 Err(ReadError::Closed) => Read::Closed,
-                Err(ReadError::Bad(why)) => Read::Bad(why),
+                Err(ReadError::Bad(status, why)) => Read::Bad(status, why),
                 Err(ReadError::Io) => Read::Io,
             };
             let last = !matches!(read, Read::Request { .. });

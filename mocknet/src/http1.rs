@@ -33,8 +33,9 @@ const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 pub(crate) enum ReadError {
     /// The peer closed or failed before a request began.
     Closed,
-    /// The request is not one this server can read; answer 400 and close.
-    Bad(&'static str),
+    /// The request is not one this server can read; answer with the status (400, or 413, 414
+    /// and 431 for a body, request line or header section over the limits) and close.
+    Bad(u16, &'static str),
     /// Reading failed; the connection is gone.
     Io,
 }
@@ -58,14 +59,24 @@ pub(crate) async fn read_request<S: AsyncRead + AsyncWrite + Unpin>(
         match parsed.parse(buf) {
             Ok(httparse::Status::Complete(len)) => break head(&parsed, len)?,
             Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => {}
-            Ok(httparse::Status::Partial) => return Err(ReadError::Bad("request head too long")),
-            Err(_) => return Err(ReadError::Bad("malformed request head")),
+            // Refused before any more of it is read: a request line that has not ended within
+            // the limit is 414, a header section that has not is 431.
+            Ok(httparse::Status::Partial) if !buf.windows(2).any(|pair| pair == b"\r\n") => {
+                return Err(ReadError::Bad(414, "request line too long"));
+            }
+            Ok(httparse::Status::Partial) => {
+                return Err(ReadError::Bad(431, "request header section too large"));
+            }
+            Err(httparse::Error::TooManyHeaders) => {
+                return Err(ReadError::Bad(431, "too many request headers"));
+            }
+            Err(_) => return Err(ReadError::Bad(400, "malformed request head")),
         }
         if stream.read_buf(buf).await? == 0 {
             return Err(if buf.is_empty() {
                 ReadError::Closed
             } else {
-                ReadError::Bad("connection closed inside the request head")
+                ReadError::Bad(400, "connection closed inside the request head")
             });
         }
     };
@@ -78,7 +89,10 @@ pub(crate) async fn read_request<S: AsyncRead + AsyncWrite + Unpin>(
         Framing::Length(len) => {
             while buf.len() < len {
                 if stream.read_buf(buf).await? == 0 {
-                    return Err(ReadError::Bad("connection closed inside the request body"));
+                    return Err(ReadError::Bad(
+                        400,
+                        "connection closed inside the request body",
+                    ));
                 }
             }
             buf.drain(..len).collect()
@@ -111,9 +125,10 @@ fn head(
                 let len = value
                     .trim()
                     .parse::<usize>()
-                    .map_err(|_| ReadError::Bad("invalid content-length"))?;
+                    .map_err(|_| ReadError::Bad(400, "invalid content-length"))?;
+                // Refused from the header, before a byte of the body is read.
                 if len > MAX_BODY {
-                    return Err(ReadError::Bad("request body too large"));
+                    return Err(ReadError::Bad(413, "request body too large"));
                 }
                 framing = Framing::Length(len);
             }
@@ -152,24 +167,24 @@ async fn read_chunked<S: AsyncRead + AsyncWrite + Unpin>(
     loop {
         let line = read_line(stream, buf).await?;
         let size = line.split(';').next().unwrap_or_default().trim();
-        let size =
-            usize::from_str_radix(size, 16).map_err(|_| ReadError::Bad("invalid chunk size"))?;
+        let size = usize::from_str_radix(size, 16)
+            .map_err(|_| ReadError::Bad(400, "invalid chunk size"))?;
         if size == 0 {
             // Trailers end with an empty line.
             while !read_line(stream, buf).await?.is_empty() {}
             return Ok(body);
         }
-        if body.len() + size > MAX_BODY {
-            return Err(ReadError::Bad("request body too large"));
+        if body.len().saturating_add(size) > MAX_BODY {
+            return Err(ReadError::Bad(413, "request body too large"));
         }
         while buf.len() < size + 2 {
             if stream.read_buf(buf).await? == 0 {
-                return Err(ReadError::Bad("connection closed inside a chunk"));
+                return Err(ReadError::Bad(400, "connection closed inside a chunk"));
             }
         }
         body.extend(buf.drain(..size));
         if buf.drain(..2).as_slice() != b"\r\n" {
-            return Err(ReadError::Bad("chunk not followed by CRLF"));
+            return Err(ReadError::Bad(400, "chunk not followed by CRLF"));
         }
     }
 }
@@ -185,12 +200,23 @@ async fn read_line<S: AsyncRead + AsyncWrite + Unpin>(
             return Ok(line);
         }
         if buf.len() > MAX_HEAD {
-            return Err(ReadError::Bad("chunk line too long"));
+            return Err(ReadError::Bad(400, "chunk line too long"));
         }
         if stream.read_buf(buf).await? == 0 {
-            return Err(ReadError::Bad("connection closed inside a chunked body"));
+            return Err(ReadError::Bad(
+                400,
+                "connection closed inside a chunked body",
+            ));
         }
     }
+}
+
+/// The whole response refusing a request that cannot be read: `status`, `why` as the body,
+/// and `connection: close`.
+pub(crate) fn refusal(status: u16, why: &str) -> Vec<u8> {
+    let mut out = response_head(status, [], why.len(), true);
+    out.extend_from_slice(why.as_bytes());
+    out
 }
 
 /// The status line and headers of a response, ending with the blank line.
@@ -240,7 +266,7 @@ mod tests {
                 match read_request(&mut stream, &mut buf).await {
                     Ok(request) => out.push(request),
                     Err(ReadError::Closed) => return Ok(out),
-                    Err(ReadError::Bad(why)) => return Err(why.to_string()),
+                    Err(ReadError::Bad(_, why)) => return Err(why.to_string()),
                     Err(ReadError::Io) => return Err("io error".into()),
                 }
             }

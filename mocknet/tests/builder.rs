@@ -243,10 +243,12 @@ async fn wiremock_delay_is_real_time_and_mocknet_delay_is_the_test_clock(_ctx: &
         .mount(&net)
         .await;
 
-    let wall = std::time::Instant::now();
+    // A sealed test thread reads virtual time from std's clock too: read real time elsewhere.
+    let real_now = || std::thread::spawn(std::time::Instant::now).join().unwrap();
+    let wall = real_now();
     let virtual_start = tokio::time::Instant::now();
     let real = client().get(format!("{}/wiremock", net.uri())).send().await;
-    let real_wall = wall.elapsed();
+    let real_wall = real_now() - wall;
     let virtual_start_2 = tokio::time::Instant::now();
     let simulated = client().get(format!("{}/mocknet", net.uri())).send().await;
 

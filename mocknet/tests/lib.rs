@@ -6,6 +6,7 @@ mod support;
 #[path = "../../examples/payments/client.rs"]
 mod client;
 
+mod abuse;
 mod binary;
 mod blocking;
 mod builder;

@@ -81,10 +81,8 @@ async fn serve(mut stream: TcpStream, state: Arc<ProxyState>) {
         let raw = match http1::read_request(&mut stream, &mut buf).await {
             Ok(raw) => raw,
             Err(ReadError::Closed | ReadError::Io) => return,
-            Err(ReadError::Bad(why)) => {
-                let mut out = http1::response_head(400, [], why.len(), true);
-                out.extend_from_slice(why.as_bytes());
-                let _ = stream.write_all(&out).await;
+            Err(ReadError::Bad(status, why)) => {
+                let _ = stream.write_all(&http1::refusal(status, why)).await;
                 return;
             }
         };

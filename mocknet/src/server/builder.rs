@@ -22,6 +22,7 @@ pub struct MockNetBuilder {
     /// Outside a test context without a seed, use the fixed seed 0 instead of failing.
     pub(super) fixed_seed_fallback: bool,
     pub(super) fail_on_unmatched: bool,
+    pub(super) request_timeout: Option<std::time::Duration>,
     pub(super) otlp_collector: bool,
     pub(super) callback_base: Option<String>,
 }
@@ -69,6 +70,43 @@ impl MockNetBuilder {
     /// ```
     pub fn fail_on_unmatched(mut self, yes: bool) -> Self {
         self.fail_on_unmatched = yes;
+        self
+    }
+
+    /// Closes a connection that has not delivered a whole request within `timeout` of
+    /// connecting or of its previous response, so slow or idle clients (slowloris) cannot hold
+    /// the server's connections: a connection that sent part of a request is answered `408`,
+    /// an idle keep-alive one is closed. The timeout runs on the server's runtime clock, so on
+    /// a paused clock it is virtual time and fires whenever the runtime idles that long. None
+    /// by default: a connection may wait for its request as long as it likes.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use steadfast_mocknet::MockNet;
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build()?.block_on(async {
+    /// let net = MockNet::builder()
+    ///     .seed(1)
+    ///     .request_timeout(Duration::from_secs(10))
+    ///     .start()
+    ///     .await?;
+    /// let mut slow = tokio::net::TcpStream::connect(net.address()).await?;
+    /// slow.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n").await?; // and never the rest
+    /// let started = tokio::time::Instant::now();
+    /// let mut answer = String::new();
+    /// slow.read_to_string(&mut answer).await?;
+    ///
+    /// assert!(answer.starts_with("HTTP/1.1 408 "), "{answer}");
+    /// assert_eq!(started.elapsed(), Duration::from_secs(10));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn request_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.request_timeout = Some(timeout);
         self
     }
 
@@ -274,6 +312,7 @@ impl MockNetBuilder {
             origin,
             started: tokio::time::Instant::now(),
             fail_on_unmatched: self.fail_on_unmatched,
+            request_timeout: self.request_timeout,
             otlp_collector: self.otlp_collector,
             callback_base,
             state: Mutex::new(state),

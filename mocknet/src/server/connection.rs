@@ -85,13 +85,25 @@ async fn rebind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
     let mut buf = Vec::with_capacity(4096);
     loop {
-        let raw = match http1::read_request(&mut stream, &mut buf).await {
+        let read = http1::read_request(&mut stream, &mut buf);
+        let read = match shared.request_timeout {
+            None => read.await,
+            Some(limit) => match tokio::time::timeout(limit, read).await {
+                Ok(read) => read,
+                // An idle keep-alive connection is only closed; a started request is told why.
+                Err(_) if buf.is_empty() => return,
+                Err(_) => {
+                    let why = "the request did not arrive within the server's request timeout";
+                    let _ = stream.write_all(&http1::refusal(408, why)).await;
+                    return;
+                }
+            },
+        };
+        let raw = match read {
             Ok(raw) => raw,
             Err(ReadError::Closed | ReadError::Io) => return,
-            Err(ReadError::Bad(why)) => {
-                let mut out = http1::response_head(400, [], why.len(), true);
-                out.extend_from_slice(why.as_bytes());
-                let _ = stream.write_all(&out).await;
+            Err(ReadError::Bad(status, why)) => {
+                let _ = stream.write_all(&http1::refusal(status, why)).await;
                 return;
             }
         };

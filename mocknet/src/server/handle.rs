@@ -135,6 +135,7 @@ impl MockNet {
             seed: None,
             fixed_seed_fallback: false,
             fail_on_unmatched: false,
+            request_timeout: None,
             otlp_collector: false,
             callback_base: None,
         }

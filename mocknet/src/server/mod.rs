@@ -45,6 +45,9 @@ pub(crate) struct Shared {
     origin: SeedOrigin,
     started: tokio::time::Instant,
     fail_on_unmatched: bool,
+    /// How long a connection may take to deliver a whole request; see
+    /// `MockNetBuilder::request_timeout`.
+    request_timeout: Option<std::time::Duration>,
     otlp_collector: bool,
     callback_base: Option<url::Url>,
     state: Mutex<State>,
