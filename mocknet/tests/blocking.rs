@@ -103,3 +103,35 @@ fn mount_blocking_needs_a_server_with_its_own_runtime() {
         "{err}"
     );
 }
+
+#[test]
+fn ureq_gets_a_503_with_retry_after_then_the_answer() {
+    let net = MockNet::builder().seed(5).start_blocking().expect("starts");
+    Mock::given(method("GET"))
+        .and(path("/quote"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("1.08"))
+        .sequence([
+            Step::fault(Fault::status(503).retry_after(2)),
+            Step::respond(),
+        ])
+        .named("quote")
+        .mount_blocking(&net)
+        .expect("mounted");
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let url = format!("{}/quote", net.uri());
+
+    let busy = agent.get(&url).call().expect("answered");
+    let mut quote = agent.get(&url).call().expect("answered");
+
+    assert_eq!(busy.status(), 503);
+    assert_eq!(
+        busy.headers().get("retry-after").map(|v| v.as_bytes()),
+        Some(&b"2"[..])
+    );
+    assert_eq!(quote.status(), 200);
+    assert_eq!(quote.body_mut().read_to_string().expect("body"), "1.08");
+    net.assert_called("quote", 2);
+}
