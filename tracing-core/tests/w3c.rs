@@ -97,3 +97,19 @@ fn propagated_tracestate_is_truncated_to_512_dropping_long_members_first() {
         "then members are dropped from the right"
     );
 }
+
+/// Found by the `traceparent` fuzz target: opentelemetry-rust 0.33's propagator takes ids
+/// shorter than the grammar's 32 and 16 hex digits; the specification refuses them.
+#[test]
+fn version_00_ids_shorter_than_the_grammar_are_refused() {
+    for header in [
+        "00-01c80319c-00f027aa0ba2b7-00",
+        "00-0af7651916cd43dd8448eb211c80319-b7ad6b7169203331-01",
+        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b716920333-01",
+    ] {
+        assert!(
+            steadfast_tracing_core::TraceParent::parse(header).is_err(),
+            "{header} parsed"
+        );
+    }
+}
