@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, read_utf8};
+use crate::error::Error;
 
 /// The environment variable naming the directory of `attempts.jsonl`.
 pub const FLAKY_DIR_ENV: &str = "STEADFAST_FLAKY_DIR";
@@ -156,6 +156,11 @@ pub fn flaky_dir_with(env: impl Fn(&str) -> Option<OsString>) -> Result<PathBuf,
 /// Appends one record to `dir/attempts.jsonl`, creating the directory and file as needed, and
 /// returns the file's path.
 ///
+/// Appends hold an exclusive lock on the file, so lines of concurrent writers never interleave.
+/// A writer killed inside its `write` (SIGKILL can cut a write to a regular file at a page
+/// boundary) leaves an unterminated last line: readers skip it, and the next append, under the
+/// lock, cuts it off first, so it never glues itself to a whole record.
+///
 /// # Errors
 ///
 /// [`ErrorKind::Io`](crate::ErrorKind::Io) when the directory or file cannot be created or written.
@@ -170,16 +175,43 @@ pub fn append_to(dir: &Path, record: &AttemptRecord) -> Result<PathBuf, Error> {
     let mut line = serde_json::to_vec(&record).expect("an attempt record serialises");
     line.push(b'\n');
     let mut file = OpenOptions::new()
+        .read(true)
         .append(true)
         .create(true)
         .open(&path)
         .map_err(|err| Error::io(&path, "open", err))?;
-    // One write call per line: with O_APPEND the kernel appends the whole buffer atomically.
-    // `write_all` only loops if the kernel wrote part of it, which regular files do not do
-    // for lines this short.
+    // Released when `file` closes, also when the process dies.
+    file.lock().map_err(|err| Error::io(&path, "lock", err))?;
+    cut_unterminated_tail(&file).map_err(|err| Error::io(&path, "repair", err))?;
     file.write_all(&line)
         .map_err(|err| Error::io(&path, "write", err))?;
     Ok(path)
+}
+
+/// Cuts the file back to its last newline: what follows it is an append that a killed writer
+/// never finished. Called under the file's lock.
+fn cut_unterminated_tail(file: &std::fs::File) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt as _;
+    let len = file.metadata()?.len();
+    let mut end = len;
+    let mut chunk = [0u8; 4096];
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let piece = &mut chunk[..usize::try_from(end - start).unwrap_or(0)];
+        file.read_exact_at(piece, start)?;
+        if let Some(at) = piece.iter().rposition(|&byte| byte == b'\n') {
+            let keep = start + at as u64 + 1;
+            if keep < len {
+                file.set_len(keep)?;
+            }
+            return Ok(());
+        }
+        end = start;
+    }
+    if len > 0 {
+        file.set_len(0)?;
+    }
+    Ok(())
 }
 
 fn truncate_at_char(text: &mut String, max: usize) {
@@ -193,18 +225,28 @@ fn truncate_at_char(text: &mut String, max: usize) {
     }
 }
 
-/// Reads every record of an `attempts.jsonl` file; blank lines are skipped.
+/// Reads every record of an `attempts.jsonl` file; blank lines are skipped, and so is an
+/// unterminated last line (see [`parse_attempts`]), which is left out before the text is
+/// decoded, since a cut can fall inside a character.
 ///
 /// # Errors
 ///
 /// [`ErrorKind::Io`](crate::ErrorKind::Io) when the file cannot be read, [`ErrorKind::NotUtf8`](crate::ErrorKind::NotUtf8), and [`ErrorKind::Json`](crate::ErrorKind::Json) when a line is
 /// not a record ([`Error::line`] says which).
 pub fn read_attempts(path: &Path) -> Result<Vec<AttemptRecord>, Error> {
-    parse_attempts(path, &read_utf8(path)?)
+    let bytes = std::fs::read(path).map_err(|err| Error::io(path, "read", err))?;
+    let whole = match bytes.iter().rposition(|&byte| byte == b'\n') {
+        Some(end) => &bytes[..=end],
+        None => &[][..],
+    };
+    let text =
+        std::str::from_utf8(whole).map_err(|err| Error::not_utf8(path, err.valid_up_to()))?;
+    parse_attempts(path, text)
 }
 
 /// Reads every record of `attempts.jsonl` text already in memory; `path` only names it in
-/// errors. Blank lines are skipped.
+/// errors. Blank lines are skipped, and so is an unterminated last line: an append still being
+/// written, or cut short by a killed writer (see [`append_to`]).
 ///
 /// # Errors
 ///
@@ -223,7 +265,12 @@ pub fn read_attempts(path: &Path) -> Result<Vec<AttemptRecord>, Error> {
 /// # Ok::<(), steadfast_flaky::Error>(())
 /// ```
 pub fn parse_attempts(path: &Path, text: &str) -> Result<Vec<AttemptRecord>, Error> {
-    text.lines()
+    let whole = match text.rfind('\n') {
+        Some(end) => &text[..=end],
+        None => "",
+    };
+    whole
+        .lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
         .map(|(index, line)| {

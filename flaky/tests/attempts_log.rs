@@ -185,9 +185,12 @@ fn killed_writers_leave_only_whole_lines_and_every_completed_attempt() {
         }
     }
 
-    let text = std::fs::read_to_string(dir.join("attempts.jsonl")).unwrap();
-    assert!(text.ends_with('\n'), "the file ends in a torn line");
+    // A writer killed inside its write may leave an unterminated last line, which is no
+    // attempt; every terminated line must be a whole record (read_attempts fails otherwise).
+    let bytes = std::fs::read(dir.join("attempts.jsonl")).unwrap();
+    let terminated = bytes.iter().filter(|&&byte| byte == b'\n').count();
     let records = read_attempts(&dir.join("attempts.jsonl")).unwrap();
+    assert_eq!(records.len(), terminated);
     let mut seen = HashSet::new();
     for record in &records {
         let index = usize::try_from(record.attempt).unwrap() - 1;
@@ -203,4 +206,32 @@ fn killed_writers_leave_only_whole_lines_and_every_completed_attempt() {
             );
         }
     }
+}
+
+#[test]
+fn an_append_after_a_killed_writer_cuts_its_unfinished_line_first() {
+    let dir = fresh_dir("torn");
+    append_to(&dir, &record("whole", 0)).unwrap();
+    // What a writer killed inside its write leaves: part of a line, cut inside a character.
+    let torn = serde_json::to_vec(&record("torn-é", 0)).unwrap();
+    let cut = torn.iter().position(|&byte| byte >= 0x80).unwrap() + 1;
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.join("attempts.jsonl"))
+        .unwrap();
+    std::io::Write::write_all(&mut file, &torn[..cut]).unwrap();
+    drop(file);
+
+    // Readers leave the unfinished line out, though it is not even valid UTF-8.
+    assert_eq!(read_attempts(&dir.join("attempts.jsonl")).unwrap().len(), 1);
+    append_to(&dir, &record("after", 0)).unwrap();
+
+    let text = std::fs::read_to_string(dir.join("attempts.jsonl")).unwrap();
+    let writers: Vec<_> = read_attempts(&dir.join("attempts.jsonl"))
+        .unwrap()
+        .into_iter()
+        .map(|record| record.invocation)
+        .collect();
+    assert_eq!(writers, ["whole", "after"]);
+    assert_eq!(text.lines().count(), 2);
 }
