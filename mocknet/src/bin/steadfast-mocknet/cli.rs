@@ -40,6 +40,14 @@ pub enum Fail {
     Usage(String),
     /// Could not run: the message, exit code 1.
     Run(String),
+    /// A bad input or upstream of `record` or `verify`: the message, exit code 2.
+    Input(String),
+}
+
+impl From<steadfast_mocknet::Error> for Fail {
+    fn from(err: steadfast_mocknet::Error) -> Self {
+        Fail::Input(chain(&err))
+    }
 }
 
 /// Every message in `err`'s source chain, joined with `: `.
@@ -58,10 +66,11 @@ pub fn chain(err: &dyn std::error::Error) -> String {
     text
 }
 
-/// Prints a failure and turns the outcome into the exit code.
-pub fn exit(outcome: Result<(), Fail>) -> ExitCode {
+/// Prints a failure and turns the outcome (the exit code of a subcommand that ran) into the
+/// exit code.
+pub fn exit(outcome: Result<u8, Fail>) -> ExitCode {
     match outcome {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(Fail::Usage(message)) => {
             eprintln!("steadfast-mocknet: {message}\n\n{USAGE}");
             ExitCode::from(2)
@@ -69,6 +78,10 @@ pub fn exit(outcome: Result<(), Fail>) -> ExitCode {
         Err(Fail::Run(message)) => {
             eprintln!("steadfast-mocknet: {message}");
             ExitCode::FAILURE
+        }
+        Err(Fail::Input(message)) => {
+            eprintln!("steadfast-mocknet: {message}");
+            ExitCode::from(2)
         }
     }
 }
@@ -114,12 +127,18 @@ impl Options {
         Ok(options)
     }
 
+    /// The last value given for `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
+        self.all(name).last().copied()
+    }
+
+    /// Every value given for `name`, in order.
+    pub fn all(&self, name: &str) -> Vec<&str> {
         self.pairs
             .iter()
-            .rev()
-            .find(|(key, _)| key == name)
+            .filter(|(key, _)| key == name)
             .map(|(_, value)| value.as_str())
+            .collect()
     }
 
     pub fn required(&self, name: &str) -> Result<&str, Fail> {

@@ -6,10 +6,10 @@ use std::ffi::OsString;
 use steadfast_mocknet::Catalog;
 use steadfast_mocknet::verify_live::{ReportFormat, Verifier};
 
-use super::{Fail, parse_options, runtime};
+use crate::cli::{Fail, Options, runtime};
 
 pub(crate) fn run(args: Vec<OsString>) -> Result<u8, Fail> {
-    let options = parse_options(
+    let options = Options::parse(
         args,
         &[
             "--scenario",
@@ -21,12 +21,12 @@ pub(crate) fn run(args: Vec<OsString>) -> Result<u8, Fail> {
         ],
     )?;
     let [catalog] = options.positional.as_slice() else {
-        return Err(Fail::usage("verify needs exactly one CATALOG"));
+        return Err(Fail::Usage("verify needs exactly one CATALOG".into()));
     };
     let format = match options.get("--format") {
         None => ReportFormat::Text,
         Some(name) => ReportFormat::parse(name).ok_or_else(|| {
-            Fail::usage(format!(
+            Fail::Usage(format!(
                 "--format must be text, markdown or json, got {name:?}"
             ))
         })?,
@@ -40,7 +40,7 @@ pub(crate) fn run(args: Vec<OsString>) -> Result<u8, Fail> {
     }
     for header in options.all("--header") {
         let Some((name, value)) = header.split_once(':') else {
-            return Err(Fail::usage(format!(
+            return Err(Fail::Usage(format!(
                 "--header must be 'NAME: VALUE', got {header:?}"
             )));
         };
