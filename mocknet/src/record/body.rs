@@ -63,12 +63,13 @@ pub(crate) fn response(
     let mut bodies = Vec::new();
     let mut keep_encoding = true;
     if !body.is_empty() {
-        let (key, value) = match (content_type, std::str::from_utf8(plain)) {
-            (Some(kind), Ok(text))
-                if is_json(kind) && serde_json::from_str::<Value>(text).is_ok() =>
-            {
-                // OK because the text parsed just above.
-                let mut json: Value = serde_json::from_str(text).expect("parsed JSON");
+        let text = std::str::from_utf8(plain);
+        let parsed = match (content_type, text) {
+            (Some(kind), Ok(text)) if is_json(kind) => serde_json::from_str::<Value>(text).ok(),
+            _ => None,
+        };
+        let (key, value) = match (parsed, content_type, text) {
+            (Some(mut json), _, Ok(text)) => {
                 if redactor.scrub_json(&mut json) {
                     keep_encoding = false;
                     ("json", json)
@@ -80,7 +81,7 @@ pub(crate) fn response(
                     ("text", Value::String(text.to_string()))
                 }
             }
-            (Some(_), Ok(text)) => {
+            (None, Some(_), Ok(text)) => {
                 let mut text = text.to_string();
                 if redactor.scrub_text(&mut text) {
                     keep_encoding = false;

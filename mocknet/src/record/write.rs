@@ -90,16 +90,16 @@ impl Writer<'_> {
             value: value.clone(),
         }));
 
+        // The file must be a catalog already: never overwrite what cannot be read back.
+        let compiled = existing
+            .map(|text| Catalog::from_json(self.file, text))
+            .transpose()?;
         let mut catalog = match existing {
-            Some(text) => {
-                // The file must be a catalog already: never overwrite what cannot be read back.
-                Catalog::from_json(self.file, text)?;
-                serde_json::from_str::<Value>(text).map_err(|err| {
-                    Error::new(ErrorKind::InvalidCatalog)
-                        .in_file(self.file)
-                        .with_source(err)
-                })?
-            }
+            Some(text) => serde_json::from_str::<Value>(text).map_err(|err| {
+                Error::new(ErrorKind::InvalidCatalog)
+                    .in_file(self.file)
+                    .with_source(err)
+            })?,
             None => Value::Object(Map::new()),
         };
         let scenario = scenario_entry(&mut catalog, self.scenario);
@@ -110,20 +110,19 @@ impl Writer<'_> {
                 _ => Vec::new(),
             },
         };
-        if self.mode == RecordMode::New && existing.is_some() {
-            let compiled = Catalog::from_json(self.file, existing.unwrap_or_default())?;
-            if let Ok(known) = compiled.scenario(self.scenario) {
-                groups.retain(|group| {
-                    !group.requests.iter().any(|request| {
-                        known.routes.iter().any(|route| {
-                            route
-                                .matchers
-                                .iter()
-                                .all(|spec| spec.build().matches(request))
-                        })
+        if let (RecordMode::New, Some(compiled)) = (self.mode, &compiled)
+            && let Ok(known) = compiled.scenario(self.scenario)
+        {
+            groups.retain(|group| {
+                !group.requests.iter().any(|request| {
+                    known.routes.iter().any(|route| {
+                        route
+                            .matchers
+                            .iter()
+                            .all(|spec| spec.build().matches(request))
                     })
-                });
-            }
+                })
+            });
         }
         let mut names: BTreeSet<String> = kept
             .iter()
