@@ -32,14 +32,18 @@ pub struct HistogramSummary {
 impl HistogramSummary {
     /// The summary of `samples` in any order, or `None` without (non-NaN) samples.
     pub(crate) fn of(samples: &[f64]) -> Option<Self> {
-        let sorted = sorted(samples);
+        Self::of_sorted(&sorted(samples))
+    }
+
+    /// The summary of samples already without NaNs and ascending (as [`sorted`] gives them).
+    pub(crate) fn of_sorted(sorted: &[f64]) -> Option<Self> {
         let sum: f64 = sorted.iter().sum();
         Some(Self {
             count: sorted.len(),
             min: *sorted.first()?,
-            p50: nearest_rank(&sorted, 50.0)?,
-            p95: nearest_rank(&sorted, 95.0)?,
-            p99: nearest_rank(&sorted, 99.0)?,
+            p50: nearest_rank(sorted, 50.0)?,
+            p95: nearest_rank(sorted, 95.0)?,
+            p99: nearest_rank(sorted, 99.0)?,
             max: *sorted.last()?,
             mean: sum / sorted.len() as f64,
             sum,

@@ -145,11 +145,13 @@ impl Statistic<'_> {
     pub fn check_below(&self, limit: impl IntoF64) -> Result<(), Error> {
         let limit = limit.into_f64();
         let (matched, samples) = self.query.pooled()?;
-        let summary =
-            HistogramSummary::of(&samples).ok_or_else(|| self.query.only_nans(&matched))?;
         let sorted = crate::distribution::sorted(&samples);
-        let actual = steadfast_determinism::budget::nearest_rank(&sorted, self.percent)
-            .unwrap_or(summary.max);
+        let (Some(summary), Some(actual)) = (
+            HistogramSummary::of_sorted(&sorted),
+            steadfast_determinism::budget::nearest_rank(&sorted, self.percent),
+        ) else {
+            return Err(self.query.only_nans(&matched));
+        };
         if actual < limit {
             return Ok(());
         }
