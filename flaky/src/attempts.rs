@@ -241,7 +241,7 @@ pub fn read_attempts(path: &Path) -> Result<Vec<AttemptRecord>, Error> {
     };
     let text =
         std::str::from_utf8(whole).map_err(|err| Error::not_utf8(path, err.valid_up_to()))?;
-    parse_attempts(path, text)
+    parse_lines(path, text)
 }
 
 /// Reads every record of `attempts.jsonl` text already in memory; `path` only names it in
@@ -269,8 +269,12 @@ pub fn parse_attempts(path: &Path, text: &str) -> Result<Vec<AttemptRecord>, Err
         Some(end) => &text[..=end],
         None => "",
     };
-    whole
-        .lines()
+    parse_lines(path, whole)
+}
+
+/// The records of `text`, every line of which is terminated; blank lines are skipped.
+fn parse_lines(path: &Path, text: &str) -> Result<Vec<AttemptRecord>, Error> {
+    text.lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
         .map(|(index, line)| {
