@@ -53,7 +53,7 @@ pub(crate) fn response(
             .map(|(_, value)| value.as_str())
     };
     let content_type = header("content-type");
-    let gzip = header("content-encoding").is_some_and(|value| value.trim() == "gzip");
+    let gzip = is_gzip(header("content-encoding"));
     let decoded = if gzip { gunzip(body) } else { None };
     let plain = decoded.as_deref().unwrap_or(body);
     let encoded = decoded.is_some();
@@ -135,13 +135,24 @@ pub(crate) fn response(
 
 /// Whether a content type is JSON (`application/json`, `application/problem+json`, …).
 pub(crate) fn is_json(content_type: &str) -> bool {
-    let essence = content_type
+    let essence = essence(Some(content_type));
+    essence == "application/json" || essence.ends_with("+json")
+}
+
+/// The media type of a content type, lowercase, without parameters (empty for none).
+pub(crate) fn essence(content_type: Option<&str>) -> String {
+    content_type
+        .unwrap_or_default()
         .split(';')
         .next()
         .unwrap_or_default()
         .trim()
-        .to_ascii_lowercase();
-    essence == "application/json" || essence.ends_with("+json")
+        .to_ascii_lowercase()
+}
+
+/// Whether a `Content-Encoding` value says gzip.
+pub(crate) fn is_gzip(content_encoding: Option<&str>) -> bool {
+    content_encoding.is_some_and(|value| value.trim() == "gzip")
 }
 
 /// The decoded bytes of a gzip body, or `None` when they are not gzip.

@@ -79,7 +79,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::error::{Error, ErrorKind};
-pub(crate) use body::{gunzip, is_json as is_json_type};
+pub(crate) use body::{essence, gunzip, is_gzip, is_json as is_json_type};
 use proxy::{Log, ProxyState};
 use redact::Redactor;
 use write::Writer;

@@ -48,8 +48,8 @@ mod shape;
 use serde_json::Value;
 
 use crate::error::{Error, ErrorKind};
-use crate::record::check_upstream;
 use crate::record::proxy::{client, upstream_url};
+use crate::record::{check_upstream, essence, is_gzip};
 use crate::scenario::{MatcherSpec, Response, Route, Scenario};
 pub use report::{Drift, DriftKind, DriftReport, ReportFormat};
 use shape::Rules;
@@ -157,15 +157,16 @@ impl Verifier {
                 })?;
                 report.requests += 1;
                 let status = response.status().as_u16();
-                let headers = response.headers().clone();
+                let content_type = header(response.headers(), "content-type");
+                let gzip = is_gzip(header(response.headers(), "content-encoding").as_deref());
                 let body = response.bytes().await.map_err(|err| {
                     failed(format!("broke off its answer to route `{}`", route.name))
                         .with_source(err)
                 })?;
                 let live = Live {
                     status,
-                    content_type: header(&headers, "content-type"),
-                    gzip: header(&headers, "content-encoding").is_some_and(|v| v.trim() == "gzip"),
+                    content_type,
+                    gzip,
                     body: &body,
                 };
                 compare(route, index + 1, recorded, &live, &rules, &mut report);
@@ -293,7 +294,7 @@ fn compare(
     if !crate::record::is_json_type(&was) {
         return;
     }
-    let recorded_gzip = recorded_header("content-encoding").is_some_and(|v| v.trim() == "gzip");
+    let recorded_gzip = is_gzip(recorded_header("content-encoding").as_deref());
     let (Some(was), Some(now)) = (
         json_body(&recorded.body, recorded_gzip),
         json_body(live.body, live.gzip),
@@ -303,17 +304,6 @@ fn compare(
     for drift in shape::diff(&was, &now, rules) {
         push(drift.kind, Some(drift.pointer), drift.recorded, drift.live);
     }
-}
-
-/// The media type of a content type, lowercase, without parameters (empty for none).
-fn essence(content_type: Option<&str>) -> String {
-    content_type
-        .unwrap_or_default()
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase()
 }
 
 fn json_body(body: &[u8], gzip: bool) -> Option<Value> {
