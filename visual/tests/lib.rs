@@ -2,6 +2,7 @@
 
 mod cli;
 mod cli_dir;
+mod concurrent_update;
 mod decode;
 mod diff_dir;
 #[cfg(feature = "insta")]
