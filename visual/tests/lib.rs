@@ -9,5 +9,7 @@ mod diff_dir;
 mod insta_comparator;
 mod pixelmatch_fixtures;
 mod properties;
+mod prune_cli;
+mod review_cli;
 mod snapshot;
 mod support;
