@@ -53,6 +53,16 @@ pub enum ErrorKind {
     TooLarge,
     /// Reading or writing a file failed.
     Io,
+    /// A file this crate writes for review (`pending.json` beside the
+    /// failure artifacts, `used.jsonl`, the record of the last run) is
+    /// malformed.
+    InvalidRecord,
+    /// A snapshot name that is neither waiting for review nor a baseline
+    /// the last run used; the message lists the closest names.
+    UnknownSnapshot,
+    /// A snapshot that has no new image waiting for review (it matched its
+    /// baseline, or was accepted or rejected already).
+    NotPending,
 }
 
 impl Error {

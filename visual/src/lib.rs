@@ -15,6 +15,7 @@ mod fast_png;
 mod insta;
 mod load;
 mod options;
+mod review;
 mod snapshot;
 
 pub use config::UpdateMode;
@@ -26,4 +27,5 @@ pub use error::{Error, ErrorKind};
 pub use insta::InstaComparator;
 pub use load::{DecodeLimits, decode, decode_with_limits, open, open_with_limits, save_png};
 pub use options::{Background, Options, Rect, SizeMismatch};
+pub use review::{LastRun, Pending, UnusedBaseline, VisualDir};
 pub use snapshot::{Outcome, Snapshot, Status};

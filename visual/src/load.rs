@@ -238,18 +238,34 @@ fn encode_baseline(image: &RgbaImage) -> Result<Vec<u8>, Error> {
     Ok(out.into_inner())
 }
 
-/// Encode `image` as PNG and write it atomically to `path`, compressed
-/// for keeping (snapshot baselines).
+/// Encode `image` as PNG and write it atomically and durably to `path`,
+/// compressed for keeping (snapshot baselines).
 pub(crate) fn save_baseline(path: &Path, image: &RgbaImage) -> Result<(), Error> {
-    write_atomic(path, &encode_baseline(image)?)
+    write_atomic(path, &encode_baseline(image)?, Durability::Synced)
 }
 
-/// Write `bytes` to `path` atomically: a temporary file in the same folder,
-/// then a rename over the target.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+/// How much a [`write_atomic`] promises beyond atomicity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Durability {
+    /// Readers see the old file or the new one; a crash of the machine may
+    /// lose the new one. Enough for artifacts, which the next failure rewrites.
+    Atomic,
+    /// Also flushed to disk before the rename and the folder after it, so
+    /// a crash never leaves an empty or partial file under the name
+    /// (baselines, which are committed).
+    Synced,
+}
+
+/// Write `bytes` to `path` atomically: a temporary file in the same folder
+/// (a name no other writer uses: process id and a counter), then a rename
+/// over the target, so concurrent readers and writers only ever see a whole
+/// file. The temporary file is removed when anything fails.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8], durability: Durability) -> Result<(), Error> {
+    use std::io::Write as _;
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    if let Some(dir) = path.parent() {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    if let Some(dir) = dir {
         std::fs::create_dir_all(dir).map_err(|e| Error::io("create folder", dir, e))?;
     }
     let file_name = path
@@ -260,11 +276,29 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io("write file", &tmp, e))?;
+    let written = std::fs::File::create(&tmp).and_then(|mut file| {
+        file.write_all(bytes)?;
+        if durability == Durability::Synced {
+            file.sync_all()?;
+        }
+        Ok(())
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io("write file", &tmp, e));
+    }
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         Error::io("rename file into place", path, e)
-    })
+    })?;
+    if durability == Durability::Synced {
+        // The rename is durable once the folder's entry is; a folder that
+        // cannot be opened or synced (some file systems) keeps the rename
+        // atomic all the same.
+        let folder = dir.unwrap_or(Path::new("."));
+        let _ = std::fs::File::open(folder).and_then(|d| d.sync_all());
+    }
+    Ok(())
 }
 
 /// Encode `image` as PNG and write it to `path` atomically (a temporary
@@ -292,7 +326,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 pub fn save_png(path: impl AsRef<Path>, image: &RgbaImage) -> Result<(), Error> {
     let bytes = fast_png::encode_fast(image)
         .map_err(|e| Error::new(ErrorKind::Image, "cannot encode png").with_source(e))?;
-    write_atomic(path.as_ref(), &bytes)
+    write_atomic(path.as_ref(), &bytes, Durability::Atomic)
 }
 
 #[cfg(test)]
@@ -304,8 +338,8 @@ mod tests {
         let dir =
             std::env::temp_dir().join(format!("steadfast-visual-load-{}", std::process::id()));
         let path = dir.join("x.bin");
-        write_atomic(&path, b"one").unwrap();
-        write_atomic(&path, b"two").unwrap();
+        write_atomic(&path, b"one", Durability::Atomic).unwrap();
+        write_atomic(&path, b"two", Durability::Synced).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"two");
         let entries = std::fs::read_dir(&dir).unwrap().count();
         assert_eq!(entries, 1);

@@ -11,11 +11,9 @@ use crate::diff::{Comparison, compare};
 use crate::error::{Error, ErrorKind};
 use crate::load::{open, save_baseline, save_png};
 use crate::options::{Background, Options, Rect};
+use crate::review::{self, pending, runs};
 
 type Lookup = Box<dyn Fn(&str) -> Option<OsString> + Send + Sync>;
-
-/// The files written on a failure.
-const ARTIFACTS: [&str; 3] = ["expected.png", "actual.png", "diff.png"];
 
 /// Assert that an image matches the baseline `tests/snapshots/<name>.png`
 /// of the crate that calls the macro.
@@ -68,8 +66,14 @@ macro_rules! assert_snapshot {
 ///
 /// On a mismatch `expected.png`, `actual.png` and `diff.png` are written to
 /// `<target>/steadfast/visual/<name>/`, where `<target>` is
-/// `CARGO_TARGET_DIR` or the `target` folder of the enclosing workspace.
-/// Baselines are written atomically (temporary file, then rename).
+/// `CARGO_TARGET_DIR` or the `target` folder of the enclosing workspace,
+/// with `pending.json`, the figures `steadfast-visual review` shows (see
+/// [`Pending`](crate::Pending)). Every check also appends the baseline it
+/// used to `<target>/steadfast/visual/used.jsonl`, for `steadfast-visual
+/// prune` (see [`LastRun`](crate::LastRun)). Baselines are written
+/// atomically: a temporary file in the same folder, flushed to disk, then
+/// renamed over the old one, so concurrent checks and readers only ever see
+/// a whole baseline.
 ///
 /// # Example
 ///
@@ -135,6 +139,9 @@ pub struct Outcome {
     comparison: Option<Comparison>,
     options: Options,
     artifacts: Result<Option<PathBuf>, String>,
+    /// Whether the artifacts are where `steadfast-visual accept` finds them
+    /// (no [`Snapshot::artifact_dir`] given).
+    reviewable: bool,
 }
 
 impl Outcome {
@@ -169,6 +176,11 @@ impl Outcome {
 impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let name = &self.name;
+        let accept = if self.reviewable && matches!(self.artifacts, Ok(Some(_))) {
+            format!(", or `steadfast-visual accept {name}`")
+        } else {
+            String::new()
+        };
         let artifact = |file: &str| match &self.artifacts {
             Ok(Some(dir)) => dir.join(file).display().to_string(),
             Ok(None) => "(not written)".to_owned(),
@@ -189,7 +201,7 @@ impl fmt::Display for Outcome {
             Status::Missing => write!(
                 f,
                 "snapshot `{name}` has no baseline at {}\n  actual:   {}\n  to create it, run with \
-                 STEADFAST_UPDATE=missing (the default when CI is not set)",
+                 STEADFAST_UPDATE=missing (the default when CI is not set){accept}",
                 self.baseline.display(),
                 artifact("actual.png"),
             ),
@@ -202,7 +214,7 @@ impl fmt::Display for Outcome {
                     "snapshot `{name}` does not match its baseline\n  differing pixels: {} of {} \
                      ({:.4}%) on a {w}x{h} canvas\n  tolerance: max_diff_pixels {}, max_diff_ratio \
                      {}, threshold {}\n  baseline: {}\n  expected: {}\n  actual:   {}\n  diff:     {}\n  \
-                     to accept the new image, run with STEADFAST_UPDATE=changed",
+                     to accept the new image, run with STEADFAST_UPDATE=changed{accept}",
                     c.map_or(0, Comparison::diff_pixels),
                     c.map_or(0, Comparison::total_pixels),
                     c.map_or(0.0, Comparison::ratio) * 100.0,
@@ -422,11 +434,13 @@ impl Snapshot {
             .overlay(file)
             .overlay(env.settings)
             .to_options()?;
-        let artifacts = self.artifact_dir.clone().unwrap_or_else(|| {
-            target_dir(&manifest, &*self.env)
-                .join("steadfast/visual")
-                .join(&self.name)
-        });
+        let visual = review::visual_root(&manifest, &*self.env);
+        let artifacts = self
+            .artifact_dir
+            .clone()
+            .unwrap_or_else(|| visual.join(&self.name));
+        let run = runs::current_run()?;
+        record_use(&visual, &run, &dir, &self.name);
         let outcome = |status, comparison, artifacts| Outcome {
             name: self.name.clone(),
             status,
@@ -434,34 +448,56 @@ impl Snapshot {
             comparison,
             options: options.clone(),
             artifacts,
+            reviewable: self.artifact_dir.is_none(),
+        };
+        let record = |status, comparison, dimensions| pending::Record {
+            name: &self.name,
+            status,
+            run: &run,
+            baseline: &baseline,
+            comparison,
+            dimensions,
+            options: &options,
         };
 
         if !baseline.exists() {
             if env.update == UpdateMode::None {
-                let written = write_artifacts(&artifacts, None, image, None);
+                let pending = record(Status::Missing, None, image.dimensions());
+                let written = write_artifacts(&artifacts, None, image, None, &pending);
                 return Ok(outcome(Status::Missing, None, written));
             }
             save_baseline(&baseline, image)?;
+            pending::remove_artifacts(&artifacts);
             return Ok(outcome(Status::Created, None, Ok(None)));
         }
         let expected = open(&baseline)?;
         let quick = compare(&expected, image, &options.clone().diff_image(false))?;
         let same_size = expected.dimensions() == image.dimensions();
-        if quick.is_passed() && same_size {
-            // Stale artifacts from an earlier failure would mislead.
-            remove_artifacts(&artifacts);
-            if env.update == UpdateMode::All && expected != *image {
+        let passed = quick.is_passed() && same_size;
+        let update = match env.update {
+            UpdateMode::All => expected != *image,
+            UpdateMode::Changed => !passed,
+            UpdateMode::None | UpdateMode::Missing => false,
+        };
+        if passed || update {
+            // Stale artifacts from an earlier failure would mislead, and would
+            // wait for a review that has nothing left to decide.
+            pending::remove_artifacts(&artifacts);
+            if update {
                 save_baseline(&baseline, image)?;
                 return Ok(outcome(Status::Updated, Some(quick), Ok(None)));
             }
             return Ok(outcome(Status::Matched, Some(quick), Ok(None)));
         }
-        if matches!(env.update, UpdateMode::Changed | UpdateMode::All) {
-            save_baseline(&baseline, image)?;
-            return Ok(outcome(Status::Updated, Some(quick), Ok(None)));
-        }
         let full = compare(&expected, image, &options)?;
-        let written = write_artifacts(&artifacts, Some(&expected), image, full.diff_image());
+        let pending = record(Status::Changed, Some(&full), full.dimensions());
+        let written = write_artifacts(
+            &artifacts,
+            Some(&expected),
+            image,
+            full.diff_image(),
+            &pending,
+        );
         Ok(outcome(Status::Changed, Some(full), written))
     }
 
@@ -521,16 +557,32 @@ impl Snapshot {
     }
 }
 
-/// Write the failure artifacts; errors are reported in the panic message
-/// instead of hiding the mismatch.
+/// Note that this run checked snapshot `name` of `snapshot_dir`, for
+/// `steadfast-visual prune`. Best effort: a record that cannot be written
+/// never fails the check, it warns.
+fn record_use(visual: &Path, run: &str, snapshot_dir: &Path, name: &str) {
+    let recorded = std::path::absolute(snapshot_dir)
+        .map_err(|e| Error::io("find snapshot folder", snapshot_dir, e))
+        .and_then(|dir| runs::record(visual, run, &dir, name));
+    if let Err(e) = recorded {
+        eprintln!(
+            "steadfast: warning: snapshot `{name}`: cannot record that this run used its \
+             baseline ({e}); `steadfast-visual prune` would list it"
+        );
+    }
+}
+
+/// Write the failure artifacts and the review record; errors are reported
+/// in the panic message instead of hiding the mismatch.
 fn write_artifacts(
     dir: &Path,
     expected: Option<&RgbaImage>,
     actual: &RgbaImage,
     diff: Option<&RgbaImage>,
+    record: &pending::Record<'_>,
 ) -> Result<Option<PathBuf>, String> {
     let write = || -> Result<(), Error> {
-        remove_artifacts(dir);
+        pending::remove_artifacts(dir);
         if let Some(e) = expected {
             save_png(dir.join("expected.png"), e)?;
         }
@@ -538,24 +590,16 @@ fn write_artifacts(
         if let Some(d) = diff {
             save_png(dir.join("diff.png"), d)?;
         }
-        Ok(())
+        pending::write(dir, record)
     };
     write()
         .map(|()| Some(dir.to_path_buf()))
         .map_err(|e| e.to_string())
 }
 
-/// Remove the artifact files (only those: the folder may be shared).
-fn remove_artifacts(dir: &Path) {
-    for file in ARTIFACTS {
-        // Best effort: a missing file is the common case.
-        let _ = std::fs::remove_file(dir.join(file));
-    }
-}
-
 /// Reject names that are empty, absolute, or contain `.`/`..` segments or
 /// characters outside `[A-Za-z0-9._-]`.
-fn validate_name(name: &str) -> Result<(), Error> {
+pub(crate) fn validate_name(name: &str) -> Result<(), Error> {
     let segment_ok = |s: &str| {
         !s.is_empty()
             && s != "."
@@ -576,23 +620,6 @@ fn validate_name(name: &str) -> Result<(), Error> {
     }
 }
 
-/// The cargo target folder: `CARGO_TARGET_DIR` if set (relative to the
-/// manifest dir), else `target` beside the nearest enclosing
-/// `[workspace]` manifest, else beside `manifest`.
-fn target_dir(manifest: &Path, lookup: &dyn Fn(&str) -> Option<OsString>) -> PathBuf {
-    if let Some(dir) = lookup("CARGO_TARGET_DIR").filter(|d| !d.is_empty()) {
-        return manifest.join(dir);
-    }
-    manifest
-        .ancestors()
-        .find(|dir| {
-            std::fs::read_to_string(dir.join("Cargo.toml"))
-                .is_ok_and(|toml| toml.lines().any(|l| l.trim() == "[workspace]"))
-        })
-        .unwrap_or(manifest)
-        .join("target")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -608,15 +635,5 @@ mod tests {
         for good in ["home", "pages/home-1", "a.b_c/D"] {
             validate_name(good).unwrap();
         }
-    }
-
-    #[test]
-    fn target_dir_prefers_cargo_target_dir_then_the_workspace() {
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let set = |k: &str| (k == "CARGO_TARGET_DIR").then(|| OsString::from("/tmp/tgt"));
-        assert_eq!(target_dir(manifest, &set), PathBuf::from("/tmp/tgt"));
-        // This crate is a member of the steadfast workspace one level up.
-        let workspace = manifest.parent().unwrap();
-        assert_eq!(target_dir(manifest, &|_| None), workspace.join("target"));
     }
 }

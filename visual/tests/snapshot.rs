@@ -7,30 +7,22 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use image::{Rgba, RgbaImage};
-use steadfast_visual::{ErrorKind, Rect, Snapshot, Status, assert_snapshot, open};
+use steadfast_visual::{ErrorKind, Rect, Snapshot, Status, VisualDir, assert_snapshot, open};
 
-use crate::support::{fixtures, scratch};
+use crate::support::{fixtures, scratch, square};
 
-/// A snapshot in a scratch folder reading only the given variables.
+/// A snapshot in a scratch folder reading only the given variables, and
+/// `CARGO_TARGET_DIR` naming `dir/target` (where the run record goes).
 fn snap(dir: &Path, name: &str, vars: &[(&str, &str)]) -> Snapshot {
-    let map: HashMap<String, OsString> = vars
+    let mut map: HashMap<String, OsString> = vars
         .iter()
         .map(|(k, v)| (k.to_string(), OsString::from(v)))
         .collect();
+    map.insert("CARGO_TARGET_DIR".into(), dir.join("target").into());
     Snapshot::new(name)
         .snapshot_dir(dir.join("snapshots"))
         .artifact_dir(dir.join("artifacts").join(name))
         .with_env(move |k| map.get(k).cloned())
-}
-
-fn square(color: [u8; 4]) -> RgbaImage {
-    let mut img = RgbaImage::from_pixel(20, 10, Rgba([255, 255, 255, 255]));
-    for y in 2..8 {
-        for x in 5..15 {
-            img.put_pixel(x, y, Rgba(color));
-        }
-    }
-    img
 }
 
 fn panic_message(f: impl FnOnce()) -> String {
@@ -83,6 +75,8 @@ fn changed_image_fails_with_counts_tolerance_and_artifacts() {
         message.contains("to accept the new image, run with STEADFAST_UPDATE=changed"),
         "{message}"
     );
+    // The artifacts are not where the command looks for them.
+    assert!(!message.contains("steadfast-visual accept"), "{message}");
     assert!(
         message.contains("differing pixels: 60 of 200 (30.0000%)"),
         "{message}"
@@ -316,4 +310,132 @@ fn a_failed_assertion_points_at_the_caller() {
     });
 
     assert_eq!(at, Some((file!().to_owned(), line)));
+}
+
+/// A snapshot like [`snap`]'s whose artifacts go where the review finds
+/// them: `dir/target/steadfast/visual/<name>/`.
+fn reviewed(dir: &Path, name: &str, vars: &[(&str, &str)]) -> Snapshot {
+    let mut map: HashMap<String, OsString> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), OsString::from(v)))
+        .collect();
+    map.insert("CARGO_TARGET_DIR".into(), dir.join("target").into());
+    Snapshot::new(name)
+        .snapshot_dir(dir.join("snapshots"))
+        .with_env(move |k| map.get(k).cloned())
+}
+
+fn visual_dir(dir: &Path) -> VisualDir {
+    VisualDir::new(dir.join("target/steadfast/visual"))
+}
+
+#[test]
+fn a_failed_check_waits_for_review_with_its_figures_until_it_passes() {
+    let dir = scratch("snap-pending");
+    reviewed(&dir, "ui/square", &[]).assert(&square([0, 0, 0, 255]));
+    assert!(visual_dir(&dir).pending().unwrap().is_empty());
+
+    let failed = reviewed(&dir, "ui/square", &[])
+        .max_diff_pixels(10)
+        .check(&square([255, 0, 0, 255]))
+        .unwrap();
+
+    let pending = visual_dir(&dir).pending().unwrap();
+    assert_eq!(pending.len(), 1);
+    let p = &pending[0];
+    assert_eq!((p.name(), p.status()), ("ui/square", Status::Changed));
+    assert_eq!(p.baseline(), baseline(&dir, "ui/square"));
+    assert_eq!(Some(p.artifacts()), failed.artifacts());
+    assert_eq!((p.diff_pixels(), p.total_pixels()), (Some(60), Some(200)));
+    assert_eq!((p.ratio(), p.dimensions()), (Some(0.3), (20, 10)));
+    assert_eq!(
+        (p.threshold(), p.max_diff_pixels(), p.max_diff_ratio()),
+        (0.1, Some(10), None)
+    );
+    assert_eq!(open(p.expected().unwrap()).unwrap(), square([0, 0, 0, 255]));
+    assert_eq!(open(p.actual()).unwrap(), square([255, 0, 0, 255]));
+    assert!(p.diff().unwrap().is_file());
+    let text = p.to_string();
+    assert!(
+        text.contains("differing pixels: 60 of 200 (30.0000%) on a 20x10 canvas"),
+        "{text}"
+    );
+
+    reviewed(&dir, "ui/square", &[]).assert(&square([0, 0, 0, 255]));
+    assert!(visual_dir(&dir).pending().unwrap().is_empty());
+    assert!(!failed.artifacts().unwrap().exists());
+}
+
+#[test]
+fn a_missing_baseline_on_ci_waits_for_review_as_a_new_image() {
+    let dir = scratch("snap-pending-missing");
+    let outcome = reviewed(&dir, "fresh", &[("CI", "1")])
+        .check(&square([0, 0, 255, 255]))
+        .unwrap();
+    assert_eq!(outcome.status(), Status::Missing);
+    assert!(
+        outcome
+            .to_string()
+            .ends_with("(the default when CI is not set), or `steadfast-visual accept fresh`"),
+        "{outcome}"
+    );
+
+    let pending = visual_dir(&dir).pending().unwrap();
+    let p = &pending[0];
+    assert_eq!(
+        (p.name(), p.status(), p.dimensions()),
+        ("fresh", Status::Missing, (20, 10))
+    );
+    assert_eq!(
+        (p.expected(), p.diff(), p.diff_pixels()),
+        (None, None, None)
+    );
+    assert!(
+        p.to_string().contains("has no baseline: a new 20x10 image"),
+        "{p}"
+    );
+}
+
+#[test]
+fn updating_a_baseline_leaves_nothing_to_review() {
+    let dir = scratch("snap-pending-update");
+    reviewed(&dir, "square", &[]).assert(&square([0, 0, 0, 255]));
+    let red = square([255, 0, 0, 255]);
+    reviewed(&dir, "square", &[]).check(&red).unwrap();
+    assert_eq!(visual_dir(&dir).pending().unwrap().len(), 1);
+
+    let updated = reviewed(&dir, "square", &[("STEADFAST_UPDATE", "changed")])
+        .check(&red)
+        .unwrap();
+
+    assert_eq!(updated.status(), Status::Updated);
+    assert!(visual_dir(&dir).pending().unwrap().is_empty());
+}
+
+#[test]
+fn every_check_records_the_baseline_it_used_in_the_run_record() {
+    let dir = scratch("snap-used");
+    let snapshots = dir.join("snapshots");
+    for name in ["home", "pages/login"] {
+        reviewed(&dir, name, &[]).assert(&square([0, 0, 0, 255]));
+    }
+    square([1, 2, 3, 255])
+        .save(snapshots.join("stale.png"))
+        .unwrap();
+
+    let run = visual_dir(&dir)
+        .last_run()
+        .unwrap()
+        .expect("a recorded run");
+
+    assert!(run.is_used(&snapshots, "home") && run.is_used(&snapshots, "pages/login"));
+    assert!(!run.is_used(&snapshots, "stale"));
+    assert_eq!(
+        run.snapshot_dirs().collect::<Vec<_>>(),
+        [snapshots.as_path()]
+    );
+    let unused = run.unused_baselines(&[]).unwrap();
+    let names: Vec<&str> = unused.iter().map(|u| u.name()).collect();
+    assert_eq!(names, ["stale"]);
+    assert_eq!(unused[0].files(), [snapshots.join("stale.png")]);
 }

@@ -70,3 +70,28 @@ fn crc32_matches_the_png_spec_check_value() {
     // The standard check value of CRC-32/ISO-HDLC for "123456789".
     assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
 }
+
+/// A command with none of the runner's `STEADFAST_*`, `NEXTEST*` or `CI`
+/// variables, so each test says what its child process sees.
+pub fn clean_command(program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
+    let mut command = std::process::Command::new(program);
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("STEADFAST_") || key.starts_with("NEXTEST") || key == "CI" {
+            command.env_remove(&*key);
+        }
+    }
+    command.env("RUST_BACKTRACE", "0");
+    command
+}
+
+/// A 20×10 white image with a 10×6 square of `color`.
+pub fn square(color: [u8; 4]) -> image::RgbaImage {
+    let mut img = image::RgbaImage::from_pixel(20, 10, image::Rgba([255, 255, 255, 255]));
+    for y in 2..8 {
+        for x in 5..15 {
+            img.put_pixel(x, y, image::Rgba(color));
+        }
+    }
+    img
+}

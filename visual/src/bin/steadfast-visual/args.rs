@@ -1,8 +1,11 @@
-//! Parsing the command line of both commands.
+//! Parsing the command line: the command's name, and the options of `diff`
+//! and `diff-dir`.
 
 use std::path::PathBuf;
 
 use steadfast_visual::{Background, DecodeLimits, Options, Rect, SizeMismatch};
+
+use crate::baselines;
 
 /// Which command runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +48,8 @@ pub(crate) enum Parsed {
     Help,
     Version,
     Run(Box<Invocation>),
+    /// `review`, `accept` or `prune`.
+    Baselines(baselines::Invocation),
 }
 
 pub(crate) fn parse(args: &[String]) -> Result<Parsed, String> {
@@ -54,6 +59,13 @@ pub(crate) fn parse(args: &[String]) -> Result<Parsed, String> {
         Some("-V" | "--version") => return Ok(Parsed::Version),
         Some("diff") => Command::Diff,
         Some("diff-dir") => Command::DiffDir,
+        Some(name @ ("review" | "accept" | "prune")) => {
+            let rest = it.as_slice();
+            if rest.iter().any(|a| a == "-h" || a == "--help") {
+                return Ok(Parsed::Help);
+            }
+            return baselines::parse(name, rest).map(Parsed::Baselines);
+        }
         Some(other) => return Err(format!("unknown command `{other}`")),
     };
     let mut paths = Vec::new();
