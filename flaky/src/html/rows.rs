@@ -242,9 +242,9 @@ fn details(
         .iter()
         .filter(|(_, _, _, attempt)| !attempt.passed)
         .count();
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<details class=\"attempts\"><summary>Attempts: seeds, messages, replay ({failed} failed)</summary>\n"
+        "<details class=\"attempts\"><summary>Attempts: seeds, messages, replay ({failed} failed)</summary>"
     );
     if stats.same_seed_retries > 0 {
         out.push_str(
@@ -269,7 +269,7 @@ fn details(
         if let Some(at) = run.at_ms {
             let _ = write!(out, " · {}", format_millis(at));
         }
-        let _ = write!(out, " · <code>{}</code></p>\n", Esc(input));
+        let _ = writeln!(out, " · <code>{}</code></p>", Esc(input));
         attempt_body(out, page, &attempt.seed, &attempt.message, &attempt.replay);
         out.push_str("</li>\n");
     }

@@ -46,11 +46,11 @@ fn card(out: &mut String, index: usize, snapshot: &SnapshotArtifacts) {
     );
     let pair = embedded(snapshot.expected()).zip(embedded(snapshot.actual()));
     if pair.is_some() {
-        let _ = write!(
+        let _ = writeln!(
             out,
             "<fieldset class=\"views\"><legend>View</legend>\
              <label><input type=\"radio\" name=\"view-{index}\" value=\"slider\" checked> Slider</label>\
-             <label><input type=\"radio\" name=\"view-{index}\" value=\"side\"> Side by side</label></fieldset>\n"
+             <label><input type=\"radio\" name=\"view-{index}\" value=\"side\"> Side by side</label></fieldset>"
         );
     }
     if let Some((expected, actual)) = pair {
