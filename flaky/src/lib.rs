@@ -63,7 +63,8 @@
 //! * [`input`]: JUnit from nextest (retries, stress runs), pytest, Jest, Playwright,
 //!   cargo2junit and Surefire, with a [`Warning`](input::Warning) for files that cannot show
 //!   retries; libtest output, `attempts.jsonl` and our JSON reports. [`render`]: Markdown,
-//!   JSON and JUnit output.
+//!   JSON and JUnit output. [`html`]: one self-contained HTML page with every run and
+//!   attempt, filters, and the failed snapshots' images.
 //! * [`gate`]: the stability gate with a quarantine file. [`run`]: run a command N times.
 //! * The `steadfast-flaky` binary: `run`, `report` and `gate` (see the README).
 //!
@@ -93,6 +94,7 @@
 pub mod attempts;
 mod error;
 pub mod gate;
+pub mod html;
 pub mod input;
 mod junit;
 pub mod render;

@@ -1,12 +1,13 @@
 //! The `steadfast-flaky` command: `run`, `report` and `gate`. See the crate README.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use steadfast_determinism::Seed;
 use steadfast_flaky::gate::{Quarantine, gate};
-use steadfast_flaky::input::{Warning, read_input};
+use steadfast_flaky::html::{EmbedLimits, HtmlReport, RunLog, VisualArtifacts, read_detailed};
+use steadfast_flaky::input::{Input, Warning, read_input};
 use steadfast_flaky::render::{OutputFormat, render};
 use steadfast_flaky::run::{RunConfig, run};
 use steadfast_flaky::time::Date;
@@ -16,7 +17,9 @@ const USAGE: &str = "\
 usage:
   steadfast-flaky run --runs N [--retries R] [--seed-mode same|vary] [--seed S]
                       [--junit PATH] [--dir DIR] [--format markdown|json|junit] -- COMMAND...
-  steadfast-flaky report [--format markdown|json|junit] [--output PATH] [--keep-going] INPUT...
+  steadfast-flaky report [--format markdown|json|junit|html] [--output PATH] [--keep-going]
+                         [--quarantine FILE] [--visual DIR] [--max-image-bytes N]
+                         [--max-embed-bytes N] INPUT...
   steadfast-flaky gate [--max-flaky N] [--quarantine FILE] [--keep-going] REPORT...
 
 exit codes:
@@ -159,14 +162,12 @@ impl Options {
             .transpose()
     }
 
-    fn format(&self) -> Result<OutputFormat, Fail> {
+    /// `--format`, one of `allowed` (the words of the error message).
+    fn format(&self, allowed: &str) -> Result<OutputFormat, Fail> {
         match self.get("--format") {
             None => Ok(OutputFormat::Markdown),
-            Some(name) => OutputFormat::parse(name).ok_or_else(|| {
-                Fail::Usage(format!(
-                    "--format must be markdown, json or junit, got {name:?}"
-                ))
-            }),
+            Some(name) => OutputFormat::parse(name)
+                .ok_or_else(|| Fail::Usage(format!("--format must be {allowed}, got {name:?}"))),
         }
     }
 }
@@ -230,7 +231,7 @@ fn cmd_run(mut args: Vec<OsString>) -> Result<u8, Fail> {
     if let Some(dir) = options.get("--dir") {
         config = config.dir(dir);
     }
-    let format = options.format()?;
+    let format = options.format("markdown, json or junit")?;
     let report = run(&config)?;
     print!("{}", render(&report, format));
     Ok(exit_code(report.exit_code()))
@@ -243,30 +244,51 @@ fn exit_code(code: i32) -> u8 {
 /// Reads and merges the inputs, printing each file's warnings, which it returns too. A bad
 /// input stops the command, unless `keep_going`: then it is reported and skipped.
 fn read_inputs(inputs: &[OsString], keep_going: bool) -> Result<(Report, Vec<Warning>), Fail> {
+    let mut report = Report::new();
+    let mut warnings = Vec::new();
+    read_each(
+        inputs,
+        keep_going,
+        read_input,
+        |input| input,
+        |input| {
+            report.merge(input.report);
+            warnings.extend(input.warnings);
+        },
+    )?;
+    Ok((report, warnings))
+}
+
+/// Reads each input with `read` and hands it to `add`, printing its warnings; see
+/// [`read_inputs`].
+fn read_each<T>(
+    inputs: &[OsString],
+    keep_going: bool,
+    read: impl Fn(&Path) -> Result<T, steadfast_flaky::Error>,
+    input_of: impl Fn(&T) -> &Input,
+    mut add: impl FnMut(T),
+) -> Result<(), Fail> {
     if inputs.is_empty() {
         return Err(Fail::Usage("no input files".into()));
     }
-    let mut report = Report::new();
-    let mut warnings = Vec::new();
-    let mut read = 0;
+    let mut read_count = 0;
     for input in inputs {
-        match read_input(&PathBuf::from(input)) {
-            Ok(input) => {
-                for warning in &input.warnings {
+        match read(Path::new(input)) {
+            Ok(item) => {
+                for warning in &input_of(&item).warnings {
                     eprintln!("steadfast-flaky: warning: {warning}");
                 }
-                report.merge(input.report);
-                warnings.extend(input.warnings);
-                read += 1;
+                add(item);
+                read_count += 1;
             }
             Err(err) if keep_going => eprintln!("steadfast-flaky: skipped: {}", one_line(&err)),
             Err(err) => return Err(err.into()),
         }
     }
-    if read == 0 {
+    if read_count == 0 {
         return Err(Fail::Input("no input could be read".into()));
     }
-    Ok((report, warnings))
+    Ok(())
 }
 
 /// The Markdown report's note on inputs that cannot show passes on retry, or nothing.
@@ -281,20 +303,81 @@ fn warnings_markdown(warnings: &[Warning]) -> String {
     text
 }
 
+/// The options of `report` that only `--format html` takes.
+const HTML_OPTIONS: [&str; 4] = [
+    "--quarantine",
+    "--visual",
+    "--max-image-bytes",
+    "--max-embed-bytes",
+];
+
 fn cmd_report(args: Vec<OsString>) -> Result<u8, Fail> {
-    let options = parse_options(args, &["--format", "--output"], &["--keep-going"])?;
-    let format = options.format()?;
-    let (report, warnings) = read_inputs(&options.positional, options.is_set("--keep-going"))?;
-    let mut text = render(&report, format);
-    if format == OutputFormat::Markdown {
-        text.push_str(&warnings_markdown(&warnings));
-    }
+    let mut flags = vec!["--format", "--output"];
+    flags.extend(HTML_OPTIONS);
+    let options = parse_options(args, &flags, &["--keep-going"])?;
+    let text = if options.get("--format") == Some("html") {
+        html_report(&options)?
+    } else {
+        if let Some(option) = HTML_OPTIONS.iter().find(|name| options.get(name).is_some()) {
+            return Err(Fail::Usage(format!("{option} is only for --format html")));
+        }
+        let format = options.format("markdown, json, junit or html")?;
+        let (report, warnings) = read_inputs(&options.positional, options.is_set("--keep-going"))?;
+        let mut text = render(&report, format);
+        if format == OutputFormat::Markdown {
+            text.push_str(&warnings_markdown(&warnings));
+        }
+        text
+    };
     match options.get("--output") {
         Some(path) => std::fs::write(path, text)
             .map_err(|err| Fail::Input(format!("could not write {path}: {err}")))?,
         None => print!("{text}"),
     }
     Ok(0)
+}
+
+/// The HTML page of `report --format html`: every run of the inputs, the quarantine and the
+/// visual artifacts.
+fn html_report(options: &Options) -> Result<String, Fail> {
+    let mut report = Report::new();
+    let mut runs = RunLog::new();
+    let mut warnings = Vec::new();
+    read_each(
+        &options.positional,
+        options.is_set("--keep-going"),
+        read_detailed,
+        |detailed| &detailed.input,
+        |detailed| {
+            report.merge(detailed.input.report);
+            warnings.extend(detailed.input.warnings);
+            runs.merge(detailed.runs);
+        },
+    )?;
+    let mut limits = EmbedLimits::default();
+    if let Some(bytes) = options.number("--max-image-bytes")? {
+        limits = limits.per_image(u64::from(bytes));
+    }
+    if let Some(bytes) = options.number("--max-embed-bytes")? {
+        limits = limits.total(u64::from(bytes));
+    }
+    let visual_dir = match options.get("--visual") {
+        Some(dir) => PathBuf::from(dir),
+        None => steadfast_flaky::html::visual_dir_with(|name| std::env::var_os(name)),
+    };
+    let visual = VisualArtifacts::scan(&visual_dir, limits)?;
+    let quarantine = match options.get("--quarantine") {
+        Some(path) => Some(Quarantine::read(Path::new(path))?),
+        None => None,
+    };
+    let mut page = HtmlReport::new(&report)
+        .runs(&runs)
+        .visual(&visual)
+        .warnings(&warnings);
+    if let Some(quarantine) = &quarantine {
+        page = page.quarantine(quarantine, Date::today());
+    }
+    Ok(page.render())
 }
 
 fn cmd_gate(args: Vec<OsString>) -> Result<u8, Fail> {

@@ -3,6 +3,7 @@
 mod attempts_log;
 mod cli;
 mod dialects;
+mod html_report;
 mod inputs;
 mod junit_properties;
 mod merge;
