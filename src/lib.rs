@@ -17,6 +17,7 @@
 //! | `tracing` | `tracing_bridge` | `steadfast-tracing-bridge`: a `tracing-subscriber` layer recording `tracing` spans as steadfast spans |
 //! | `metrics` | `metrics` | `steadfast-metrics`: a `metrics` recorder scoped to the current test, with counter, gauge and percentile assertions |
 //! | `tower` | `tower` | `steadfast-tower`: a tower layer injecting seeded faults into the service under test |
+//! | `axum` | `tower::FaultLayer::for_axum` (turns on `tower`) | `steadfast-tower` with its `axum` feature: responses that keep axum's own `Body` |
 //! | `full` | every feature above | |
 //!
 //! ## Example

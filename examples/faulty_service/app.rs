@@ -18,12 +18,13 @@ pub const IN_FLIGHT: &str = "orders.requests.in_flight";
 pub const HANDLER_DURATION: &str = "orders.handler.duration";
 
 /// The router: `GET /orders/{tenant}` answers after a simulated 20 ms of work per tenant name
-/// letter, recording one event per order it returns. `GET /health` answers `ok`.
+/// letter, recording one event per order it returns. `GET /health` answers `ok`. The fault
+/// layer goes in as `for_axum`, so its responses keep axum's own body type.
 pub fn app(faults: FaultLayer) -> Router {
     Router::new()
         .route("/orders/{tenant}", get(orders))
         .route("/health", get(|| async { "ok" }))
-        .layer(faults)
+        .layer(faults.for_axum())
 }
 
 async fn orders(Path(tenant): Path<String>) -> Result<String, StatusCode> {

@@ -65,11 +65,14 @@
 //! branch per request). Keep one stack and wire `enabled` to a test-only setting, so no client
 //! can switch faults on in production.
 //!
-//! What it costs (the workspace's `tower` bench, a trivial axum handler): wrapped around the
-//! whole service (`fault_layer.layer(router)`, or in a `ServiceBuilder` in front of it), a
-//! disabled layer adds nothing measurable. Added with axum's `Router::layer`, axum converts the
-//! layer's [`FaultBody`] into its own boxed `Body` on every response, about 0.5 µs per request
-//! on the bench machine, enabled or not.
+//! ## In an axum `Router`
+//!
+//! With the `axum` feature, add the layer as `.layer(faults.for_axum())`
+//! ([`FaultLayer::for_axum`]): its responses keep axum's own `Body`. The default
+//! [`mode::Wrap`] answers with a [`FaultBody`] around the service's body, which works for any
+//! tower HTTP service (hyper, tonic), but axum's `Router::layer` and `Router::route_layer` box
+//! every response body that is not a `Body` into a new one, enabled or not. What each way
+//! costs a trivial axum handler is in the README (the workspace's `tower` bench).
 //!
 //! ## How the faults reach the client
 //!
@@ -81,7 +84,8 @@
 //!
 //! ## Crate features
 //!
-//! None.
+//! * `axum` (off by default): [`FaultLayer::for_axum`] and [`mode::Axum`], which answer with
+//!   `axum::body::Body` (a dependency on `axum-core`).
 //!
 //! ## Supported Rust versions
 //!
@@ -91,17 +95,22 @@
 #![deny(missing_docs)]
 // Public types must be printable in test failure output.
 #![warn(missing_debug_implementations)]
+// docs.rs builds with `--cfg docsrs` (nightly) and marks the `axum` feature's items.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod body;
+mod decide;
 mod error;
 mod fault;
 mod journal;
 mod layer;
+pub mod mode;
+mod service;
 
 pub use body::{Aborted, BoxError, FaultBody};
+pub use decide::{FAULT_HEADER, FAULT_QUERY};
 pub use error::{Error, ErrorKind};
 pub use fault::{Fault, KNOWN_FAULTS};
 pub use journal::{Journal, JournalEntry, Trigger};
-pub use layer::{
-    FAULT_HEADER, FAULT_QUERY, FaultFuture, FaultLayer, FaultLayerBuilder, FaultService, RNG_STREAM,
-};
+pub use layer::{FaultLayer, FaultLayerBuilder, RNG_STREAM};
+pub use service::{FaultFuture, FaultService};

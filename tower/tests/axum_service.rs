@@ -1,4 +1,5 @@
-//! The layer in an axum service, over real loopback connections on the test's runtime.
+//! The layer in an axum service (`for_axum`, the `axum` feature), over real loopback
+//! connections on the test's runtime.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -11,9 +12,15 @@ use steadfast_tower::{Fault, FaultLayer, JournalEntry, Trigger};
 use crate::{Answer, get};
 
 async fn serve(layer: FaultLayer) -> SocketAddr {
-    let app = Router::new()
-        .route("/orders", route(|| async { "orders" }))
-        .layer(layer);
+    serve_router(
+        Router::new()
+            .route("/orders", route(|| async { "orders" }))
+            .layer(layer.for_axum()),
+    )
+    .await
+}
+
+async fn serve_router(app: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -145,4 +152,78 @@ async fn a_disabled_layer_ignores_the_switches(_ctx: &TestContext) {
     }
     assert!(!layer.is_enabled());
     assert!(layer.journal().is_empty());
+}
+
+#[deterministic_test]
+async fn route_layer_injects_into_the_routes_it_wraps_only(_ctx: &TestContext) {
+    let layer = FaultLayer::builder().build().unwrap();
+    let addr = serve_router(
+        Router::new()
+            .route("/orders", route(|| async { "orders" }))
+            .route_layer(layer.clone().for_axum())
+            .route("/health", route(|| async { "ok" })),
+    )
+    .await;
+    match get(addr, "/orders?steadfast_fault=fail", &[]).await {
+        Answer::Response(503, _) => {}
+        other => panic!("{other:?}"),
+    }
+    match get(addr, "/health?steadfast_fault=fail", &[]).await {
+        Answer::Response(200, body) => assert_eq!(body, "ok"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(layer.journal().len(), 1);
+}
+
+#[deterministic_test]
+async fn the_default_body_mode_works_in_a_router_too(_ctx: &TestContext) {
+    // Without `for_axum` axum boxes the layer's FaultBody into its own Body: slower, same answers.
+    let layer = FaultLayer::builder().build().unwrap();
+    let addr = serve_router(
+        Router::new()
+            .route("/orders", route(|| async { "orders" }))
+            .layer(layer.clone()),
+    )
+    .await;
+    match get(addr, "/orders", &[]).await {
+        Answer::Response(200, body) => assert_eq!(body, "orders"),
+        other => panic!("{other:?}"),
+    }
+    match get(addr, "/orders", &[("x-steadfast-fault", "explode")]).await {
+        Answer::Response(400, body) => assert!(body.contains("known"), "{body}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        get(addr, "/orders?steadfast_fault=abort", &[]).await,
+        Answer::Closed
+    ));
+    assert_eq!(layer.journal().len(), 1);
+}
+
+#[deterministic_test]
+async fn a_layer_around_the_whole_router_serves_with_axum_serve(_ctx: &TestContext) {
+    use tower::Layer as _;
+
+    let layer = FaultLayer::builder().build().unwrap();
+    let router: Router = Router::new().route("/orders", route(|| async { "orders" }));
+    let service = layer.clone().for_axum().layer(router.with_state(()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            axum::ServiceExt::<axum::extract::Request>::into_make_service(service),
+        )
+        .await
+        .unwrap()
+    });
+    match get(addr, "/orders", &[("x-steadfast-fault", "delay:100")]).await {
+        Answer::Response(200, body) => assert_eq!(body, "orders"),
+        other => panic!("{other:?}"),
+    }
+    match get(addr, "/nowhere?steadfast_fault=status:418", &[]).await {
+        Answer::Response(418, _) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(layer.journal().len(), 2, "every route, also unrouted paths");
 }

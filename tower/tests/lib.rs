@@ -1,5 +1,7 @@
 //! Integration tests of steadfast-tower, one module per area.
 
+// The axum tests use `FaultLayer::for_axum`.
+#[cfg(feature = "axum")]
 mod axum_service;
 mod hyper_service;
 mod share;
