@@ -365,11 +365,18 @@ fn run_once(
     let bytes = keep_report(junit, &run_dir)?;
     let status = match ending {
         Ending::Exited(status) => status,
-        Ending::TimedOut(timeout) => return Ok(RunEnd::Unfinished(Error::timed_out(number, timeout))),
-        Ending::Interrupted(signal) => return Ok(RunEnd::Unfinished(Error::interrupted(number, signal))),
+        Ending::TimedOut(timeout) => {
+            return Ok(RunEnd::Unfinished(Error::timed_out(number, timeout)));
+        }
+        Ending::Interrupted(signal) => {
+            return Ok(RunEnd::Unfinished(Error::interrupted(number, signal)));
+        }
     };
     if status.signal().is_some() {
-        return Ok(RunEnd::Unfinished(Error::killed(number, status.to_string())));
+        return Ok(RunEnd::Unfinished(Error::killed(
+            number,
+            status.to_string(),
+        )));
     }
     let Some(bytes) = bytes else {
         return Ok(RunEnd::Unfinished(Error::no_report(

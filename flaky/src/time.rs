@@ -139,7 +139,9 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         let number: u64 = rest[..digits].parse().ok()?;
         rest = &rest[digits..];
         let letters = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
-        let unit = UNITS.iter().position(|(name, _)| *name == &rest[..letters])?;
+        let unit = UNITS
+            .iter()
+            .position(|(name, _)| *name == &rest[..letters])?;
         if last.is_some_and(|last| unit <= last) {
             return None;
         }

@@ -13,6 +13,8 @@ use steadfast_mocknet::{Mock, MockNet, ResponseTemplate};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::support::open_descriptors;
+
 const CLIENTS: usize = 1_000;
 const REQUESTS_PER_CLIENT: usize = 100;
 /// The bound on every wait of these tests, in real time.
@@ -70,12 +72,6 @@ async fn read_to_close(stream: &mut TcpStream) -> String {
         .await
         .expect("the server closes the connection");
     String::from_utf8_lossy(&answer).into_owned()
-}
-
-fn open_descriptors() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .expect("/proc/self/fd")
-        .count()
 }
 
 #[tokio::test]

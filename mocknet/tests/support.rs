@@ -74,3 +74,11 @@ pub async fn raw_exchange(net: &MockNet, request: &[u8]) -> std::io::Result<Vec<
     stream.read_to_end(&mut received).await?;
     Ok(received)
 }
+
+/// How many file descriptors this process has open (the one reading `/proc/self/fd` aside).
+pub fn open_descriptors() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .expect("/proc/self/fd")
+        .count()
+        - 1
+}

@@ -78,9 +78,11 @@ pub(crate) fn run(command: &mut Command, timeout: Option<Duration>) -> io::Resul
         // Whatever of the group outlived the command (or ignored SIGTERM) goes too.
         signal_group(group, libc::SIGKILL);
     }
-    let waited = waiter
-        .join()
-        .unwrap_or_else(|_| Err(io::Error::other("the thread waiting for the command panicked")));
+    let waited = waiter.join().unwrap_or_else(|_| {
+        Err(io::Error::other(
+            "the thread waiting for the command panicked",
+        ))
+    });
     // No signal may reach the group once the command is reaped and its id can be reused.
     let interrupted = forwarding.end();
     let status = reap(&mut child, waited)?;

@@ -9,8 +9,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
+use super::Shared;
 use super::routing::{PendingCallback, Reply};
-use super::{Shared, listener};
 use crate::callback::{self, CallbackRecord};
 use crate::fault::{Effect, Plan};
 use crate::http1::{self, ReadError};
@@ -71,7 +71,7 @@ pub(super) async fn accept_loop(listener: TcpListener, addr: SocketAddr, shared:
 async fn rebind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     let mut attempt = 0;
     loop {
-        match listener::bind(addr) {
+        match crate::listener::bind(addr) {
             Ok(listener) => return Ok(listener),
             Err(err) if attempt >= 20 => return Err(err),
             Err(_) => {
