@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use steadfast_determinism::wait::{eventually, wait_until};
+use steadfast_determinism::wait::eventually;
 use steadfast_mocknet::link::{Link, NetEvent};
 use steadfast_mocknet::network::Network;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -23,7 +23,7 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::binary::{signal, spawn, temp};
-use crate::support::open_descriptors;
+use crate::support::{no_more_descriptors, open_descriptors, restore_descriptors, run_alone};
 
 const CLIENTS: usize = 1_000;
 const ROUNDS: usize = 20;
@@ -645,75 +645,13 @@ async fn stop_resets_a_connection_still_dialling_an_upstream_that_never_answers(
     );
 }
 
-/// The name of the child test [`a_link_out_of_descriptors_waits_instead_of_spinning`] runs.
-const OUT_OF_DESCRIPTORS: &str = "link_abuse::out_of_descriptors_in_a_process_of_its_own";
-
 #[test]
 fn a_link_out_of_descriptors_waits_instead_of_spinning() {
-    let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
-        .args([OUT_OF_DESCRIPTORS, "--exact", "--ignored", "--nocapture"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn the test binary");
-
-    let mut status = None;
-    let finished = wait_until(DEADLINE, || {
-        status = child.try_wait().expect("try_wait");
-        status.is_some()
-    });
-
-    if finished.is_err() {
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!(
-            "steadfast: out of descriptors, the link kept the runtime busy: virtual time never \
-             moved in {DEADLINE:?} (run `{OUT_OF_DESCRIPTORS}` with --ignored to see it)"
-        );
-    }
-    let output = child.wait_with_output().expect("output");
-    assert!(
-        status.is_some_and(|status| status.success())
-            && String::from_utf8_lossy(&output.stdout).contains("test result: ok. 1 passed"),
-        "steadfast: {OUT_OF_DESCRIPTORS} failed: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+    run_alone(
+        "link_abuse::out_of_descriptors_in_a_process_of_its_own",
+        DEADLINE,
+        "out of descriptors, the link kept the runtime busy: virtual time never moved",
     );
-}
-
-/// Lowers this process's descriptor limit and opens descriptors up to it, so that no other
-/// can be opened; the old limit, and the descriptors that fill the gap.
-fn no_more_descriptors() -> (libc::rlimit, Vec<std::fs::File>) {
-    let mut old = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `old` is a valid rlimit to write to.
-    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut old) }, 0);
-    let highest = std::fs::read_dir("/proc/self/fd")
-        .expect("/proc/self/fd")
-        .filter_map(|entry| {
-            entry
-                .ok()?
-                .file_name()
-                .to_str()?
-                .parse::<libc::rlim_t>()
-                .ok()
-        })
-        .max()
-        .expect("open descriptors");
-    let limit = libc::rlimit {
-        rlim_cur: highest + 1,
-        rlim_max: old.rlim_max,
-    };
-    // SAFETY: `limit` is a valid rlimit.
-    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
-    let mut fillers = Vec::new();
-    // Ends with EMFILE, once every number below the limit is taken.
-    while let Ok(file) = std::fs::File::open("/dev/null") {
-        fillers.push(file);
-    }
-    (old, fillers)
 }
 
 #[test]
@@ -735,7 +673,7 @@ fn out_of_descriptors_in_a_process_of_its_own() {
         let sockets: Vec<TcpSocket> = (0..3)
             .map(|_| TcpSocket::new_v4().expect("socket"))
             .collect();
-        let (old, fillers) = no_more_descriptors();
+        let limit = no_more_descriptors();
         let mut streams = Vec::new();
         for socket in sockets {
             streams.push(
@@ -749,9 +687,7 @@ fn out_of_descriptors_in_a_process_of_its_own() {
         // Time moves on only when the runtime has nothing to do: a link retrying its failing
         // accepts at once would keep it busy forever.
         tokio::time::sleep(Duration::from_secs(1)).await;
-        // SAFETY: `old` is the limit getrlimit gave.
-        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &old) }, 0);
-        drop(fillers);
+        restore_descriptors(limit);
 
         for stream in &mut streams {
             stream.write_all(b"back").await.expect("write");

@@ -13,6 +13,7 @@ use super::faults::ConnectionPlan;
 use super::journal::{NetEvent, NetEventKind, Recorder, Scope};
 use super::pump::{Stop, pump};
 use super::state::Switch;
+use crate::listener::{ACCEPT_BACKOFF, is_connection_error};
 
 /// What a connection task needs of its link.
 #[derive(Debug)]
@@ -38,18 +39,13 @@ impl LinkCore {
     }
 }
 
-/// How long accepting pauses after an accept failed for want of resources (descriptors,
-/// memory), unless a connection ends and frees some first.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
-
 /// Accepts connections until the link stops, then waits for the open ones to end.
 pub(crate) async fn accept_loop(listener: TcpListener, core: Arc<LinkCore>) {
     // Dropping the set (when the accept task is aborted) aborts every connection with it.
     let mut connections = JoinSet::new();
     let mut next = 0u64;
-    // Out of descriptors, accept fails at once for as long as a connection waits in the
-    // backlog: retrying at once would spin. Accepting pauses instead, until a connection ends
-    // or the backoff passes.
+    // Off for a while after an accept failed for want of descriptors (see ACCEPT_BACKOFF):
+    // until a connection ends, or the backoff passes.
     let mut accepting = true;
     let backoff = tokio::time::sleep(Duration::ZERO);
     tokio::pin!(backoff);
@@ -75,16 +71,6 @@ pub(crate) async fn accept_loop(listener: TcpListener, core: Arc<LinkCore>) {
     }
     drop(listener);
     while connections.join_next().await.is_some() {}
-}
-
-/// Whether an accept error is about the one connection it would have accepted.
-fn is_connection_error(err: &std::io::Error) -> bool {
-    matches!(
-        err.kind(),
-        std::io::ErrorKind::ConnectionAborted
-            | std::io::ErrorKind::ConnectionReset
-            | std::io::ErrorKind::ConnectionRefused
-    )
 }
 
 /// Closes `stream` abortively: the kernel sends RST, the peer sees `ConnectionReset`.
