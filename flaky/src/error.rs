@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Why reading, recording, running, gating or a fail-on-flaky retry failed.
 ///
@@ -56,6 +57,16 @@ pub enum ErrorKind {
     Spawn,
     /// A run of the test command wrote no JUnit report.
     NoReport,
+    /// A run of the test command left a JUnit report that cannot be read (cut short or
+    /// malformed); the source says what is wrong with it.
+    InvalidReport,
+    /// A run of the test command was killed by a signal.
+    Killed,
+    /// A run of the test command ran past its timeout and was killed.
+    TimedOut,
+    /// A run of the test command was interrupted: this process received SIGINT, SIGTERM or
+    /// SIGHUP and passed it on.
+    Interrupted,
     /// A test passed only on retry while fail-on-flaky was on ([`try_retry`](crate::try_retry)).
     Flaky,
 }
@@ -107,6 +118,23 @@ enum Detail {
         run: u32,
         path: PathBuf,
         status: String,
+    },
+    InvalidReport {
+        run: u32,
+        path: PathBuf,
+        status: String,
+    },
+    Killed {
+        run: u32,
+        status: String,
+    },
+    TimedOut {
+        run: u32,
+        timeout: Duration,
+    },
+    Interrupted {
+        run: u32,
+        signal: &'static str,
     },
     /// Boxed: the largest detail by far, and the rarest.
     Flaky(Box<Flaky>),
@@ -240,6 +268,27 @@ impl Error {
         Self::new(Detail::NoReport { run, path, status })
     }
 
+    /// Run `run` of the test command ended with `status` and left a report at `path` that
+    /// `err` (the reader's error) says cannot be read.
+    pub(crate) fn invalid_report(run: u32, path: PathBuf, status: String, err: Error) -> Self {
+        Self::new(Detail::InvalidReport { run, path, status }).with_source(err)
+    }
+
+    /// Run `run` of the test command was killed by a signal, as `status` says.
+    pub(crate) fn killed(run: u32, status: String) -> Self {
+        Self::new(Detail::Killed { run, status })
+    }
+
+    /// Run `run` of the test command was still running after `timeout`.
+    pub(crate) fn timed_out(run: u32, timeout: Duration) -> Self {
+        Self::new(Detail::TimedOut { run, timeout })
+    }
+
+    /// Run `run` of the test command was interrupted by `signal` (its name, `SIGINT`).
+    pub(crate) fn interrupted(run: u32, signal: &'static str) -> Self {
+        Self::new(Detail::Interrupted { run, signal })
+    }
+
     /// `test` passed only on attempt `attempt` of `max_attempts` while fail-on-flaky was on.
     pub(crate) fn flaky(
         test: String,
@@ -283,12 +332,16 @@ impl Error {
             Detail::InvalidEnv { .. } => ErrorKind::InvalidEnv,
             Detail::Spawn { .. } => ErrorKind::Spawn,
             Detail::NoReport { .. } => ErrorKind::NoReport,
+            Detail::InvalidReport { .. } => ErrorKind::InvalidReport,
+            Detail::Killed { .. } => ErrorKind::Killed,
+            Detail::TimedOut { .. } => ErrorKind::TimedOut,
+            Detail::Interrupted { .. } => ErrorKind::Interrupted,
             Detail::Flaky(_) => ErrorKind::Flaky,
         }
     }
 
     /// The file the error is about, if any: the input, the quarantine file, the JUnit file a
-    /// run did not write, or the `attempts.jsonl` of a flaky test.
+    /// run did not write or left unreadable, or the `attempts.jsonl` of a flaky test.
     ///
     /// # Example
     ///
@@ -309,9 +362,14 @@ impl Error {
             | Detail::DuplicateTest { path, .. }
             | Detail::UnknownFormat { path }
             | Detail::Quarantine { path, .. }
-            | Detail::NoReport { path, .. } => Some(path),
+            | Detail::NoReport { path, .. }
+            | Detail::InvalidReport { path, .. } => Some(path),
             Detail::Flaky(flaky) => flaky.attempts.as_deref(),
-            Detail::InvalidEnv { .. } | Detail::Spawn { .. } => None,
+            Detail::InvalidEnv { .. }
+            | Detail::Spawn { .. }
+            | Detail::Killed { .. }
+            | Detail::TimedOut { .. }
+            | Detail::Interrupted { .. } => None,
         }
     }
 
@@ -443,6 +501,24 @@ impl fmt::Display for Error {
                 f,
                 "run {run} of the test command ({status}) wrote no report at {}",
                 path.display()
+            ),
+            Detail::InvalidReport { run, path, status } => write!(
+                f,
+                "run {run} of the test command ({status}) left a report at {} that cannot be read",
+                path.display()
+            ),
+            Detail::Killed { run, status } => {
+                write!(f, "run {run} of the test command was killed ({status})")
+            }
+            Detail::TimedOut { run, timeout } => write!(
+                f,
+                "run {run} of the test command timed out after {timeout:?} and its process \
+                 group was killed"
+            ),
+            Detail::Interrupted { run, signal } => write!(
+                f,
+                "run {run} of the test command was interrupted by {signal}, which was passed \
+                 on to its process group"
             ),
             Detail::Flaky(flaky) => {
                 let Flaky {

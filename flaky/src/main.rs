@@ -10,20 +10,26 @@ use steadfast_flaky::html::{EmbedLimits, HtmlReport, RunLog, VisualArtifacts, re
 use steadfast_flaky::input::{Input, Warning, read_input};
 use steadfast_flaky::render::{OutputFormat, render};
 use steadfast_flaky::run::{RunConfig, run};
-use steadfast_flaky::time::Date;
+use steadfast_flaky::time::{Date, parse_duration};
 use steadfast_flaky::{Report, SeedMode};
 
 const USAGE: &str = "\
 usage:
   steadfast-flaky run --runs N [--retries R] [--seed-mode same|vary] [--seed S]
-                      [--junit PATH] [--dir DIR] [--format markdown|json|junit] -- COMMAND...
+                      [--junit PATH] [--dir DIR] [--timeout DURATION]
+                      [--format markdown|json|junit] -- COMMAND...
   steadfast-flaky report [--format markdown|json|junit|html] [--output PATH] [--keep-going]
                          [--quarantine FILE] [--visual DIR] [--max-image-bytes N]
                          [--max-embed-bytes N] INPUT...
   steadfast-flaky gate [--max-flaky N] [--quarantine FILE] [--keep-going] REPORT...
 
+--timeout is per run, such as 90s, 30m or 1h30m: the command runs in a process group of its
+own, which gets SIGTERM at the timeout and SIGKILL 5 s later.
+
 exit codes:
-  run     0 every test stable, 1 a test failed in every run, 3 flaky tests found
+  run     0 every test stable, 1 a test failed in every run, 3 flaky tests found,
+          2 also when a run did not finish (killed by a signal, timed out, interrupted,
+          no JUnit report or one that cannot be read): the report holds the runs before it
   report  0 the report was written, whatever it says
   gate    0 passed, 1 a test failed in every run or a quarantine entry expired,
           3 more flaky tests than --max-flaky
@@ -192,6 +198,7 @@ fn cmd_run(mut args: Vec<OsString>) -> Result<u8, Fail> {
             "--seed",
             "--junit",
             "--dir",
+            "--timeout",
             "--format",
         ],
         &[],
@@ -231,10 +238,28 @@ fn cmd_run(mut args: Vec<OsString>) -> Result<u8, Fail> {
     if let Some(dir) = options.get("--dir") {
         config = config.dir(dir);
     }
+    if let Some(timeout) = options.get("--timeout") {
+        let timeout = parse_duration(timeout)
+            .filter(|timeout| !timeout.is_zero())
+            .ok_or_else(|| {
+                Fail::Usage(format!(
+                    "--timeout must be a duration above 0 such as 90s, 30m or 1h30m, got {timeout:?}"
+                ))
+            })?;
+        config = config.timeout(timeout);
+    }
     let format = options.format("markdown, json or junit")?;
-    let report = run(&config)?;
-    print!("{}", render(&report, format));
-    Ok(exit_code(report.exit_code()))
+    let runs = run(&config)?;
+    print!("{}", runs.render(format));
+    if let Some(unfinished) = runs.unfinished() {
+        eprintln!(
+            "steadfast-flaky: {}; runs finished and reported: {} of {}",
+            unfinished.reason(),
+            runs.finished(),
+            runs.planned()
+        );
+    }
+    Ok(exit_code(runs.exit_code()))
 }
 
 fn exit_code(code: i32) -> u8 {

@@ -24,8 +24,13 @@
 //!       "skipped",
 //!       "first_seen_ms", "last_seen_ms",              // Unix ms or null
 //!       "failing_seeds": ["0x…"],
-//!       "last_failure": { "at_ms", "seed", "message", "replay" } | null } ] }
+//!       "last_failure": { "at_ms", "seed", "message", "replay" } | null } ],
+//!   "unfinished_run": { "run", "of", "seed", "reason" } }   // only from `run`, see below
 //! ```
+//!
+//! `unfinished_run` is there only when a run of `steadfast-flaky run` did not finish (see
+//! [`run`](crate::run)): its number (from 1) of how many were asked for, its seed and why, on
+//! one line; `tests` then hold the runs before it.
 //!
 //! Fields are only ever added. `report` reads this format back, so JSON reports of many runs
 //! merge like any other input.
@@ -196,6 +201,17 @@ struct JsonReport<'a> {
     schema: &'static str,
     summary: JsonSummary,
     tests: Vec<JsonTest<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unfinished_run: Option<&'a JsonUnfinished<'a>>,
+}
+
+/// The run that stopped `steadfast-flaky run`, as the JSON report says it.
+#[derive(Serialize)]
+pub(crate) struct JsonUnfinished<'a> {
+    pub(crate) run: u32,
+    pub(crate) of: u32,
+    pub(crate) seed: String,
+    pub(crate) reason: &'a str,
 }
 
 #[derive(Serialize)]
@@ -220,6 +236,11 @@ struct JsonTest<'a> {
 
 /// The JSON report (see the module docs for the schema), pretty-printed.
 pub fn to_json(report: &Report) -> String {
+    to_json_with(report, None)
+}
+
+/// The JSON report with the run that did not finish, if one did not.
+pub(crate) fn to_json_with(report: &Report, unfinished: Option<&JsonUnfinished<'_>>) -> String {
     let [fail, flaky, pass, skipped] = counts(report).map(|(_, count)| count);
     let json = JsonReport {
         schema: REPORT_SCHEMA,
@@ -244,6 +265,7 @@ pub fn to_json(report: &Report) -> String {
                 }
             })
             .collect(),
+        unfinished_run: unfinished,
     };
     // OK because every field is a string, number, bool, option or sequence of them.
     let mut text = serde_json::to_string_pretty(&json).expect("a report serialises");

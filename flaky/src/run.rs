@@ -4,9 +4,15 @@
 //! `base.derive("run i")` for the 0-based run index `i` in [`SeedMode::Vary`]) and its own
 //! `STEADFAST_FLAKY_DIR` (`<dir>/runs/<n>`). After a run, its JUnit report is read (and kept as
 //! `<dir>/runs/<n>/junit.xml`) together with the attempts the run recorded; failures without a
-//! seed of their own get the run's seed. A run that writes no report is an error, whatever its
-//! exit code: nextest's `--stress-count` exits 0 even when an iteration failed, so only per-test
-//! results decide.
+//! seed of their own get the run's seed. Only per-test results decide, never the exit code
+//! alone: nextest's `--stress-count` exits 0 even when an iteration failed.
+//!
+//! A run that does not finish stops the runs: one killed by a signal, one past its
+//! [`timeout`](RunConfig::timeout), one interrupted (SIGINT, SIGTERM or SIGHUP while a command
+//! with a timeout runs, see [`RunConfig::timeout`]), one that wrote no JUnit report or left
+//! one that cannot be read (cut short, malformed), and one whose command could not be started.
+//! The [`Runs`] that [`run`] returns then say which run it was, with its seed and why, and
+//! hold the results of the runs before it; [`Runs::exit_code`] is 2, an error.
 //!
 //! The command is usually `cargo nextest run --profile ci`; here it is a shell command that
 //! writes the JUnit file nextest would, naming the seed of each run in its test's name:
@@ -28,7 +34,7 @@
 //!     .seed_mode(SeedMode::Vary)
 //!     .junit(&junit)
 //!     .dir(&dir);
-//! let report = run(&config)?;
+//! let report = run(&config)?.into_report();
 //! let login = report.get("app login").unwrap();
 //! assert_eq!((login.runs, login.status()), (3, Status::StablePass));
 //! // Run 2 (index 1) had the seed `Seed::new(1).derive("run 1")`.
@@ -38,10 +44,43 @@
 //! # std::fs::remove_dir_all(&dir)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! A command that crashes in its second run leaves the first run's results, and says so:
+//!
+//! ```
+//! use steadfast_flaky::ErrorKind;
+//! use steadfast_flaky::run::{RunConfig, run};
+//!
+//! let dir = std::env::temp_dir().join(format!("steadfast-flaky-crash-doc-{}", std::process::id()));
+//! let junit = dir.join("junit.xml");
+//! let script = format!(
+//!     r#"printf '<testsuites><testsuite name="app"><testcase name="login"/></testsuite></testsuites>' > '{junit}'
+//!        if [ -e '{junit}.once' ]; then kill -KILL $$; fi
+//!        touch '{junit}.once'"#,
+//!     junit = junit.display()
+//! );
+//! # std::fs::create_dir_all(&dir)?;
+//! # let _ = std::fs::remove_file(dir.join("junit.xml.once"));
+//! let runs = run(&RunConfig::new(["sh", "-c", script.as_str()]).runs(3).junit(&junit).dir(&dir))?;
+//!
+//! let unfinished = runs.unfinished().expect("run 2 was killed");
+//! assert_eq!((unfinished.run(), unfinished.error().kind()), (2, ErrorKind::Killed));
+//! assert_eq!(unfinished.error().to_string(), "run 2 of the test command was killed (signal: 9 (SIGKILL))");
+//! assert_eq!((runs.finished(), runs.report().get("app login").unwrap().runs), (1, 1));
+//! assert_eq!(runs.exit_code(), 2);
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod child;
+mod forward;
+mod runs;
 
 use std::ffi::OsString;
+use std::os::unix::process::ExitStatusExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use steadfast_determinism::Seed;
 
@@ -49,8 +88,11 @@ use crate::SeedMode;
 use crate::attempts::{self, ATTEMPTS_FILE, FLAKY_DIR_ENV};
 use crate::error::Error;
 use crate::input::{attempts_to_observations, parse_junit};
-use crate::report::{Observation, Outcome, Report};
+use crate::render::OutputFormat;
+use crate::report::{Observation, Outcome};
 use crate::retry::run_seed;
+use child::Ending;
+pub use runs::{Runs, Unfinished};
 
 /// What `steadfast-flaky run` does.
 #[derive(Debug, Clone)]
@@ -63,6 +105,7 @@ pub struct RunConfig {
     seed: Option<Seed>,
     junit: Option<PathBuf>,
     dir: Option<PathBuf>,
+    timeout: Option<Duration>,
 }
 
 impl RunConfig {
@@ -80,6 +123,7 @@ impl RunConfig {
             seed: None,
             junit: None,
             dir: None,
+            timeout: None,
         }
     }
 
@@ -122,6 +166,45 @@ impl RunConfig {
     /// [`attempts::flaky_dir`].
     pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.dir = Some(dir.into());
+        self
+    }
+
+    /// How long one run may take; default: as long as it takes.
+    ///
+    /// With a timeout the command runs in a process group of its own. A run still going at its
+    /// timeout is stopped: the group gets SIGTERM (nextest then stops its tests and exits), and
+    /// SIGKILL once the command has exited or 5 seconds later, whichever comes first. The run
+    /// does not finish ([`ErrorKind::TimedOut`](crate::ErrorKind::TimedOut)).
+    ///
+    /// A group of its own does not get a terminal's Ctrl-C, so while such a command runs, this
+    /// process handles SIGINT, SIGTERM and SIGHUP itself: it passes each on to the group, and
+    /// the run does not finish ([`ErrorKind::Interrupted`](crate::ErrorKind::Interrupted)).
+    /// The handlers that were there before are put back when the run ends.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use steadfast_flaky::ErrorKind;
+    /// use steadfast_flaky::run::{RunConfig, run};
+    ///
+    /// let dir = std::env::temp_dir().join(format!("steadfast-flaky-timeout-doc-{}", std::process::id()));
+    /// let config = RunConfig::new(["sleep", "60"])
+    ///     .timeout(Duration::from_millis(200))
+    ///     .junit(dir.join("junit.xml"))
+    ///     .dir(&dir);
+    /// let runs = run(&config)?;
+    /// let error = runs.unfinished().expect("timed out").error();
+    /// assert_eq!(error.kind(), ErrorKind::TimedOut);
+    /// assert_eq!(
+    ///     error.to_string(),
+    ///     "run 1 of the test command timed out after 200ms and its process group was killed"
+    /// );
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
         self
     }
 
@@ -190,19 +273,21 @@ fn workspace_root(manifest: Option<String>) -> Option<PathBuf> {
     manifest.parent().map(Path::to_path_buf)
 }
 
-/// Runs the command `runs` times and merges every run's per-test results; also writes the
-/// merged report as JSON to `<dir>/report.json`.
+/// Runs the command up to `runs` times and merges the per-test results of every run that
+/// finished; also writes them as JSON to `<dir>/report.json`. The first run that does not
+/// finish stops the runs (see [the module](self)): [`Runs::unfinished`] says which and why.
 ///
 /// # Errors
 ///
-/// [`ErrorKind::Spawn`](crate::ErrorKind::Spawn) when the command is empty or cannot be started, [`ErrorKind::NoReport`](crate::ErrorKind::NoReport) when a run
-/// writes no report (and the errors of [`parse_junit`] for a malformed one),
-/// [`ErrorKind::InvalidEnv`](crate::ErrorKind::InvalidEnv) when `STEADFAST_SEED` or `STEADFAST_FLAKY_DIR` is malformed, and
-/// [`ErrorKind::Io`](crate::ErrorKind::Io) when the output directory cannot be written.
-pub fn run(config: &RunConfig) -> Result<Report, Error> {
-    let Some((program, args)) = config.command.split_first() else {
+/// [`ErrorKind::Spawn`](crate::ErrorKind::Spawn) when the command is empty,
+/// [`ErrorKind::InvalidEnv`](crate::ErrorKind::InvalidEnv) when `STEADFAST_SEED` or
+/// `STEADFAST_FLAKY_DIR` is malformed, and [`ErrorKind::Io`](crate::ErrorKind::Io) when the
+/// output directory cannot be written. A run that does not finish is no error of `run`: it
+/// is in the [`Runs`].
+pub fn run(config: &RunConfig) -> Result<Runs, Error> {
+    if config.command.is_empty() {
         return Err(Error::spawn(String::new(), None));
-    };
+    }
     let base = match config.seed {
         Some(seed) => seed,
         None => run_seed()?,
@@ -212,56 +297,125 @@ pub fn run(config: &RunConfig) -> Result<Report, Error> {
         None => attempts::flaky_dir()?,
     };
     let junit = config.junit_path();
-    let mut report = Report::new();
+    let mut runs = Runs::new(config.runs, dir.clone());
     for index in 0..config.runs {
         let number = index + 1;
         let seed = config.seed_of_run(base, index);
-        let run_dir = dir.join("runs").join(number.to_string());
-        std::fs::create_dir_all(&run_dir).map_err(|err| Error::io(&run_dir, "create", err))?;
-        remove_if_present(&run_dir.join(ATTEMPTS_FILE))?;
-        // A stale report from an earlier run must never count as this run's.
-        remove_if_present(&junit)?;
         eprintln!(
             "steadfast-flaky: run {number} of {} with STEADFAST_SEED={seed}",
             config.runs
         );
-        let mut command = Command::new(program);
-        command
-            .args(args)
-            .env("STEADFAST_SEED", seed.to_string())
-            .env(FLAKY_DIR_ENV, &run_dir)
-            // Our stdout carries only the report; the command's output goes to stderr.
-            .stdout(Stdio::from(std::io::stderr()));
-        if let Some(retries) = config.retries {
-            command.env("NEXTEST_RETRIES", retries.to_string());
-        }
-        let status = command
-            .status()
-            .map_err(|err| Error::spawn(program.to_string_lossy().into_owned(), Some(err)))?;
-        let bytes = match std::fs::read(&junit) {
-            Ok(bytes) => bytes,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::no_report(number, junit, status.to_string()));
+        match run_once(config, number, seed, &dir, &junit)? {
+            RunEnd::Finished(observations) => runs.finished_one(observations),
+            RunEnd::Unfinished(error) => {
+                runs.stopped(number, seed, error);
+                break;
             }
-            Err(err) => return Err(Error::io(&junit, "read", err)),
-        };
-        let kept = run_dir.join("junit.xml");
-        std::fs::write(&kept, &bytes).map_err(|err| Error::io(&kept, "write", err))?;
-        let observations = parse_junit(&junit, &bytes)?;
-        let attempts_file = run_dir.join(ATTEMPTS_FILE);
-        let recorded = if attempts_file.is_file() {
-            attempts_to_observations(attempts::read_attempts(&attempts_file)?)
-        } else {
-            Vec::new()
-        };
-        for observation in overlay(observations, recorded, seed) {
-            report.observe(observation);
         }
     }
     let path = dir.join("report.json");
-    std::fs::write(&path, crate::render::to_json(&report))
+    std::fs::write(&path, runs.render(OutputFormat::Json))
         .map_err(|err| Error::io(&path, "write", err))?;
-    Ok(report)
+    Ok(runs)
+}
+
+/// How one run ended.
+enum RunEnd {
+    /// With a report: what it says about each test.
+    Finished(Vec<Observation>),
+    /// Without one that can be used, for this reason.
+    Unfinished(Error),
+}
+
+/// Runs the command once; an error is about our own files.
+fn run_once(
+    config: &RunConfig,
+    number: u32,
+    seed: Seed,
+    dir: &Path,
+    junit: &Path,
+) -> Result<RunEnd, Error> {
+    let (program, args) = config
+        .command
+        .split_first()
+        .ok_or_else(|| Error::spawn(String::new(), None))?;
+    let run_dir = runs::run_dir(dir, number);
+    std::fs::create_dir_all(&run_dir).map_err(|err| Error::io(&run_dir, "create", err))?;
+    remove_if_present(&run_dir.join(ATTEMPTS_FILE))?;
+    // A stale report from an earlier run must never count as this run's.
+    remove_if_present(junit)?;
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .env("STEADFAST_SEED", seed.to_string())
+        .env(FLAKY_DIR_ENV, &run_dir)
+        // Our stdout carries only the report; the command's output goes to stderr.
+        .stdout(Stdio::from(std::io::stderr()));
+    if let Some(retries) = config.retries {
+        command.env("NEXTEST_RETRIES", retries.to_string());
+    }
+    let ending = match child::run(&mut command, config.timeout) {
+        Ok(ending) => ending,
+        Err(err) => {
+            let program = program.to_string_lossy().into_owned();
+            return Ok(RunEnd::Unfinished(Error::spawn(program, Some(err))));
+        }
+    };
+    // Kept whatever happened, so that a run that did not finish can be looked into.
+    let bytes = keep_report(junit, &run_dir)?;
+    let status = match ending {
+        Ending::Exited(status) => status,
+        Ending::TimedOut(timeout) => {
+            return Ok(RunEnd::Unfinished(Error::timed_out(number, timeout)));
+        }
+        Ending::Interrupted(signal) => {
+            return Ok(RunEnd::Unfinished(Error::interrupted(number, signal)));
+        }
+    };
+    if status.signal().is_some() {
+        return Ok(RunEnd::Unfinished(Error::killed(
+            number,
+            status.to_string(),
+        )));
+    }
+    let Some(bytes) = bytes else {
+        return Ok(RunEnd::Unfinished(Error::no_report(
+            number,
+            junit.to_owned(),
+            status.to_string(),
+        )));
+    };
+    let observations = match parse_junit(junit, &bytes) {
+        Ok(observations) => observations,
+        Err(err) => {
+            let status = status.to_string();
+            return Ok(RunEnd::Unfinished(Error::invalid_report(
+                number,
+                junit.to_owned(),
+                status,
+                err,
+            )));
+        }
+    };
+    let attempts_file = run_dir.join(ATTEMPTS_FILE);
+    let recorded = if attempts_file.is_file() {
+        attempts_to_observations(attempts::read_attempts(&attempts_file)?)
+    } else {
+        Vec::new()
+    };
+    Ok(RunEnd::Finished(overlay(observations, recorded, seed)))
+}
+
+/// Reads the run's JUnit report, if it wrote one, and keeps a copy as `<run dir>/junit.xml`.
+fn keep_report(junit: &Path, run_dir: &Path) -> Result<Option<Vec<u8>>, Error> {
+    let bytes = match std::fs::read(junit) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(Error::io(junit, "read", err)),
+    };
+    let kept = run_dir.join("junit.xml");
+    std::fs::write(&kept, &bytes).map_err(|err| Error::io(&kept, "write", err))?;
+    Ok(Some(bytes))
 }
 
 fn remove_if_present(path: &Path) -> Result<(), Error> {
@@ -399,15 +553,18 @@ mod tests {
             std::env::temp_dir().join(format!("steadfast-flaky-where-{}", std::process::id()));
         // A profile of its own, so no real report is in the way.
         let config = RunConfig::new(["sh", "-c", "exit 0", "-P", "where-test"])
+            .runs(2)
             .seed(Seed::new(1))
             .dir(&dir);
 
-        let err = run(&config).expect_err("no report");
+        let runs = run(&config).expect("runs");
+        let unfinished = runs.unfinished().expect("no report");
         let expected = workspace().join("target/nextest/where-test/junit.xml");
 
-        assert_eq!(err.path(), Some(expected.as_path()));
+        assert_eq!((unfinished.run(), runs.finished()), (1, 0));
+        assert_eq!(unfinished.error().path(), Some(expected.as_path()));
         assert_eq!(
-            err.to_string(),
+            unfinished.error().to_string(),
             format!(
                 "run 1 of the test command (exit status: 0) wrote no report at {}",
                 expected.display()

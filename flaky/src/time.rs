@@ -1,4 +1,5 @@
-//! Civil dates and times in UTC, for report timestamps and quarantine expiry.
+//! Civil dates and times in UTC, for report timestamps and quarantine expiry, and the
+//! durations of `run --timeout`.
 
 use std::fmt;
 use std::time::{Duration, UNIX_EPOCH};
@@ -113,6 +114,42 @@ pub fn format_millis(millis: i64) -> String {
         UNIX_EPOCH - Duration::from_secs(seconds.unsigned_abs())
     };
     timestamp::format(time)
+}
+
+/// Parses a duration written as whole numbers with units, largest first, as in `90s`, `30m`,
+/// `1h30m` or `250ms` (units `h`, `m`, `s`, `ms`); `None` for anything else.
+///
+/// ```
+/// use std::time::Duration;
+/// use steadfast_flaky::time::parse_duration;
+///
+/// assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
+/// assert_eq!(parse_duration("2s500ms"), Some(Duration::from_millis(2500)));
+/// assert_eq!(parse_duration("90"), None); // a unit is needed
+/// assert_eq!(parse_duration("30s1m"), None); // largest first
+/// ```
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    const UNITS: [(&str, u64); 4] = [("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)];
+    let mut rest = text;
+    let mut millis: u64 = 0;
+    // The index in UNITS of the last part's unit: each next one must be smaller.
+    let mut last: Option<usize> = None;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let number: u64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let letters = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let unit = UNITS
+            .iter()
+            .position(|(name, _)| *name == &rest[..letters])?;
+        if last.is_some_and(|last| unit <= last) {
+            return None;
+        }
+        last = Some(unit);
+        rest = &rest[letters..];
+        millis = millis.checked_add(number.checked_mul(UNITS[unit].1)?)?;
+    }
+    last.map(|_| Duration::from_millis(millis))
 }
 
 #[cfg(test)]

@@ -11,3 +11,4 @@ mod report_cli;
 mod retry_api;
 mod retry_macro;
 mod support;
+mod unfinished;

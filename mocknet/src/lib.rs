@@ -152,6 +152,7 @@ pub mod fuzz;
 mod http1;
 mod journal;
 pub mod link;
+mod listener;
 pub mod matchers;
 mod mock;
 mod mode;

@@ -13,6 +13,8 @@ use steadfast_mocknet::{Mock, MockNet, ResponseTemplate};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::support::{no_more_descriptors, open_descriptors, restore_descriptors, run_alone};
+
 const CLIENTS: usize = 1_000;
 const REQUESTS_PER_CLIENT: usize = 100;
 /// The bound on every wait of these tests, in real time.
@@ -70,12 +72,6 @@ async fn read_to_close(stream: &mut TcpStream) -> String {
         .await
         .expect("the server closes the connection");
     String::from_utf8_lossy(&answer).into_owned()
-}
-
-fn open_descriptors() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .expect("/proc/self/fd")
-        .count()
 }
 
 #[tokio::test]
@@ -267,4 +263,55 @@ async fn pipelined_requests_are_answered_in_order_and_a_half_closed_one_still_is
     let answer = read_to_close(&mut half).await;
     assert!(answer.starts_with("HTTP/1.1 200 "), "{answer:?}");
     assert!(answer.ends_with("ok"), "{answer:?}");
+}
+
+#[test]
+fn a_server_out_of_descriptors_waits_instead_of_spinning() {
+    run_alone(
+        "abuse::server_out_of_descriptors_in_a_process_of_its_own",
+        DEADLINE,
+        "out of descriptors, the server kept the runtime busy: virtual time never moved",
+    );
+}
+
+#[test]
+#[ignore = "lowers its process's descriptor limit: run by a_server_out_of_descriptors_waits_instead_of_spinning"]
+fn server_out_of_descriptors_in_a_process_of_its_own() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let net = server(None).await;
+        // Made before the limit: the dials need no new descriptor, the server's accepts would.
+        let sockets: Vec<_> = (0..3)
+            .map(|_| tokio::net::TcpSocket::new_v4().expect("socket"))
+            .collect();
+        let limit = no_more_descriptors();
+        let mut streams = Vec::new();
+        for socket in sockets {
+            streams.push(
+                socket
+                    .connect(net.addr())
+                    .await
+                    .expect("queued by the kernel"),
+            );
+        }
+
+        // Time moves on only when the runtime has nothing to do: a server retrying its failing
+        // accepts at once would keep it busy forever.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        restore_descriptors(limit);
+
+        for stream in &mut streams {
+            stream
+                .write_all(b"GET /load HTTP/1.1\r\nhost: x\r\n\r\n")
+                .await
+                .expect("write");
+            let (status, body) = read_response(stream, &mut Vec::new()).await;
+            assert_eq!((status, body.as_slice()), (200, &b"ok"[..]));
+        }
+        net.assert_called("load", 3);
+    });
 }

@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_steadfast-mocknet");
+pub(crate) const BINARY: &str = env!("CARGO_BIN_EXE_steadfast-mocknet");
 
 /// A file path of this test under the temp directory, removed first.
-fn temp(name: &str, contents: Option<&str>) -> PathBuf {
+pub(crate) fn temp(name: &str, contents: Option<&str>) -> PathBuf {
     let path =
         std::env::temp_dir().join(format!("steadfast-mocknet-{}-{name}", std::process::id()));
     let _ = std::fs::remove_file(&path);
@@ -21,7 +21,7 @@ fn temp(name: &str, contents: Option<&str>) -> PathBuf {
 }
 
 /// Spawns the command and reads its first line.
-fn spawn(args: &[&str]) -> (Child, BufReader<ChildStdout>, String) {
+pub(crate) fn spawn(args: &[&str]) -> (Child, BufReader<ChildStdout>, String) {
     let mut child = Command::new(BINARY)
         .args(args)
         .stdout(Stdio::piped())
@@ -34,7 +34,7 @@ fn spawn(args: &[&str]) -> (Child, BufReader<ChildStdout>, String) {
     (child, stdout, first.trim_end().to_string())
 }
 
-fn signal(child: &mut Child, signal: i32) -> ExitStatus {
+pub(crate) fn signal(child: &mut Child, signal: i32) -> ExitStatus {
     let pid = libc::pid_t::try_from(child.id()).expect("pid");
     // SAFETY: kill has no memory effects; the pid is our own child, not yet reaped.
     let sent = unsafe { libc::kill(pid, signal) };

@@ -19,6 +19,7 @@ mod determinism;
 mod expectations;
 mod faults;
 mod journal;
+mod link_abuse;
 mod links;
 mod networks;
 mod payments;

@@ -74,3 +74,84 @@ pub async fn raw_exchange(net: &MockNet, request: &[u8]) -> std::io::Result<Vec<
     stream.read_to_end(&mut received).await?;
     Ok(received)
 }
+
+/// How many file descriptors this process has open (the one reading `/proc/self/fd` aside).
+pub fn open_descriptors() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .expect("/proc/self/fd")
+        .count()
+        - 1
+}
+
+/// Runs the ignored test `name` of this test binary in a process of its own (for a test that
+/// changes what the whole process has, such as its descriptor limit), and fails saying
+/// `hang` when it has not finished within `deadline`.
+#[track_caller]
+pub fn run_alone(name: &str, deadline: std::time::Duration, hang: &str) {
+    let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([name, "--exact", "--ignored", "--nocapture"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn the test binary");
+    let mut status = None;
+    let finished = steadfast_determinism::wait::wait_until(deadline, || {
+        status = child.try_wait().expect("try_wait");
+        status.is_some()
+    });
+    if finished.is_err() {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("steadfast: {hang} in {deadline:?} (run `{name}` with --ignored to see it)");
+    }
+    let output = child.wait_with_output().expect("output");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        status.is_some_and(|status| status.success())
+            && stdout.contains("test result: ok. 1 passed"),
+        "steadfast: {name} failed: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Lowers this process's descriptor limit and opens descriptors up to it, so that no other
+/// can be opened; the old limit, and the descriptors that fill the gap.
+pub fn no_more_descriptors() -> (libc::rlimit, Vec<std::fs::File>) {
+    let mut old = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `old` is a valid rlimit to write to.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut old) }, 0);
+    let highest = std::fs::read_dir("/proc/self/fd")
+        .expect("/proc/self/fd")
+        .filter_map(|entry| {
+            entry
+                .ok()?
+                .file_name()
+                .to_str()?
+                .parse::<libc::rlim_t>()
+                .ok()
+        })
+        .max()
+        .expect("open descriptors");
+    let limit = libc::rlimit {
+        rlim_cur: highest + 1,
+        rlim_max: old.rlim_max,
+    };
+    // SAFETY: `limit` is a valid rlimit.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
+    let mut fillers = Vec::new();
+    // Ends with EMFILE, once every number below the limit is taken.
+    while let Ok(file) = std::fs::File::open("/dev/null") {
+        fillers.push(file);
+    }
+    (old, fillers)
+}
+
+/// Puts back the descriptor limit [`no_more_descriptors`] lowered, and closes its fillers.
+pub fn restore_descriptors((old, fillers): (libc::rlimit, Vec<std::fs::File>)) {
+    // SAFETY: `old` is the limit getrlimit gave.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &old) }, 0);
+    drop(fillers);
+}

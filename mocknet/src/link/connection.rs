@@ -13,6 +13,7 @@ use super::faults::ConnectionPlan;
 use super::journal::{NetEvent, NetEventKind, Recorder, Scope};
 use super::pump::{Stop, pump};
 use super::state::Switch;
+use crate::listener::{ACCEPT_BACKOFF, is_connection_error};
 
 /// What a connection task needs of its link.
 #[derive(Debug)]
@@ -38,24 +39,38 @@ impl LinkCore {
     }
 }
 
+/// Accepts connections until the link stops, then waits for the open ones to end.
 pub(crate) async fn accept_loop(listener: TcpListener, core: Arc<LinkCore>) {
     // Dropping the set (when the accept task is aborted) aborts every connection with it.
     let mut connections = JoinSet::new();
     let mut next = 0u64;
+    // Off for a while after an accept failed for want of descriptors (see ACCEPT_BACKOFF):
+    // until a connection ends, or the backoff passes.
+    let mut accepting = true;
+    let backoff = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(backoff);
     loop {
         tokio::select! {
             biased;
-            accepted = listener.accept() => {
-                // A failed accept (out of descriptors, a connection reset while queued) only
-                // loses that connection.
-                if let Ok((stream, _)) = accepted {
+            () = core.state.wait_stopping() => break,
+            accepted = listener.accept(), if accepting => match accepted {
+                Ok((stream, _)) => {
                     connections.spawn(serve(stream, next, Arc::clone(&core)));
                     next += 1;
                 }
-            }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                // A connection reset or aborted while queued only loses that connection.
+                Err(err) if is_connection_error(&err) => {}
+                Err(_) => {
+                    accepting = false;
+                    backoff.as_mut().reset(tokio::time::Instant::now() + ACCEPT_BACKOFF);
+                }
+            },
+            () = &mut backoff, if !accepting => accepting = true,
+            Some(_) = connections.join_next(), if !connections.is_empty() => accepting = true,
         }
     }
+    drop(listener);
+    while connections.join_next().await.is_some() {}
 }
 
 /// Closes `stream` abortively: the kernel sends RST, the peer sees `ConnectionReset`.
@@ -99,10 +114,21 @@ async fn serve(client: TcpStream, id: u64, core: Arc<LinkCore>) {
         refused(refusal.unwrap_or("the link was reset while the connection waited"));
         return reset(client);
     }
-    let upstream = match TcpStream::connect(core.upstream).await {
-        Ok(upstream) => upstream,
-        Err(err) => {
+    // A slow dial is reset as a connection waiting to dial is: the client never waits on it.
+    let connected = tokio::select! {
+        biased;
+        () = state.wait_reset(epoch) => None,
+        connected = TcpStream::connect(core.upstream) => Some(connected),
+    };
+    let upstream = match connected {
+        Some(Ok(upstream)) => upstream,
+        Some(Err(err)) => {
             refused(&format!("the upstream refused: {}", err.kind()));
+            return reset(client);
+        }
+        None => {
+            let refusal = state.read().refusal();
+            refused(refusal.unwrap_or("the link was reset while the connection dialled"));
             return reset(client);
         }
     };

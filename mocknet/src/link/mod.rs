@@ -95,14 +95,16 @@ pub use state::PartitionMode;
 /// Connection `i` of the link draws its faults from the stream `fork("connection i")` of the
 /// link's seed, which is the one given with [`LinkBuilder::seed`], or else the running test's
 /// `TestContext::current().fork_rng("mocknet-link NAME")`. The link stops when dropped, and
-/// its open connections close with it.
+/// its open connections close with it; [`stop`](Link::stop) ends them first, so that the
+/// journal has an end for each.
 ///
 /// # Example
 ///
 /// See [the module](self).
 pub struct Link {
     shared: Arc<LinkShared>,
-    tasks: Vec<JoinHandle<()>>,
+    accept: JoinHandle<()>,
+    timeline: JoinHandle<()>,
 }
 
 /// The part of a link its timeline and its network share.
@@ -217,6 +219,47 @@ impl Link {
     pub fn journal(&self) -> Vec<NetEvent> {
         self.shared.core.recorder.events()
     }
+
+    /// Stops the link and returns its whole journal. Unlike dropping it, this first resets
+    /// every open connection (the journal says `reset` with the detail `the link stopped`,
+    /// and the bytes that went each way) and waits until each is journaled, so every
+    /// connection's `opened` has an end. New connections are no longer accepted, and its
+    /// timeline stops.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use steadfast_determinism::Seed;
+    /// use steadfast_mocknet::link::{Link, NetEventKind};
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build()?.block_on(async {
+    /// let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let link = Link::builder(upstream.local_addr()?).seed(Seed::new(1)).start().await?;
+    /// let mut client = tokio::net::TcpStream::connect(link.addr()).await?;
+    /// let (mut accepted, _) = upstream.accept().await?;
+    /// accepted.write_all(b"hi").await?;
+    /// client.read_exact(&mut [0; 2]).await?; // the connection is open, and stays so
+    ///
+    /// let journal = link.stop().await;
+    /// let kinds: Vec<_> = journal.iter().map(|event| event.kind).collect();
+    /// assert_eq!(kinds, [NetEventKind::Opened, NetEventKind::Reset]);
+    /// assert_eq!(journal[1].detail.as_deref(), Some("the link stopped"));
+    /// assert_eq!((journal[1].bytes_up, journal[1].bytes_down), (0, 2));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub async fn stop(mut self) -> Vec<NetEvent> {
+        self.timeline.abort();
+        self.shared.core.state.modify(|state| {
+            state.stopping = true;
+            state.epoch += 1;
+        });
+        // The accept loop ends once every connection has journaled its end.
+        let _ = (&mut self.accept).await;
+        self.journal()
+    }
 }
 
 fn check(name: &str, faults: &LinkFaults) -> Result<(), Error> {
@@ -240,9 +283,8 @@ impl fmt::Debug for Link {
 
 impl Drop for Link {
     fn drop(&mut self) {
-        for task in &self.tasks {
-            task.abort();
-        }
+        self.accept.abort();
+        self.timeline.abort();
     }
 }
 
@@ -368,7 +410,7 @@ impl LinkBuilder {
                         )
                 })?,
         };
-        let listener = bind(&self.name, self.listen).await?;
+        let listener = bind(&self.name, self.listen)?;
         let recorder = Arc::new(Recorder::new());
         let mut faults = self.faults;
         let timeline = std::mem::take(&mut faults.timeline);
@@ -377,14 +419,15 @@ impl LinkBuilder {
         let play = tokio::spawn(timeline::play(Arc::downgrade(&link), timeline));
         Ok(Link {
             shared: link,
-            tasks: vec![accept, play],
+            accept,
+            timeline: play,
         })
     }
 }
 
 /// Binds `addr` for link `name`.
-pub(crate) async fn bind(name: &str, addr: SocketAddr) -> Result<TcpListener, Error> {
-    TcpListener::bind(addr).await.map_err(|err| {
+pub(crate) fn bind(name: &str, addr: SocketAddr) -> Result<TcpListener, Error> {
+    crate::listener::bind(addr).map_err(|err| {
         Error::new(ErrorKind::LinkStart)
             .looking_for(name)
             .with_value(addr.to_string())

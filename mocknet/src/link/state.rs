@@ -53,6 +53,9 @@ pub(crate) struct LinkState {
     /// Bumped to reset every connection opened before.
     pub(crate) epoch: u64,
     pub(crate) faults: Arc<LinkFaults>,
+    /// Whether the link is stopping ([`Link::stop`](super::Link::stop)): it accepts no more
+    /// connections, and resets the open ones.
+    pub(crate) stopping: bool,
 }
 
 impl LinkState {
@@ -63,6 +66,7 @@ impl LinkState {
             down: false,
             epoch: 0,
             faults: Arc::new(faults),
+            stopping: false,
         }
     }
 
@@ -73,7 +77,9 @@ impl LinkState {
 
     /// Why a new connection is reset at once, if it is.
     pub(crate) fn refusal(&self) -> Option<&'static str> {
-        if self.down {
+        if self.stopping {
+            Some("the link stopped")
+        } else if self.down {
             Some("a node at an end of the link is down")
         } else if self.cuts.values().any(|mode| *mode == PartitionMode::Reset) {
             Some("the link is partitioned")
@@ -145,6 +151,11 @@ impl Switch {
     /// Waits until bytes may flow (at once if they may).
     pub(crate) async fn wait_open(&self) {
         self.wait_until(|state| !state.stalls()).await;
+    }
+
+    /// Resolves when the link begins to stop.
+    pub(crate) async fn wait_stopping(&self) {
+        self.wait_until(|state| state.stopping).await;
     }
 
     /// Resolves when the connection opened at `epoch` must be reset.

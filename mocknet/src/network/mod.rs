@@ -540,7 +540,7 @@ impl NetworkBuilder {
                     .looking_for(name.clone())
                     .with_detail(why)
             })?;
-            let listener = link::bind(&name, SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+            let listener = link::bind(&name, SocketAddr::from(([127, 0, 0, 1], 0)))?;
             let id = u32::try_from(shared.links.len() + 1).unwrap_or(u32::MAX);
             let link_rng = rng.fork(&format!("link {name}"));
             let (link, accept) = link::start_on(

@@ -51,9 +51,9 @@ pub(crate) enum NodeStatus {
 
 impl Node {
     pub(crate) fn bind(name: String) -> std::io::Result<Node> {
-        let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
-        // O_NONBLOCK belongs to the open file, so every duplicate shares it, as tokio needs.
-        listener.set_nonblocking(true)?;
+        // Non-blocking: O_NONBLOCK belongs to the open file, so every duplicate shares it, as
+        // tokio needs.
+        let listener = crate::listener::bind_std(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))?;
         let addr = listener.local_addr()?;
         Ok(Node {
             name,

@@ -8,7 +8,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::connection::accept_loop;
-use super::{Background, MockNet, SeedOrigin, Shared, State, listener};
+use super::{Background, MockNet, SeedOrigin, Shared, State};
 use crate::callback;
 use crate::error::{Error, ErrorKind};
 use crate::scenario::Scenario;
@@ -281,7 +281,7 @@ impl MockNetBuilder {
                 .in_scenario(scenario.name.clone())
                 .with_source(err)
         };
-        let listener = listener::bind(([127, 0, 0, 1], 0).into()).map_err(bind_failed)?;
+        let listener = crate::listener::bind(([127, 0, 0, 1], 0).into()).map_err(bind_failed)?;
         let addr = listener.local_addr().map_err(bind_failed)?;
         let matchers = scenario
             .routes

@@ -9,11 +9,12 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
+use super::Shared;
 use super::routing::{PendingCallback, Reply};
-use super::{Shared, listener};
 use crate::callback::{self, CallbackRecord};
 use crate::fault::{Effect, Plan};
 use crate::http1::{self, ReadError};
+use crate::listener::{ACCEPT_BACKOFF, is_connection_error};
 
 pub(super) async fn accept_loop(listener: TcpListener, addr: SocketAddr, shared: Arc<Shared>) {
     // Dropping the set (when the accept task is aborted) aborts every connection with it.
@@ -46,10 +47,8 @@ pub(super) async fn accept_loop(listener: TcpListener, addr: SocketAddr, shared:
                 }
             },
             (None, Some(open)) => tokio::select! {
-                accepted = open.accept() => {
-                    // A failed accept (out of descriptors, a connection reset while queued)
-                    // only loses that connection.
-                    if let Ok((stream, _)) = accepted {
+                accepted = open.accept() => match accepted {
+                    Ok((stream, _)) => {
                         if shared.close_on_accept() {
                             // Closed before a byte is read.
                             drop(stream);
@@ -59,7 +58,14 @@ pub(super) async fn accept_loop(listener: TcpListener, addr: SocketAddr, shared:
                         let _ = stream.set_nodelay(true);
                         connections.spawn(serve(stream, Arc::clone(&shared)));
                     }
-                }
+                    // A connection reset or aborted while queued only loses that connection.
+                    Err(err) if is_connection_error(&err) => {}
+                    // Out of descriptors: pause rather than spin (see ACCEPT_BACKOFF).
+                    Err(_) => tokio::select! {
+                        () = tokio::time::sleep(ACCEPT_BACKOFF) => {}
+                        Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                    },
+                },
                 _ = refuse.changed() => {}
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
             },
@@ -71,7 +77,7 @@ pub(super) async fn accept_loop(listener: TcpListener, addr: SocketAddr, shared:
 async fn rebind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     let mut attempt = 0;
     loop {
-        match listener::bind(addr) {
+        match crate::listener::bind(addr) {
             Ok(listener) => return Ok(listener),
             Err(err) if attempt >= 20 => return Err(err),
             Err(_) => {

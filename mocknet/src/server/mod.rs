@@ -23,7 +23,6 @@ mod builder;
 mod connection;
 mod expectations;
 mod handle;
-mod listener;
 mod mount;
 mod render;
 mod routing;

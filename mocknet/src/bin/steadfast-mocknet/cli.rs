@@ -23,8 +23,8 @@ usage:
                            [--format text|markdown|json]
 
 link, serve and record print `listening on ADDRESS` as their first line and run in real time
-until SIGINT or SIGTERM; link and serve then write the journal (JSON lines) to --journal,
-record writes the catalog. --listen defaults to a free port of 127.0.0.1; --seed to
+until SIGINT or SIGTERM; link and serve then write the journal (JSON lines) to --journal
+(link first resets the connections still open, journaled as such), record writes the catalog. --listen defaults to a free port of 127.0.0.1; --seed to
 STEADFAST_SEED.
 
 exit codes:

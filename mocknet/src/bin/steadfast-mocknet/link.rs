@@ -34,8 +34,10 @@ pub fn run(args: Vec<OsString>) -> Result<(), Fail> {
             .map_err(|err| Fail::Run(cli::chain(&err)))?;
         cli::announce(&link.addr().to_string())?;
         stop.wait().await;
+        // Connections still open end first, so the journal has an end for each.
         let lines: Vec<String> = link
-            .journal()
+            .stop()
+            .await
             .iter()
             .map(|event| event.to_json().to_string())
             .collect();
