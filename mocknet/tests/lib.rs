@@ -20,6 +20,7 @@ mod expectations;
 mod faults;
 mod journal;
 mod link_abuse;
+mod link_postgres;
 mod links;
 mod networks;
 mod payments;
