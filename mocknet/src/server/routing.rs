@@ -1,6 +1,7 @@
 //! Routing: matching a request to a route, journaling it and planning the reply.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use steadfast_determinism::DetRng;
@@ -18,7 +19,7 @@ use crate::scenario::Response;
 /// What to send back for one request, decided under the lock and carried out after it.
 pub(super) struct Reply {
     pub(super) plan: Plan,
-    pub(super) response: Response,
+    pub(super) response: Arc<Response>,
     pub(super) rng: DetRng,
     pub(super) callback: Option<PendingCallback>,
     /// A wiremock responder's template, to render into `response` before sending; with the
@@ -310,15 +311,15 @@ impl State {
     }
 }
 
-fn text_response(status: u16, content_type: &'static str, body: String) -> Response {
-    Response {
+fn text_response(status: u16, content_type: &'static str, body: String) -> Arc<Response> {
+    Arc::new(Response {
         status,
         headers: vec![(
             http::header::CONTENT_TYPE,
             HeaderValue::from_static(content_type),
         )],
         body: body.into_bytes(),
-    }
+    })
 }
 
 /// Builds wiremock's request type so its matchers apply unchanged.
