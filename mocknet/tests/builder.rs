@@ -417,6 +417,57 @@ async fn reset_unmounts_mocks_and_keeps_the_catalog_routes(_ctx: &TestContext) {
 }
 
 #[deterministic_test]
+async fn mocks_mounted_after_a_reset_match_with_their_own_matchers(_ctx: &TestContext) {
+    let catalog = crate::support::one_route("catalog", "[]");
+    let net = MockNet::builder()
+        .scenario(catalog.scenario("s").expect("scenario"))
+        .seed(1)
+        .start()
+        .await
+        .expect("starts");
+    Mock::given(method("POST"))
+        .and(path("/old"))
+        .and(header_exists("x-old"))
+        .respond_with(ResponseTemplate::new(204))
+        .named("old")
+        .mount(&net)
+        .await;
+    net.reset().await;
+    Mock::given(path("/new"))
+        .and(header("x-key", "v"))
+        .respond_with(ResponseTemplate::new(201))
+        .named("new")
+        .mount(&net)
+        .await;
+    let get = |target: &str| client().get(format!("{}{target}", net.uri()));
+
+    let new = get("/new")
+        .header("x-key", "v")
+        .send()
+        .await
+        .expect("answered");
+    let without_header = get("/new").send().await.expect("answered");
+    let old = client()
+        .post(format!("{}/old", net.uri()))
+        .header("x-old", "1")
+        .send()
+        .await
+        .expect("answered");
+    let kept = get("/r").send().await.expect("answered");
+
+    assert_eq!(new.status(), 201);
+    assert_eq!(without_header.status(), 404);
+    let why = without_header.text().await.expect("body");
+    assert!(why.contains("new: 1 of 2 matchers hold"), "{why}");
+    assert!(why.contains("r: 1 of 2 matchers hold"), "{why}");
+    assert_eq!(old.status(), 404);
+    let why = old.text().await.expect("body");
+    assert!(why.contains("new: 0 of 2 matchers hold"), "{why}");
+    assert!(!why.contains("old:"), "{why}");
+    assert_eq!(kept.text().await.expect("body"), "catalog");
+}
+
+#[deterministic_test]
 async fn a_template_changed_after_mounting_leaves_the_mocks_it_answers_as_they_were(
     _ctx: &TestContext,
 ) {
