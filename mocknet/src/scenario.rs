@@ -64,8 +64,9 @@ pub(crate) struct Route {
     pub(crate) matchers: Vec<MatcherSpec>,
     pub(crate) when_state: Option<String>,
     pub(crate) set_state: Option<String>,
-    /// Served in order; the last one repeats.
-    pub(crate) responses: Vec<Response>,
+    /// Served in order; the last one repeats. Shared, so that a template mounted on many
+    /// mocks and each reply that serves one copy nothing.
+    pub(crate) responses: Vec<Arc<Response>>,
     pub(crate) faults: Vec<Fault>,
     /// The webhook sent after the route's response, if any.
     pub(crate) callback: Option<Callback>,
@@ -88,7 +89,7 @@ pub(crate) const DEFAULT_PRIORITY: u8 = 5;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Step {
     pub(crate) faults: Vec<Fault>,
-    pub(crate) response: Option<Response>,
+    pub(crate) response: Option<Arc<Response>>,
 }
 
 /// A `wiremock::Respond`, asked for a `ResponseTemplate` per request.

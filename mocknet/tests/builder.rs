@@ -415,3 +415,105 @@ async fn reset_unmounts_mocks_and_keeps_the_catalog_routes(_ctx: &TestContext) {
     net.check_expectations()
         .expect("nothing expected after the reset");
 }
+
+#[deterministic_test]
+async fn mocks_mounted_after_a_reset_match_with_their_own_matchers(_ctx: &TestContext) {
+    let catalog = crate::support::one_route("catalog", "[]");
+    let net = MockNet::builder()
+        .scenario(catalog.scenario("s").expect("scenario"))
+        .seed(1)
+        .start()
+        .await
+        .expect("starts");
+    Mock::given(method("POST"))
+        .and(path("/old"))
+        .and(header_exists("x-old"))
+        .respond_with(ResponseTemplate::new(204))
+        .named("old")
+        .mount(&net)
+        .await;
+    net.reset().await;
+    Mock::given(path("/new"))
+        .and(header("x-key", "v"))
+        .respond_with(ResponseTemplate::new(201))
+        .named("new")
+        .mount(&net)
+        .await;
+    let get = |target: &str| client().get(format!("{}{target}", net.uri()));
+
+    let new = get("/new")
+        .header("x-key", "v")
+        .send()
+        .await
+        .expect("answered");
+    let without_header = get("/new").send().await.expect("answered");
+    let old = client()
+        .post(format!("{}/old", net.uri()))
+        .header("x-old", "1")
+        .send()
+        .await
+        .expect("answered");
+    let kept = get("/r").send().await.expect("answered");
+
+    assert_eq!(new.status(), 201);
+    assert_eq!(without_header.status(), 404);
+    let why = without_header.text().await.expect("body");
+    assert!(why.contains("new: 1 of 2 matchers hold"), "{why}");
+    assert!(why.contains("r: 1 of 2 matchers hold"), "{why}");
+    assert_eq!(old.status(), 404);
+    let why = old.text().await.expect("body");
+    assert!(why.contains("new: 0 of 2 matchers hold"), "{why}");
+    assert!(!why.contains("old:"), "{why}");
+    assert_eq!(kept.text().await.expect("body"), "catalog");
+}
+
+#[deterministic_test]
+async fn a_template_changed_after_mounting_leaves_the_mocks_it_answers_as_they_were(
+    _ctx: &TestContext,
+) {
+    let net = MockNet::start().await;
+    let first = steadfast_mocknet::ResponseTemplate::new(200).set_body_string("first");
+    Mock::given(path("/first"))
+        .respond_with(first.clone())
+        .mount(&net)
+        .await;
+    let second = first
+        .clone()
+        .set_body_string("second")
+        .insert_header("x-changed", "yes");
+    Mock::given(path("/second"))
+        .respond_with(second)
+        .mount(&net)
+        .await;
+    let no_content = steadfast_mocknet::ResponseTemplate::new(204);
+    Mock::given(path("/empty"))
+        .respond_with(no_content.clone())
+        .mount(&net)
+        .await;
+
+    // Changed after a mount checked it, the template is checked again.
+    let bad = Mock::given(path("/bad"))
+        .respond_with(no_content.set_body_string("x"))
+        .try_mount(&net)
+        .await
+        .expect_err("a 204 with a body");
+    let get = |target: &str| client().get(format!("{}{target}", net.uri())).send();
+    let first_response = get("/first").await.expect("answered");
+    let second_response = get("/second").await.expect("answered");
+    let empty = get("/empty").await.expect("answered");
+    let again = Mock::given(path("/again"))
+        .respond_with(first)
+        .try_mount(&net)
+        .await;
+
+    assert_eq!(
+        bad.to_string(),
+        "invalid mock `mock #3`: a 204 response cannot have a body"
+    );
+    assert_eq!(first_response.headers().get("x-changed"), None);
+    assert_eq!(first_response.text().await.expect("body"), "first");
+    assert_eq!(second_response.headers()["x-changed"], "yes");
+    assert_eq!(second_response.text().await.expect("body"), "second");
+    assert_eq!(empty.status(), 204);
+    assert!(again.is_ok(), "{again:?}");
+}

@@ -1,6 +1,7 @@
 //! Compiling a parsed catalog: checking every value and resolving `extends` and overlays.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue, Method};
@@ -348,7 +349,7 @@ impl Compiler<'_> {
         })
     }
 
-    fn response(&self, raw: &RawResponse) -> Result<Response, String> {
+    fn response(&self, raw: &RawResponse) -> Result<Arc<Response>, String> {
         check_status(raw.status)?;
         let mut headers = Vec::new();
         for (name, value) in &raw.headers {
@@ -366,11 +367,11 @@ impl Compiler<'_> {
             return Err(format!("a {} response cannot have a body", raw.status));
         }
         add_content_type(&mut headers, content_type);
-        Ok(Response {
+        Ok(Arc::new(Response {
             status: raw.status,
             headers,
             body,
-        })
+        }))
     }
 }
 

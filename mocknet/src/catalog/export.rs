@@ -173,7 +173,10 @@ fn route_json(route: &Route) -> Result<Value, String> {
             out.insert("response".into(), response_json(one)?);
         }
         many => {
-            let many = many.iter().map(response_json).collect::<Result<_, _>>()?;
+            let many = many
+                .iter()
+                .map(|response| response_json(response))
+                .collect::<Result<_, _>>()?;
             out.insert("responses".into(), Value::Array(many));
         }
     }

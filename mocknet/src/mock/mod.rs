@@ -36,7 +36,7 @@ use crate::server::MockNet;
 #[must_use = "a MockBuilder does nothing until `respond_with` makes it a Mock"]
 #[derive(Debug)]
 pub struct MockBuilder {
-    matchers: Vec<Result<MatcherSpec, String>>,
+    matchers: Matchers,
 }
 
 /// A mock: requests it matches, what they get, how often it may and must match, and its faults.
@@ -82,7 +82,7 @@ pub struct MockBuilder {
 #[must_use = "a Mock does nothing until it is mounted"]
 #[derive(Debug)]
 pub struct Mock {
-    matchers: Vec<Result<MatcherSpec, String>>,
+    matchers: Matchers,
     answer: Answer,
     name: Option<String>,
     max_calls: Option<u64>,
@@ -100,6 +100,38 @@ enum Answer {
     Wiremock(Responder),
 }
 
+/// The matchers given to a mock, kept as they will be served, and what was wrong with the
+/// first bad one.
+#[derive(Debug)]
+struct Matchers {
+    specs: Vec<MatcherSpec>,
+    invalid: Option<String>,
+}
+
+impl Matchers {
+    fn first(spec: Result<MatcherSpec, String>) -> Matchers {
+        // Room for the few `and`s a mock usually has, so that they do not regrow the list.
+        let mut matchers = Matchers {
+            specs: Vec::with_capacity(4),
+            invalid: None,
+        };
+        matchers.push(spec);
+        matchers
+    }
+
+    fn push(&mut self, spec: Result<MatcherSpec, String>) {
+        match spec {
+            Ok(spec) => self.specs.push(spec),
+            // Every matcher before the first bad one is good, so it is number `specs.len()`.
+            Err(why) => {
+                let index = self.specs.len();
+                self.invalid
+                    .get_or_insert_with(|| format!("matchers[{index}]: {why}"));
+            }
+        }
+    }
+}
+
 /// The spec of a matcher: a [`crate::matchers`] one as data, any other kept as it is.
 fn spec<M: Match + 'static>(matcher: M) -> Result<MatcherSpec, String> {
     if let Some(ours) = (&matcher as &dyn Any).downcast_ref::<Matcher>() {
@@ -115,7 +147,7 @@ impl Mock {
     /// Starts a mock matching requests that `matcher` matches.
     pub fn given<M: Match + 'static>(matcher: M) -> MockBuilder {
         MockBuilder {
-            matchers: vec![spec(matcher)],
+            matchers: Matchers::first(spec(matcher)),
         }
     }
 
@@ -255,15 +287,14 @@ impl Mock {
                 .in_route(Some(name.clone()))
                 .with_detail(why)
         };
-        let mut matchers = self
-            .matchers
-            .into_iter()
-            .enumerate()
-            .map(|(i, spec)| spec.map_err(|why| format!("matchers[{i}]: {why}")))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(&invalid)?;
+        if let Some(why) = self.matchers.invalid {
+            return Err(invalid(why));
+        }
+        let mut matchers = self.matchers.specs;
         // All must hold, so the order is only the catalog's, for routes that read back equal.
-        matchers.sort_by(|a, b| a.catalog_order().cmp(&b.catalog_order()));
+        if !matchers.is_sorted_by_key(MatcherSpec::catalog_order) {
+            matchers.sort_by(|a, b| a.catalog_order().cmp(&b.catalog_order()));
+        }
         let mut faults = Vec::new();
         let (responses, responder) = match self.answer {
             Answer::Template(template) => {

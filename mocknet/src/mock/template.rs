@@ -1,5 +1,7 @@
 //! [`ResponseTemplate`]: wiremock's response builder, answered by mocknet itself.
 
+use std::fmt;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue, StatusCode};
@@ -51,8 +53,15 @@ use crate::scenario::Response;
 /// # })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ResponseTemplate {
+    /// Shared by clones until one of them changes, so a template cloned for many mocks is
+    /// checked and compiled once and every route it answers holds the same response.
+    parts: Arc<Parts>,
+}
+
+#[derive(Clone)]
+struct Parts {
     status: u16,
     headers: Vec<(HeaderName, HeaderValue)>,
     /// The content type a `set_body_*` call implies; it replaces any `content-type` header.
@@ -61,7 +70,12 @@ pub struct ResponseTemplate {
     delay: Option<Duration>,
     /// The first bad input, reported when the mock is mounted.
     invalid: Option<String>,
+    /// What [`Parts::compile`] made of the fields above; every change empties it.
+    compiled: OnceLock<Compiled>,
 }
+
+/// The response as the server serves it and the latency fault of its delay, or what is wrong.
+type Compiled = Result<(Arc<Response>, Option<Fault>), String>;
 
 impl ResponseTemplate {
     /// A response with status `status` and no headers or body.
@@ -74,12 +88,15 @@ impl ResponseTemplate {
             ),
         };
         ResponseTemplate {
-            status,
-            headers: Vec::new(),
-            mime: None,
-            body: Vec::new(),
-            delay: None,
-            invalid,
+            parts: Arc::new(Parts {
+                status,
+                headers: Vec::new(),
+                mime: None,
+                body: Vec::new(),
+                delay: None,
+                invalid,
+                compiled: OnceLock::new(),
+            }),
         }
     }
 
@@ -91,7 +108,7 @@ impl ResponseTemplate {
         V: TryInto<HeaderValue>,
     {
         if let Some(header) = self.header(key, value) {
-            self.headers.push(header);
+            self.parts_mut().headers.push(header);
         }
         self
     }
@@ -104,8 +121,9 @@ impl ResponseTemplate {
         V: TryInto<HeaderValue>,
     {
         if let Some((name, value)) = self.header(key, value) {
-            self.headers.retain(|(existing, _)| *existing != name);
-            self.headers.push((name, value));
+            let headers = &mut self.parts_mut().headers;
+            headers.retain(|(existing, _)| *existing != name);
+            headers.push((name, value));
         }
         self
     }
@@ -126,7 +144,7 @@ impl ResponseTemplate {
     /// Sets the body to these bytes, with no content type.
     #[must_use]
     pub fn set_body_bytes<B: Into<Vec<u8>>>(mut self, body: B) -> Self {
-        self.body = body.into();
+        self.parts_mut().body = body.into();
         self
     }
 
@@ -151,9 +169,9 @@ impl ResponseTemplate {
     /// Sets the body to these bytes with content type `mime`.
     #[must_use]
     pub fn set_body_raw<B: Into<Vec<u8>>>(mut self, body: B, mime: &str) -> Self {
-        self.body = body.into();
+        self.parts_mut().body = body.into();
         match HeaderValue::from_str(mime) {
-            Ok(mime) => self.mime = Some(mime),
+            Ok(mime) => self.parts_mut().mime = Some(mime),
             Err(_) => self.fail(format!("`{mime}` is not a valid content type")),
         }
         self
@@ -163,8 +181,16 @@ impl ResponseTemplate {
     /// applies.
     #[must_use]
     pub fn set_delay(mut self, delay: Duration) -> Self {
-        self.delay = Some(delay);
+        self.parts_mut().delay = Some(delay);
         self
+    }
+
+    /// The parts to change: this template's own (copied first if a clone shares them), with
+    /// the compiled response forgotten.
+    fn parts_mut(&mut self) -> &mut Parts {
+        let parts = Arc::make_mut(&mut self.parts);
+        parts.compiled = OnceLock::new();
+        parts
     }
 
     fn header<K, V>(&mut self, key: K, value: V) -> Option<(HeaderName, HeaderValue)>
@@ -186,13 +212,41 @@ impl ResponseTemplate {
     }
 
     fn fail(&mut self, why: String) {
-        self.invalid.get_or_insert(why);
+        self.parts_mut().invalid.get_or_insert(why);
     }
 
     /// The response and the latency fault of its delay, as the server serves them: headers
     /// sorted by name (values of one name in the order given), the content type of the body
-    /// in place of any `content-type` header.
-    pub(crate) fn compile(&self) -> Result<(Response, Option<Fault>), String> {
+    /// in place of any `content-type` header. Compiled on the first call; later calls, on
+    /// this template or its unchanged clones, share that response.
+    pub(crate) fn compile(&self) -> Compiled {
+        self.parts
+            .compiled
+            .get_or_init(|| self.parts.compile())
+            .clone()
+    }
+
+    /// The same response as a wiremock template, for a plain wiremock server.
+    fn to_wiremock(&self) -> wiremock::ResponseTemplate {
+        let parts = &*self.parts;
+        let mut template = wiremock::ResponseTemplate::new(parts.status);
+        for (name, value) in &parts.headers {
+            template = template.append_header(name.clone(), value.clone());
+        }
+        template = match &parts.mime {
+            Some(mime) => template.set_body_raw(parts.body.clone(), mime.to_str().unwrap_or("")),
+            None => template.set_body_bytes(parts.body.clone()),
+        };
+        match parts.delay {
+            Some(delay) => template.set_delay(delay),
+            None => template,
+        }
+    }
+}
+
+impl Parts {
+    /// See [`ResponseTemplate::compile`].
+    fn compile(&self) -> Compiled {
         if let Some(why) = &self.invalid {
             return Err(why.clone());
         }
@@ -217,23 +271,22 @@ impl ResponseTemplate {
             headers,
             body: self.body.clone(),
         };
-        Ok((response, latency))
+        Ok((Arc::new(response), latency))
     }
+}
 
-    /// The same response as a wiremock template, for a plain wiremock server.
-    fn to_wiremock(&self) -> wiremock::ResponseTemplate {
-        let mut template = wiremock::ResponseTemplate::new(self.status);
-        for (name, value) in &self.headers {
-            template = template.append_header(name.clone(), value.clone());
-        }
-        template = match &self.mime {
-            Some(mime) => template.set_body_raw(self.body.clone(), mime.to_str().unwrap_or("")),
-            None => template.set_body_bytes(self.body.clone()),
-        };
-        match self.delay {
-            Some(delay) => template.set_delay(delay),
-            None => template,
-        }
+impl fmt::Debug for ResponseTemplate {
+    /// The template's fields, without the compiled response they make.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts = &*self.parts;
+        f.debug_struct("ResponseTemplate")
+            .field("status", &parts.status)
+            .field("headers", &parts.headers)
+            .field("mime", &parts.mime)
+            .field("body", &parts.body)
+            .field("delay", &parts.delay)
+            .field("invalid", &parts.invalid)
+            .finish()
     }
 }
 

@@ -8,7 +8,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::connection::accept_loop;
-use super::{Background, MockNet, SeedOrigin, Shared, State};
+use super::{Background, BuiltMatchers, MockNet, SeedOrigin, Shared, State};
 use crate::callback;
 use crate::error::{Error, ErrorKind};
 use crate::scenario::Scenario;
@@ -283,11 +283,10 @@ impl MockNetBuilder {
         };
         let listener = crate::listener::bind(([127, 0, 0, 1], 0).into()).map_err(bind_failed)?;
         let addr = listener.local_addr().map_err(bind_failed)?;
-        let matchers = scenario
-            .routes
-            .iter()
-            .map(|route| route.matchers.iter().map(|spec| spec.build()).collect())
-            .collect();
+        let mut matchers = BuiltMatchers::default();
+        for route in &scenario.routes {
+            matchers.push(&route.matchers);
+        }
         let mut state = State {
             current: scenario.initial_state.clone(),
             calls: vec![0; scenario.routes.len()],

@@ -118,7 +118,7 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
         let head_only = raw.method == "HEAD";
         let mut reply = shared.handle(raw);
         if let Some((template, index)) = reply.render.take() {
-            reply.response = shared.render(template, index).await;
+            reply.response = Arc::new(shared.render(template, index).await);
         }
         let callback = reply.callback.take();
         let sent = send(&mut stream, reply, close, head_only).await;

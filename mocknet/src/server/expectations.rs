@@ -225,7 +225,9 @@ fn closest_requests(state: &State, i: usize, actual: u64, min: u64) -> String {
         .filter(|entry| entry.route.as_ref() != Some(name))
         .map(|entry| {
             let request = entry.to_request();
-            let hits = state.matchers[i]
+            let hits = state
+                .matchers
+                .route(i)
                 .iter()
                 .filter(|matcher| matcher.matches(&request))
                 .count();

@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 use wiremock::Match;
 
 use crate::journal::JournalEntry;
-use crate::scenario::Scenario;
+use crate::scenario::{MatcherSpec, Scenario};
 use routing::Stray;
 
 mod background;
@@ -66,7 +66,7 @@ pub(crate) struct State {
     /// The routes served: the catalog scenario's, then mounted mocks.
     scenario: Scenario,
     /// The built matchers of each route.
-    matchers: Vec<Vec<Arc<dyn Match>>>,
+    matchers: BuiltMatchers,
     /// Route indices in the order they are tried: by priority, then by position.
     order: Vec<usize>,
     /// Routes of scoped mocks whose guard was dropped: they match nothing any more.
@@ -86,6 +86,37 @@ pub(crate) struct State {
     /// Callbacks waiting or in flight; dropping the set (with the server) aborts them.
     callbacks: JoinSet<()>,
     callbacks_done: usize,
+}
+
+/// The built matchers of every route, one route's after another's in one list, so that
+/// mounting a mock adds to the list instead of allocating one of its own.
+#[derive(Default)]
+pub(super) struct BuiltMatchers {
+    all: Vec<Arc<dyn Match>>,
+    /// Where each route's matchers start in `all`.
+    starts: Vec<usize>,
+}
+
+impl BuiltMatchers {
+    /// Builds the matchers of the next route.
+    fn push(&mut self, specs: &[MatcherSpec]) {
+        self.starts.push(self.all.len());
+        self.all.extend(specs.iter().map(MatcherSpec::build));
+    }
+
+    /// The matchers of route `i`, in the order of its specs.
+    fn route(&self, i: usize) -> &[Arc<dyn Match>] {
+        let end = self.starts.get(i + 1).copied().unwrap_or(self.all.len());
+        &self.all[self.starts[i]..end]
+    }
+
+    /// Forgets the matchers of every route from `keep` on.
+    fn truncate(&mut self, keep: usize) {
+        if let Some(&start) = self.starts.get(keep) {
+            self.all.truncate(start);
+        }
+        self.starts.truncate(keep);
+    }
 }
 
 /// Where the seed of the fault draws came from, to say how to reproduce a failure.

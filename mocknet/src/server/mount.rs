@@ -34,8 +34,11 @@ impl MockNet {
         let keep = state.catalog_routes;
         state.scenario.routes.truncate(keep);
         state.matchers.truncate(keep);
-        state.calls = vec![0; keep];
-        state.retired = vec![false; keep];
+        // Cleared in place: the next mocks reuse the room the last ones took.
+        state.calls.truncate(keep);
+        state.calls.fill(0);
+        state.retired.truncate(keep);
+        state.retired.fill(false);
         state.reorder();
         state.journal.clear();
         state.unmatched_failures.clear();
@@ -64,9 +67,7 @@ impl MockNet {
             err.in_scenario(self.shared.name.clone())
                 .with_seed(self.seed())
         })?;
-        state
-            .matchers
-            .push(route.matchers.iter().map(|spec| spec.build()).collect());
+        state.matchers.push(&route.matchers);
         // Tried after every route of its priority or a higher one.
         let priority = route.priority;
         let at = state

@@ -1,6 +1,7 @@
 //! Routing: matching a request to a route, journaling it and planning the reply.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use steadfast_determinism::DetRng;
@@ -18,7 +19,7 @@ use crate::scenario::Response;
 /// What to send back for one request, decided under the lock and carried out after it.
 pub(super) struct Reply {
     pub(super) plan: Plan,
-    pub(super) response: Response,
+    pub(super) response: Arc<Response>,
     pub(super) rng: DetRng,
     pub(super) callback: Option<PendingCallback>,
     /// A wiremock responder's template, to render into `response` before sending; with the
@@ -217,12 +218,16 @@ impl Shared {
     /// Says which request matched nothing and which routes came nearest.
     fn stray(&self, state: &State, raw: &RawRequest, request: &Request) -> Stray {
         let current = &state.current;
-        let mut nearest: Vec<(usize, usize)> = state
-            .matchers
-            .iter()
-            .enumerate()
-            .filter(|&(i, _)| !state.retired[i])
-            .map(|(i, matchers)| (i, matchers.iter().filter(|m| m.matches(request)).count()))
+        let mut nearest: Vec<(usize, usize)> = (0..state.scenario.routes.len())
+            .filter(|&i| !state.retired[i])
+            .map(|i| {
+                let hits = state
+                    .matchers
+                    .route(i)
+                    .iter()
+                    .filter(|m| m.matches(request));
+                (i, hits.count())
+            })
             .collect();
         // Most matchers satisfied first; ties keep catalog order.
         nearest.sort_by_key(|&(i, hits)| (std::cmp::Reverse(hits), i));
@@ -261,7 +266,9 @@ impl State {
                     .when_state
                     .as_ref()
                     .is_none_or(|wanted| *wanted == self.current)
-                && self.matchers[i]
+                && self
+                    .matchers
+                    .route(i)
                     .iter()
                     .all(|matcher| matcher.matches(request))
         })
@@ -270,7 +277,8 @@ impl State {
     /// Sorts the routes by priority, keeping their order within one priority.
     pub(super) fn reorder(&mut self) {
         let routes = &self.scenario.routes;
-        self.order = (0..routes.len()).collect();
+        self.order.clear();
+        self.order.extend(0..routes.len());
         self.order.sort_by_key(|&i| routes[i].priority);
     }
 
@@ -286,7 +294,7 @@ impl State {
         let differs: Vec<String> = route
             .matchers
             .iter()
-            .zip(&self.matchers[i])
+            .zip(self.matchers.route(i))
             .filter(|(_, matcher)| !matcher.matches(request))
             .map(|(spec, _)| spec.to_string())
             .collect();
@@ -310,15 +318,15 @@ impl State {
     }
 }
 
-fn text_response(status: u16, content_type: &'static str, body: String) -> Response {
-    Response {
+fn text_response(status: u16, content_type: &'static str, body: String) -> Arc<Response> {
+    Arc::new(Response {
         status,
         headers: vec![(
             http::header::CONTENT_TYPE,
             HeaderValue::from_static(content_type),
         )],
         body: body.into_bytes(),
-    }
+    })
 }
 
 /// Builds wiremock's request type so its matchers apply unchanged.
