@@ -3,6 +3,8 @@
 mod attempts_log;
 mod cli;
 mod dialects;
+#[cfg(feature = "history")]
+mod history;
 mod inputs;
 mod junit_properties;
 mod merge;
