@@ -18,7 +18,11 @@
 //!     let mut report = Report::new();
 //!     report.observe(checkout);
 //!     report.observe(Observation::new("app login", Outcome::Passed));
-//!     let info = RunInfo::new().commit(format!("c{run}")).at_ms(20_000 * day + run * 3_600_000);
+//!     // Without timestamps in the reports, only a run id tells identical reports apart.
+//!     let info = RunInfo::new()
+//!         .run_id(format!("ci-{run}"))
+//!         .commit(format!("c{run}"))
+//!         .at_ms(20_000 * day + run * 3_600_000);
 //!     history.add(&info, &report)?;
 //! }
 //! let summary = history.summary(&Query::new().now_ms(20_000 * day))?;

@@ -9,7 +9,7 @@ use crate::history::summary::{Summary, TrendPoint};
 const WIDTH: f64 = 720.0;
 const HEIGHT: f64 = 220.0;
 /// Room for the axis labels: left, right, top, bottom.
-const MARGIN: (f64, f64, f64, f64) = (48.0, 48.0, 16.0, 28.0);
+const MARGIN: (f64, f64, f64, f64) = (48.0, 48.0, 30.0, 28.0);
 
 /// Escapes text for HTML and SVG content and attribute values.
 fn escape(text: &str) -> String {
@@ -28,8 +28,9 @@ fn escape(text: &str) -> String {
 }
 
 /// The daily trend as one inline `<svg>` element: a bar per day for the tests disrupted that
-/// day (left axis) and a line for the share of results disrupted (right axis), each day's
-/// figures in its bar's `<title>` tooltip. Self-contained, so it can be put in any page.
+/// day (left axis) and a line for the share of results disrupted (right axis), a legend, and
+/// each day's figures in its bar's `<title>` tooltip. Self-contained, so it can be put in any
+/// page.
 ///
 /// # Example
 ///
@@ -101,6 +102,17 @@ pub fn trend_svg(points: &[TrendPoint]) -> String {
         top + 8.0,
         escape(&percent_fine(top_rate)),
         WIDTH - right + 4.0,
+    );
+    let _ = write!(
+        svg,
+        "<rect x=\"{left}\" y=\"4\" width=\"10\" height=\"10\" fill=\"#f0a060\"/>\
+         <text x=\"{}\" y=\"13\">tests disrupted</text>\
+         <line x1=\"{}\" y1=\"9\" x2=\"{}\" y2=\"9\" stroke=\"#1f5fa8\" stroke-width=\"2\"/>\
+         <text x=\"{}\" y=\"13\">share of results disrupted</text>",
+        left + 14.0,
+        left + 120.0,
+        left + 134.0,
+        left + 138.0,
     );
     let first = points[0].day.to_string();
     let last = points[points.len() - 1].day.to_string();

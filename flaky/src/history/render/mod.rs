@@ -132,11 +132,15 @@ pub(crate) fn headline(summary: &Summary) -> String {
 
 /// The sentence under the headline: window, runs, tests and the rules.
 pub(crate) fn scope(summary: &Summary) -> String {
+    let plural = |n: usize, word: &str| match n {
+        1 => format!("1 {word}"),
+        n => format!("{n} {word}s"),
+    };
     format!(
-        "{} runs and {} tests from {} to {} (the last {} days). Quarantine: at least {} results \
+        "{} and {} from {} to {} (the last {} days). Quarantine: at least {} results \
          and more than {} disrupted; victory gate: green {} runs in a row.",
-        summary.runs,
-        summary.tests.len(),
+        plural(summary.runs as usize, "run"),
+        plural(summary.tests.len(), "test"),
         summary.first_day,
         summary.last_day,
         summary.since_days,
@@ -177,12 +181,16 @@ pub(crate) fn disruption_text(disruption: &Disruption) -> String {
     text
 }
 
+/// One line of `text` for a Markdown table cell: no pipe, backtick or tag breaks the table
+/// or disappears into HTML.
 fn cell(text: &str) -> String {
     text.lines()
         .next()
         .unwrap_or("")
         .replace('|', "\\|")
         .replace('`', "'")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// The Markdown summary: a headline, one table of the disrupted tests (verdict, results,
@@ -413,5 +421,15 @@ fn json_test(test: &TestHistory) -> JsonTest<'_> {
                 seed: disruption.seed.as_deref(),
                 message: disruption.message.as_deref(),
             }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cell_keeps_one_line_and_breaks_neither_table_nor_html() {
+        assert_eq!(cell("a|b `c` <d>\nsecond line"), "a\\|b 'c' &lt;d&gt;");
     }
 }
