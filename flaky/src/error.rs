@@ -69,6 +69,14 @@ pub enum ErrorKind {
     Interrupted,
     /// A test passed only on retry while fail-on-flaky was on ([`try_retry`](crate::try_retry)).
     Flaky,
+    /// A history database could not be opened, read or written, or its URL is none that
+    /// `history::History` opens ([`Error::database`]).
+    Database,
+    /// A history database has a newer schema version than this steadfast-flaky reads
+    /// ([`Error::schema_versions`]).
+    SchemaVersion,
+    /// A history database holds no history yet ([`Error::database`]).
+    NoHistory,
 }
 
 /// The details of each kind; private, so that adding one is not a breaking change.
@@ -138,6 +146,25 @@ enum Detail {
     },
     /// Boxed: the largest detail by far, and the rarest.
     Flaky(Box<Flaky>),
+    // Built by the `history` feature's code only.
+    #[cfg_attr(not(feature = "history"), allow(dead_code))]
+    Database {
+        /// The database's URL or path, any password masked.
+        database: String,
+        action: &'static str,
+        /// What is wrong, when there is no underlying error (the source) to say it.
+        reason: Option<String>,
+    },
+    #[cfg_attr(not(feature = "history"), allow(dead_code))]
+    SchemaVersion {
+        database: String,
+        found: i64,
+        supported: u32,
+    },
+    #[cfg_attr(not(feature = "history"), allow(dead_code))]
+    NoHistory {
+        database: String,
+    },
 }
 
 /// What a fail-on-flaky error says about the test.
@@ -307,6 +334,50 @@ impl Error {
         })))
     }
 
+    /// Opening, reading or writing the history database `database` (its URL with any password
+    /// masked) failed with `err`; `action` is `open`, `migrate`, `read` or `write`.
+    #[cfg(feature = "history")]
+    pub(crate) fn database_failed(
+        database: &str,
+        action: &'static str,
+        err: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self::new(Detail::Database {
+            database: database.to_owned(),
+            action,
+            reason: None,
+        })
+        .with_source(err)
+    }
+
+    /// The history database `database` cannot be used, for `reason`.
+    #[cfg(feature = "history")]
+    pub(crate) fn database_refused(database: &str, action: &'static str, reason: String) -> Self {
+        Self::new(Detail::Database {
+            database: database.to_owned(),
+            action,
+            reason: Some(reason),
+        })
+    }
+
+    /// `database` has schema version `found`, newer than the `supported` one.
+    #[cfg(feature = "history")]
+    pub(crate) fn schema_version(database: &str, found: i64, supported: u32) -> Self {
+        Self::new(Detail::SchemaVersion {
+            database: database.to_owned(),
+            found,
+            supported,
+        })
+    }
+
+    /// `database` holds no history.
+    #[cfg(feature = "history")]
+    pub(crate) fn no_history(database: &str) -> Self {
+        Self::new(Detail::NoHistory {
+            database: database.to_owned(),
+        })
+    }
+
     /// What went wrong.
     ///
     /// # Example
@@ -337,6 +408,9 @@ impl Error {
             Detail::TimedOut { .. } => ErrorKind::TimedOut,
             Detail::Interrupted { .. } => ErrorKind::Interrupted,
             Detail::Flaky(_) => ErrorKind::Flaky,
+            Detail::Database { .. } => ErrorKind::Database,
+            Detail::SchemaVersion { .. } => ErrorKind::SchemaVersion,
+            Detail::NoHistory { .. } => ErrorKind::NoHistory,
         }
     }
 
@@ -369,7 +443,10 @@ impl Error {
             | Detail::Spawn { .. }
             | Detail::Killed { .. }
             | Detail::TimedOut { .. }
-            | Detail::Interrupted { .. } => None,
+            | Detail::Interrupted { .. }
+            | Detail::Database { .. }
+            | Detail::SchemaVersion { .. }
+            | Detail::NoHistory { .. } => None,
         }
     }
 
@@ -450,6 +527,42 @@ impl Error {
     pub fn variable(&self) -> Option<&str> {
         match &self.detail {
             Detail::InvalidEnv { variable, .. } => Some(variable),
+            _ => None,
+        }
+    }
+
+    /// The history database's URL or path (any password masked as `***`), for
+    /// [`ErrorKind::Database`], [`ErrorKind::SchemaVersion`] and [`ErrorKind::NoHistory`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "history")] {
+    /// use steadfast_flaky::ErrorKind;
+    /// use steadfast_flaky::history::History;
+    ///
+    /// let err = History::open("mysql://ci:secret@127.0.0.1/flaky").unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Database);
+    /// assert_eq!(err.database(), Some("mysql://ci:***@127.0.0.1/flaky"));
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn database(&self) -> Option<&str> {
+        match &self.detail {
+            Detail::Database { database, .. }
+            | Detail::SchemaVersion { database, .. }
+            | Detail::NoHistory { database } => Some(database),
+            _ => None,
+        }
+    }
+
+    /// The schema version a history database has and the newest this steadfast-flaky reads,
+    /// for [`ErrorKind::SchemaVersion`].
+    pub fn schema_versions(&self) -> Option<(i64, u32)> {
+        match &self.detail {
+            Detail::SchemaVersion {
+                found, supported, ..
+            } => Some((*found, *supported)),
             _ => None,
         }
     }
@@ -544,6 +657,34 @@ impl fmt::Display for Error {
                 }
                 Ok(())
             }
+            Detail::Database {
+                database,
+                action,
+                reason: None,
+            } => write!(f, "could not {action} the history database {database}"),
+            Detail::Database {
+                database,
+                action,
+                reason: Some(reason),
+            } => write!(
+                f,
+                "could not {action} the history database {database}: {reason}"
+            ),
+            Detail::SchemaVersion {
+                database,
+                found,
+                supported,
+            } => write!(
+                f,
+                "the history database {database} has schema version {found}, newer than \
+                 version {supported}, the newest this steadfast-flaky reads: upgrade \
+                 steadfast-flaky to use it"
+            ),
+            Detail::NoHistory { database } => write!(
+                f,
+                "{database} holds no history yet: record a run with `steadfast-flaky history \
+                 add` first"
+            ),
         }
     }
 }

@@ -66,7 +66,19 @@
 //!   JSON and JUnit output. [`html`]: one self-contained HTML page with every run and
 //!   attempt, filters, and the failed snapshots' images.
 //! * [`gate`]: the stability gate with a quarantine file. [`run`]: run a command N times.
-//! * The `steadfast-flaky` binary: `run`, `report` and `gate` (see the README).
+//! * `history` (feature `history`): reports of many CI runs in an SQLite or PostgreSQL
+//!   database; per test the flake rate over weeks, when it turned flaky, what to quarantine
+//!   and what has been green N runs in a row.
+//! * The `steadfast-flaky` binary: `run`, `report`, `gate` and `history` (see the README).
+//!
+//! ## Features
+//!
+//! * `history` (default): the `history` module and `steadfast-flaky history`, on SQLite
+//!   compiled into the crate (rusqlite's `bundled`), so no system library is needed.
+//! * `postgres` (default; turns on `history`): `postgres://…` history databases.
+//!
+//! The facade (`steadfast`) turns neither on with its `flaky` feature; its `flaky-history`
+//! feature turns on `history`.
 //!
 //! ## Test ids
 //!
@@ -91,10 +103,16 @@
 //!
 //! The workspace's `rust-version` (1.88) and newer.
 
+// docs.rs marks the items of each feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod attempts;
 mod error;
 pub mod gate;
 pub mod html;
+#[cfg(feature = "history")]
+#[cfg_attr(docsrs, doc(cfg(feature = "history")))]
+pub mod history;
 pub mod input;
 mod junit;
 pub mod render;

@@ -1,4 +1,4 @@
-//! The `steadfast-flaky` command: `run`, `report` and `gate`. See the crate README.
+//! The `steadfast-flaky` command: `run`, `report`, `gate` and `history`. See the crate README.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -22,6 +22,11 @@ usage:
                          [--quarantine FILE] [--visual DIR] [--max-image-bytes N]
                          [--max-embed-bytes N] INPUT...
   steadfast-flaky gate [--max-flaky N] [--quarantine FILE] [--keep-going] REPORT...
+  steadfast-flaky history add --db URL [--commit SHA] [--branch B] [--run-id ID] REPORT...
+  steadfast-flaky history show --db URL [--since DAYS] [--format markdown|json|html]
+                  [--output PATH] [--min-results N] [--max-disrupted SHARE] [--green-streak N]
+
+  URL: sqlite:PATH, a file path, or postgres://USER@HOST:PORT/DB
 
 --timeout is per run, such as 90s, 30m or 1h30m: the command runs in a process group of its
 own, which gets SIGTERM at the timeout and SIGKILL 5 s later.
@@ -33,6 +38,7 @@ exit codes:
   report  0 the report was written, whatever it says
   gate    0 passed, 1 a test failed in every run or a quarantine entry expired,
           3 more flaky tests than --max-flaky
+  history 0 the run was added (or was there already), or the summary was written
   all     2 a usage or input error";
 
 /// Why a command stopped: printed as one line, exit code 2.
@@ -89,6 +95,7 @@ fn dispatch(mut args: Vec<OsString>) -> Result<u8, Fail> {
         Some("run") => cmd_run(args),
         Some("report") => cmd_report(args),
         Some("gate") => cmd_gate(args),
+        Some("history") => cmd_history(args),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(0)
@@ -416,4 +423,165 @@ fn cmd_gate(args: Vec<OsString>) -> Result<u8, Fail> {
     let verdict = gate(&report, &quarantine, max_flaky as usize, Date::today());
     print!("{}", verdict.summary());
     Ok(exit_code(verdict.exit_code()))
+}
+
+#[cfg(not(feature = "history"))]
+fn cmd_history(_args: Vec<OsString>) -> Result<u8, Fail> {
+    Err(Fail::Input(
+        "this steadfast-flaky was built without its `history` feature".into(),
+    ))
+}
+
+#[cfg(feature = "history")]
+fn cmd_history(mut args: Vec<OsString>) -> Result<u8, Fail> {
+    if args.is_empty() {
+        return Err(Fail::Usage("history needs add or show".into()));
+    }
+    let action = args.remove(0);
+    match action.to_str() {
+        Some("add") => history_cli::add(args),
+        Some("show") => history_cli::show(args),
+        _ => Err(Fail::Usage(format!(
+            "unknown history subcommand {:?}: expected add or show",
+            action.to_string_lossy()
+        ))),
+    }
+}
+
+#[cfg(feature = "history")]
+mod history_cli {
+    //! `history add` and `history show`.
+
+    use std::ffi::OsString;
+
+    use steadfast_flaky::history::{
+        History, HistoryFormat, QuarantineRule, Query, RunInfo, render,
+    };
+
+    use super::{Fail, Options, parse_options, read_inputs};
+
+    fn db(options: &Options) -> Result<&str, Fail> {
+        options
+            .get("--db")
+            .ok_or_else(|| Fail::Usage("history needs --db URL".into()))
+    }
+
+    pub(super) fn add(args: Vec<OsString>) -> Result<u8, Fail> {
+        let options = parse_options(args, &["--db", "--commit", "--branch", "--run-id"], &[])?;
+        let db = db(&options)?;
+        let (report, _warnings) = read_inputs(&options.positional, false)?;
+        let mut info = RunInfo::new();
+        if let Some(commit) = options.get("--commit") {
+            info = info.commit(commit);
+        }
+        if let Some(branch) = options.get("--branch") {
+            info = info.branch(branch);
+        }
+        match options.get("--run-id") {
+            Some(run_id) => info = info.run_id(run_id),
+            None if report
+                .tests()
+                .all(|(_, stats)| stats.first_seen_ms.is_none()) =>
+            {
+                eprintln!(
+                    "steadfast-flaky: warning: the report has no timestamps, so its run id comes \
+                 from its results alone and a later run with the same results would not be \
+                 counted: pass --run-id"
+                )
+            }
+            None => {}
+        }
+        let mut history = History::open(db)?;
+        let added = history.add(&info, &report)?;
+        if added.is_new {
+            println!(
+                "steadfast-flaky: added run {} ({}) to {}: {} tests, {} disrupted",
+                added.run,
+                added.run_id,
+                history.database(),
+                added.tests,
+                added.disrupted
+            );
+        } else {
+            println!(
+                "steadfast-flaky: {} already has run {} ({}): not counted again",
+                history.database(),
+                added.run,
+                added.run_id
+            );
+        }
+        Ok(0)
+    }
+
+    pub(super) fn show(args: Vec<OsString>) -> Result<u8, Fail> {
+        let options = parse_options(
+            args,
+            &[
+                "--db",
+                "--since",
+                "--format",
+                "--output",
+                "--min-results",
+                "--max-disrupted",
+                "--green-streak",
+            ],
+            &[],
+        )?;
+        if let Some(extra) = options.positional.first() {
+            return Err(Fail::Usage(format!(
+                "history show takes no argument, got {:?}",
+                extra.to_string_lossy()
+            )));
+        }
+        let db = db(&options)?;
+        let format = match options.get("--format") {
+            None => HistoryFormat::Markdown,
+            Some(name) => HistoryFormat::parse(name).ok_or_else(|| {
+                Fail::Usage(format!(
+                    "--format must be markdown, json or html, got {name:?}"
+                ))
+            })?,
+        };
+        let at_least_one = |name: &str, value: Option<u32>| match value {
+            Some(0) => Err(Fail::Usage(format!("{name} must be at least 1"))),
+            _ => Ok(value),
+        };
+        let mut rule = QuarantineRule::default();
+        if let Some(min) = options.number("--min-results")? {
+            rule.min_results = u64::from(min);
+        }
+        if let Some(share) = options.get("--max-disrupted") {
+            rule.max_disrupted = parse_share(share)?;
+        }
+        let mut query = Query::new().rule(rule);
+        if let Some(days) = at_least_one("--since", options.number("--since")?)? {
+            query = query.since_days(days);
+        }
+        if let Some(runs) = at_least_one("--green-streak", options.number("--green-streak")?)? {
+            query = query.green_streak(runs);
+        }
+        let summary = History::open_existing(db)?.summary(&query)?;
+        let text = render(&summary, format);
+        match options.get("--output") {
+            Some(path) => std::fs::write(path, text)
+                .map_err(|err| Fail::Input(format!("could not write {path}: {err}")))?,
+            None => print!("{text}"),
+        }
+        Ok(0)
+    }
+
+    /// `0.3` or `30%`: a share in `0..=1`.
+    fn parse_share(text: &str) -> Result<f64, Fail> {
+        let share = match text.strip_suffix('%') {
+            Some(percent) => percent.trim().parse::<f64>().map(|p| p / 100.0),
+            None => text.parse::<f64>(),
+        };
+        match share {
+            Ok(share) if (0.0..=1.0).contains(&share) => Ok(share),
+            _ => Err(Fail::Usage(format!(
+                "--max-disrupted must be a share from 0 to 1 (0.3) or a percentage (30%), got \
+                 {text:?}"
+            ))),
+        }
+    }
 }

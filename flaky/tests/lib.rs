@@ -4,6 +4,8 @@ mod attempts_log;
 mod cli;
 mod dialects;
 mod html_report;
+#[cfg(feature = "history")]
+mod history;
 mod inputs;
 mod junit_properties;
 mod merge;
