@@ -109,10 +109,10 @@
 pub mod attempts;
 mod error;
 pub mod gate;
-pub mod html;
 #[cfg(feature = "history")]
 #[cfg_attr(docsrs, doc(cfg(feature = "history")))]
 pub mod history;
+pub mod html;
 pub mod input;
 mod junit;
 pub mod render;

@@ -20,7 +20,7 @@ usage:
                       [--format markdown|json|junit] -- COMMAND...
   steadfast-flaky report [--format markdown|json|junit|html] [--output PATH] [--keep-going]
                          [--quarantine FILE] [--visual DIR] [--max-image-bytes N]
-                         [--max-embed-bytes N] INPUT...
+                         [--max-embed-bytes N] [--history DB] INPUT...
   steadfast-flaky gate [--max-flaky N] [--quarantine FILE] [--keep-going] REPORT...
   steadfast-flaky history add --db URL [--commit SHA] [--branch B] [--run-id ID] REPORT...
   steadfast-flaky history show --db URL [--since DAYS] [--format markdown|json|html]
@@ -336,7 +336,8 @@ fn warnings_markdown(warnings: &[Warning]) -> String {
 }
 
 /// The options of `report` that only `--format html` takes.
-const HTML_OPTIONS: [&str; 4] = [
+const HTML_OPTIONS: [&str; 5] = [
+    "--history",
     "--quarantine",
     "--visual",
     "--max-image-bytes",
@@ -402,6 +403,7 @@ fn html_report(options: &Options) -> Result<String, Fail> {
         Some(path) => Some(Quarantine::read(Path::new(path))?),
         None => None,
     };
+    let trend = history_trend(options)?;
     let mut page = HtmlReport::new(&report)
         .runs(&runs)
         .visual(&visual)
@@ -409,7 +411,31 @@ fn html_report(options: &Options) -> Result<String, Fail> {
     if let Some(quarantine) = &quarantine {
         page = page.quarantine(quarantine, Date::today());
     }
+    if let Some(chart) = &trend {
+        page = page.trend(chart);
+    }
     Ok(page.render())
+}
+
+/// The trend chart of the history `--history DB` names, over `history show`'s default window.
+#[cfg(feature = "history")]
+fn history_trend(options: &Options) -> Result<Option<String>, Fail> {
+    use steadfast_flaky::history::{History, Query, trend_svg};
+    let Some(db) = options.get("--history") else {
+        return Ok(None);
+    };
+    let summary = History::open_existing(db)?.summary(&Query::new())?;
+    Ok(Some(trend_svg(&summary.trend)))
+}
+
+#[cfg(not(feature = "history"))]
+fn history_trend(options: &Options) -> Result<Option<String>, Fail> {
+    match options.get("--history") {
+        Some(_) => Err(Fail::Input(
+            "--history needs steadfast-flaky's `history` feature".into(),
+        )),
+        None => Ok(None),
+    }
 }
 
 fn cmd_gate(args: Vec<OsString>) -> Result<u8, Fail> {

@@ -3,9 +3,9 @@
 mod attempts_log;
 mod cli;
 mod dialects;
-mod html_report;
 #[cfg(feature = "history")]
 mod history;
+mod html_report;
 mod inputs;
 mod junit_properties;
 mod merge;

@@ -73,6 +73,7 @@ pub struct HtmlReport<'a> {
     expired: Vec<QuarantineEntry>,
     visual: Option<&'a VisualArtifacts>,
     warnings: &'a [Warning],
+    trend: Option<&'a str>,
 }
 
 impl<'a> HtmlReport<'a> {
@@ -85,6 +86,7 @@ impl<'a> HtmlReport<'a> {
             expired: Vec::new(),
             visual: None,
             warnings: &[],
+            trend: None,
         }
     }
 
@@ -112,6 +114,13 @@ impl<'a> HtmlReport<'a> {
     /// What the inputs could not show, listed in the summary.
     pub fn warnings(mut self, warnings: &'a [Warning]) -> Self {
         self.warnings = warnings;
+        self
+    }
+
+    /// The flake trend across CI runs, an inline SVG chart as `history::trend_svg` draws it
+    /// (trusted markup: it is put in the page as it is), shown before the tests.
+    pub fn trend(mut self, chart: &'a str) -> Self {
+        self.trend = Some(chart);
         self
     }
 

@@ -67,6 +67,13 @@ pub(super) fn render(page: &HtmlReport<'_>) -> String {
     summary_cards(&mut out, &counts, snapshots);
     inputs(&mut out, page);
     out.push_str("</header>\n<main>\n");
+    if let Some(chart) = page.trend {
+        let _ = write!(
+            out,
+            "<section id=\"trend\" aria-labelledby=\"trend-h\">\n\
+             <h2 id=\"trend-h\">Flake trend across CI runs</h2>\n{chart}\n</section>\n"
+        );
+    }
     rows::section(&mut out, page, &counts);
     if let Some(visual) = page.visual {
         snapshots::section(&mut out, visual);

@@ -139,6 +139,39 @@ on_each_backend! {
         }
     }
 
+    fn the_html_report_draws_the_trend_of_the_history_it_is_given(db) {
+        let dir = fresh_dir("history-cli-report");
+        let url = db.url();
+        let mut last = PathBuf::new();
+        for i in 0..3 {
+            let ran = if i == 1 { Ran::Retry } else { Ran::Pass };
+            last = report_file(&dir, &format!("run{i}"), 3 - i, &[("app t", ran)]);
+            let output = flaky_cli(&["history", "add", "--db", &url, last.to_str().unwrap()]);
+            assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        }
+        let with_history = dir.join("with.html");
+        let without = dir.join("without.html");
+        let report = |page: &Path, history: Option<&str>| {
+            let mut args = vec!["report", "--format", "html", "--output", page.to_str().unwrap()];
+            if let Some(db) = history {
+                args.extend(["--history", db]);
+            }
+            args.push(last.to_str().unwrap());
+            flaky_cli(&args)
+        };
+
+        let drawn = report(&with_history, Some(&url));
+        let plain = report(&without, None);
+
+        assert_eq!(drawn.status.code(), Some(0), "{}", stderr(&drawn));
+        assert_eq!(plain.status.code(), Some(0), "{}", stderr(&plain));
+        let page = std::fs::read_to_string(&with_history).unwrap();
+        let trend = &page[page.find("<section id=\"trend\"").expect("a trend section")..];
+        assert!(trend.contains("Flake trend across CI runs") && trend.contains("<svg"), "{trend}");
+        let plain_page = std::fs::read_to_string(&without).unwrap();
+        assert!(!plain_page.contains("id=\"trend\"") && !plain_page.contains("<svg"));
+    }
+
     fn show_refuses_a_newer_schema_and_bad_flags_with_exit_2(db) {
         let dir = fresh_dir("history-cli-bad");
         let url = db.url();
