@@ -8,7 +8,7 @@ use steadfast_determinism::Seed;
 use steadfast_flaky::gate::{Quarantine, gate};
 use steadfast_flaky::html::{EmbedLimits, HtmlReport, RunLog, VisualArtifacts, read_detailed};
 use steadfast_flaky::input::{Input, Warning, read_input};
-use steadfast_flaky::render::{OutputFormat, render};
+use steadfast_flaky::render::{OutputFormat, error_line, render};
 use steadfast_flaky::run::{RunConfig, run};
 use steadfast_flaky::time::{Date, parse_duration};
 use steadfast_flaky::{Report, SeedMode};
@@ -51,24 +51,8 @@ enum Fail {
 
 impl<E: std::error::Error> From<E> for Fail {
     fn from(err: E) -> Self {
-        Fail::Input(one_line(&err))
+        Fail::Input(error_line(&err))
     }
-}
-
-/// The error and its causes on one line, each cause once: a cause whose text the line already
-/// holds adds nothing.
-fn one_line(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 fn main() -> ExitCode {
@@ -236,7 +220,7 @@ fn cmd_run(mut args: Vec<OsString>) -> Result<u8, Fail> {
     if let Some(seed) = options.get("--seed") {
         let seed = seed
             .parse::<Seed>()
-            .map_err(|err| Fail::Usage(format!("--seed: {}", one_line(&err))))?;
+            .map_err(|err| Fail::Usage(format!("--seed: {}", error_line(&err))))?;
         config = config.seed(seed);
     }
     if let Some(junit) = options.get("--junit") {
@@ -313,7 +297,7 @@ fn read_each<T>(
                 add(item);
                 read_count += 1;
             }
-            Err(err) if keep_going => eprintln!("steadfast-flaky: skipped: {}", one_line(&err)),
+            Err(err) if keep_going => eprintln!("steadfast-flaky: skipped: {}", error_line(&err)),
             Err(err) => return Err(err.into()),
         }
     }

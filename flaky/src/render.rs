@@ -68,6 +68,29 @@ impl OutputFormat {
     }
 }
 
+/// `err` and its causes on one line, as the command and the reports print an error: each
+/// cause once, and a cause whose text the line already holds adds nothing.
+///
+/// ```
+/// use std::io;
+///
+/// let err = io::Error::new(io::ErrorKind::Other, "disk full");
+/// assert_eq!(steadfast_flaky::render::error_line(&err), "disk full");
+/// ```
+pub fn error_line(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// Renders a report in a format.
 pub fn render(report: &Report, format: OutputFormat) -> String {
     match format {

@@ -74,17 +74,7 @@ impl Unfinished {
     /// [`error`](Self::error) and its causes on one line, each cause once, as the reports say
     /// it.
     pub fn reason(&self) -> String {
-        let mut text = self.error.to_string();
-        let mut source = std::error::Error::source(&self.error);
-        while let Some(cause) = source {
-            let cause_text = cause.to_string();
-            if !text.contains(&cause_text) {
-                text.push_str(": ");
-                text.push_str(&cause_text);
-            }
-            source = cause.source();
-        }
-        text
+        crate::render::error_line(&self.error)
     }
 }
 
