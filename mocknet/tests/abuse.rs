@@ -13,7 +13,7 @@ use steadfast_mocknet::{Mock, MockNet, ResponseTemplate};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support::{no_more_descriptors, open_descriptors, restore_descriptors, run_alone};
+use crate::support::{dial_out_of_descriptors, open_descriptors, run_alone};
 
 const CLIENTS: usize = 1_000;
 const REQUESTS_PER_CLIENT: usize = 100;
@@ -284,25 +284,7 @@ fn server_out_of_descriptors_in_a_process_of_its_own() {
         .expect("runtime");
     runtime.block_on(async {
         let net = server(None).await;
-        // Made before the limit: the dials need no new descriptor, the server's accepts would.
-        let sockets: Vec<_> = (0..3)
-            .map(|_| tokio::net::TcpSocket::new_v4().expect("socket"))
-            .collect();
-        let limit = no_more_descriptors();
-        let mut streams = Vec::new();
-        for socket in sockets {
-            streams.push(
-                socket
-                    .connect(net.addr())
-                    .await
-                    .expect("queued by the kernel"),
-            );
-        }
-
-        // Time moves on only when the runtime has nothing to do: a server retrying its failing
-        // accepts at once would keep it busy forever.
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        restore_descriptors(limit);
+        let mut streams = dial_out_of_descriptors(net.addr()).await;
 
         for stream in &mut streams {
             stream

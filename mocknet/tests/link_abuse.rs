@@ -23,7 +23,7 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::binary::{signal, spawn, temp};
-use crate::support::{no_more_descriptors, open_descriptors, restore_descriptors, run_alone};
+use crate::support::{dial_out_of_descriptors, open_descriptors, run_alone};
 
 const CLIENTS: usize = 1_000;
 const ROUNDS: usize = 20;
@@ -669,25 +669,7 @@ fn out_of_descriptors_in_a_process_of_its_own() {
             .start()
             .await
             .expect("link starts");
-        // Made before the limit: the dials need no new descriptor, the link's accepts would.
-        let sockets: Vec<TcpSocket> = (0..3)
-            .map(|_| TcpSocket::new_v4().expect("socket"))
-            .collect();
-        let limit = no_more_descriptors();
-        let mut streams = Vec::new();
-        for socket in sockets {
-            streams.push(
-                socket
-                    .connect(link.addr())
-                    .await
-                    .expect("queued by the kernel"),
-            );
-        }
-
-        // Time moves on only when the runtime has nothing to do: a link retrying its failing
-        // accepts at once would keep it busy forever.
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        restore_descriptors(limit);
+        let mut streams = dial_out_of_descriptors(link.addr()).await;
 
         for stream in &mut streams {
             stream.write_all(b"back").await.expect("write");

@@ -116,7 +116,7 @@ pub fn run_alone(name: &str, deadline: std::time::Duration, hang: &str) {
 
 /// Lowers this process's descriptor limit and opens descriptors up to it, so that no other
 /// can be opened; the old limit, and the descriptors that fill the gap.
-pub fn no_more_descriptors() -> (libc::rlimit, Vec<std::fs::File>) {
+fn no_more_descriptors() -> (libc::rlimit, Vec<std::fs::File>) {
     let mut old = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -150,8 +150,27 @@ pub fn no_more_descriptors() -> (libc::rlimit, Vec<std::fs::File>) {
 }
 
 /// Puts back the descriptor limit [`no_more_descriptors`] lowered, and closes its fillers.
-pub fn restore_descriptors((old, fillers): (libc::rlimit, Vec<std::fs::File>)) {
+fn restore_descriptors((old, fillers): (libc::rlimit, Vec<std::fs::File>)) {
     // SAFETY: `old` is the limit getrlimit gave.
     assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &old) }, 0);
     drop(fillers);
+}
+
+/// Three connections to `addr`, dialled while this process has no descriptor left and kept
+/// waiting in the listener's queue for a virtual second before the limit is put back. The
+/// sockets are made before the limit, so the dials need no new descriptor; the listener's
+/// accepts would. Time moves on only when the runtime has nothing to do, so a listener
+/// retrying its failing accepts at once keeps that second from ever passing.
+pub async fn dial_out_of_descriptors(addr: std::net::SocketAddr) -> Vec<tokio::net::TcpStream> {
+    let sockets: Vec<_> = (0..3)
+        .map(|_| tokio::net::TcpSocket::new_v4().expect("socket"))
+        .collect();
+    let limit = no_more_descriptors();
+    let mut streams = Vec::new();
+    for socket in sockets {
+        streams.push(socket.connect(addr).await.expect("queued by the kernel"));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    restore_descriptors(limit);
+    streams
 }
