@@ -108,7 +108,8 @@ fn cell(text: &str) -> String {
         .replace('`', "'")
 }
 
-fn percent(value: f64) -> String {
+/// A share as a whole percentage, as the Markdown tables write it: `0.25` → `25%`.
+pub(crate) fn percent(value: f64) -> String {
     format!("{:.0}%", value * 100.0)
 }
 

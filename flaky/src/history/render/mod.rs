@@ -31,6 +31,7 @@ use serde::Serialize;
 pub use html::{to_html, trend_svg};
 
 use super::summary::{Disruption, RunRef, Summary, TestHistory};
+use crate::render::percent;
 use crate::report::Status;
 use crate::time::format_millis;
 
@@ -148,10 +149,6 @@ pub(crate) fn scope(summary: &Summary) -> String {
         percent(summary.rule.max_disrupted),
         summary.green_streak
     )
-}
-
-pub(crate) fn percent(value: f64) -> String {
-    format!("{:.0}%", value * 100.0)
 }
 
 /// `run N (commit, time)`.
