@@ -367,11 +367,22 @@ async fn the_copy_button_copies(client: &Client) {
     let row = "#test-0";
     click(client, &format!("{row} details.attempts > summary")).await;
     click(client, &format!("{row} button.copy")).await;
-    let label = eval(
-        client,
-        &format!("return document.querySelector('{row} button.copy').textContent;"),
-    )
-    .await;
+    // The label changes once the clipboard's promise settles, which may be after the click
+    // returns: read it then, not before.
+    let label = client
+        .execute_async(
+            &format!(
+                "const done = arguments[arguments.length - 1];\
+                 const button = document.querySelector('{row} button.copy');\
+                 if (button.textContent !== 'Copy') {{ done(button.textContent); }} else {{\
+                 new MutationObserver((_, observer) => {{ observer.disconnect();\
+                 done(button.textContent); }}).observe(button, {{childList: true, \
+                 characterData: true, subtree: true}}); }}"
+            ),
+            Vec::new(),
+        )
+        .await
+        .unwrap();
     assert_eq!(label, json!("Copied"));
     let text = client
         .execute_async(
