@@ -11,6 +11,8 @@ use steadfast::metrics::{Captured, counter, gauge, histogram};
 use steadfast::mocknet::{Catalog, MockNet, OTLP_COLLECTOR_ROUTE};
 use steadfast::tower::{Fault, FaultLayer, Trigger};
 use steadfast::tracing_core::otlp::Resource;
+use steadfast::tracing_core::otlp_metrics::{MetricData, Number};
+use steadfast::tracing_core::span::KeyValue;
 
 #[path = "../../examples/faulty_service/app.rs"]
 mod app;
@@ -142,18 +144,36 @@ async fn the_metrics_export_reaches_the_mocknet_collector(_ctx: &TestContext) {
             .iter()
             .all(|e| e.route.as_deref() == Some(OTLP_COLLECTOR_ROUTE))
     );
-    let exported: serde_json::Value = serde_json::from_slice(&journal[0].body).unwrap();
-    let metrics = &exported["resourceMetrics"][0]["scopeMetrics"][0]["metrics"];
-    let names: Vec<&str> = metrics
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["name"].as_str().unwrap())
-        .collect();
+    let metrics = collector.metrics();
+    let names: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
     assert_eq!(
         names,
-        [app::EVENTS_EMITTED, app::IN_FLIGHT, app::HANDLER_DURATION]
+        [app::EVENTS_EMITTED, app::IN_FLIGHT, app::HANDLER_DURATION],
+        "the broken export adds nothing"
     );
-    assert_eq!(metrics[2]["histogram"]["dataPoints"][0]["count"], 2);
+    let MetricData::Sum {
+        points, monotonic, ..
+    } = &metrics[0].data
+    else {
+        panic!("the counter is no sum: {:?}", metrics[0]);
+    };
+    assert!(*monotonic);
+    let per_tenant: Vec<(Vec<KeyValue>, Number)> = points
+        .iter()
+        .map(|p| (p.attributes.clone(), p.value))
+        .collect();
+    assert_eq!(
+        per_tenant,
+        [
+            (vec![KeyValue::new("tenant", "a")], Number::Int(1)),
+            (vec![KeyValue::new("tenant", "bb")], Number::Int(2))
+        ]
+    );
+    let MetricData::Histogram { points, .. } = &metrics[2].data else {
+        panic!("the durations are no histogram: {:?}", metrics[2]);
+    };
+    // 20 ms per letter of the tenant, on virtual time: exact.
+    assert_eq!((points[0].count, points[0].max), (2, Some(0.04)));
+    assert!((points[0].sum - 0.06).abs() < 1e-12, "{}", points[0].sum);
     assert!(collector.spans().is_empty(), "metrics are no spans");
 }

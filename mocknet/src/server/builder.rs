@@ -110,10 +110,12 @@ impl MockNetBuilder {
         self
     }
 
-    /// Serves an OTLP/HTTP JSON collector at `POST /v1/traces` before the scenario's routes:
-    /// exported spans are decoded into steadfast-tracing-core [`Span`](steadfast_tracing_core::span::Span)s, kept in
-    /// [`MockNet::spans`], and answered with `200 {}` (or `400` saying what could not be
-    /// decoded, and where). The collector is an observer: faults never apply to it. Its requests
+    /// Serves an OTLP/HTTP JSON collector at `POST /v1/traces` and `POST /v1/metrics` before the
+    /// scenario's routes: exported spans are decoded into steadfast-tracing-core
+    /// [`Span`](steadfast_tracing_core::span::Span)s and kept in [`MockNet::spans`], exported
+    /// metrics into [`Metric`](steadfast_tracing_core::otlp_metrics::Metric)s kept in
+    /// [`MockNet::metrics`]; each export is answered with `200 {}` (or `400` saying what could
+    /// not be decoded, and where). The collector is an observer: faults never apply to it. Its requests
     /// are journaled under the route name [`OTLP_COLLECTOR_ROUTE`](super::OTLP_COLLECTOR_ROUTE). Off by default.
     ///
     /// # Example
@@ -122,6 +124,7 @@ impl MockNetBuilder {
     /// use std::time::Duration;
     /// use steadfast_determinism::Seed;
     /// use steadfast_mocknet::{Catalog, MockNet};
+    /// use steadfast_tracing_core::otlp_metrics::{MetricData, Number};
     ///
     /// # tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build()?.block_on(async {
     /// let catalog = Catalog::from_json("c.json", r#"{"scenarios": {"up": {"routes": [
@@ -143,6 +146,20 @@ impl MockNetBuilder {
     /// let spans = net.spans();
     /// assert_eq!(spans[0].name, "GET /health");
     /// assert_eq!(spans[0].trace_id.to_string(), "0af7651916cd43dd8448eb211c80319c");
+    ///
+    /// let export = r#"{"resourceMetrics": [{"scopeMetrics": [{"metrics": [{
+    ///     "name": "requests", "sum": {"aggregationTemporality": 2, "isMonotonic": true,
+    ///     "dataPoints": [{"asInt": "3", "timeUnixNano": "1700000000000000000"}]}}]}]}]}"#;
+    /// reqwest::Client::new()
+    ///     .post(format!("{}/v1/metrics", net.uri()))
+    ///     .body(export)
+    ///     .send()
+    ///     .await?;
+    ///
+    /// let metrics = net.metrics();
+    /// assert_eq!(metrics[0].name, "requests");
+    /// let MetricData::Sum { points, .. } = &metrics[0].data else { panic!("a sum") };
+    /// assert_eq!(points[0].value, Number::Int(3));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// # })?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -300,6 +317,7 @@ impl MockNetBuilder {
             journal: Vec::new(),
             unmatched_failures: Vec::new(),
             spans: Vec::new(),
+            metrics: Vec::new(),
             callbacks: JoinSet::new(),
             callbacks_done: 0,
         };

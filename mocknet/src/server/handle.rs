@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use steadfast_determinism::Seed;
+use steadfast_tracing_core::otlp_metrics::Metric;
 use steadfast_tracing_core::span::Span;
 use tokio::task::JoinHandle;
 
@@ -221,6 +222,16 @@ impl MockNet {
     /// [`MockNetBuilder::otlp_collector`]).
     pub fn spans(&self) -> Vec<Span> {
         self.shared.lock().spans.clone()
+    }
+
+    /// Every metric the OTLP collector received, in order of arrival: the sums, gauges and
+    /// histograms of each export to `/v1/metrics`, each export's after the one before (see
+    /// [`MockNetBuilder::otlp_collector`]). A service that exports every few seconds sends the
+    /// same metric again each time, so the last one of a name holds its latest points.
+    /// Exponential histograms and summaries are accepted but not kept here; their export's
+    /// journal entry holds the body.
+    pub fn metrics(&self) -> Vec<Metric> {
+        self.shared.lock().metrics.clone()
     }
 
     /// Waits until at least `n` requests have arrived, on tokio's clock, and returns the journal.

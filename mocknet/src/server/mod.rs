@@ -9,6 +9,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use steadfast_determinism::{DetRng, Seed};
+use steadfast_tracing_core::otlp_metrics::Metric;
 use steadfast_tracing_core::span::Span;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -83,6 +84,7 @@ pub(crate) struct State {
     /// Unmatched requests in fail-fast mode that no check has reported yet.
     unmatched_failures: Vec<Stray>,
     spans: Vec<Span>,
+    metrics: Vec<Metric>,
     /// Callbacks waiting or in flight; dropping the set (with the server) aborts them.
     callbacks: JoinSet<()>,
     callbacks_done: usize,

@@ -43,6 +43,7 @@ impl MockNet {
         state.journal.clear();
         state.unmatched_failures.clear();
         state.spans.clear();
+        state.metrics.clear();
         state.close_on_accept = 0;
         state.current = state.scenario.initial_state.clone();
         state.generation += 1;

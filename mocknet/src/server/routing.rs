@@ -78,8 +78,11 @@ impl Shared {
         let (route_name, response, plan) = match (collected, matched) {
             (Some(decoded), _) => {
                 let response = match decoded {
-                    Ok(spans) => {
-                        state.spans.extend(spans);
+                    Ok(collected) => {
+                        match collected {
+                            otlp::Collected::Spans(spans) => state.spans.extend(spans),
+                            otlp::Collected::Metrics(metrics) => state.metrics.extend(metrics),
+                        }
                         text_response(200, "application/json", "{}".into())
                     }
                     Err(message) => text_response(
