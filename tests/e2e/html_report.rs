@@ -366,19 +366,25 @@ async fn the_copy_button_copies(client: &Client) {
         .unwrap();
     let row = "#test-0";
     click(client, &format!("{row} details.attempts > summary")).await;
-    click(client, &format!("{row} button.copy")).await;
     // The label changes once the clipboard's promise settles, which may be after the click
-    // returns: read it then, not before.
+    // returns, and changes back 2 s later: watch it from before the click, and read the first
+    // label it takes.
+    client
+        .execute(
+            &format!(
+                "const button = document.querySelector('{row} button.copy');\
+                 window.firstCopyLabel = new Promise(resolve => new MutationObserver(\
+                 (_, observer) => {{ observer.disconnect(); resolve(button.textContent); }})\
+                 .observe(button, {{childList: true, characterData: true, subtree: true}}));"
+            ),
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    click(client, &format!("{row} button.copy")).await;
     let label = client
         .execute_async(
-            &format!(
-                "const done = arguments[arguments.length - 1];\
-                 const button = document.querySelector('{row} button.copy');\
-                 if (button.textContent !== 'Copy') {{ done(button.textContent); }} else {{\
-                 new MutationObserver((_, observer) => {{ observer.disconnect();\
-                 done(button.textContent); }}).observe(button, {{childList: true, \
-                 characterData: true, subtree: true}}); }}"
-            ),
+            "window.firstCopyLabel.then(arguments[arguments.length - 1]);",
             Vec::new(),
         )
         .await
