@@ -15,7 +15,8 @@ use steadfast_tracing_core::otlp_metrics::{
 };
 
 use super::{
-    array, attributes, double, integer, object_of, optional_array, parse, path, signed, text, time,
+    attributes, double, each_item, integer, object_of, optional, optional_array, path, signed,
+    text, time, unix_time,
 };
 
 /// The data kinds a metric may have, as the OTLP JSON names them.
@@ -32,17 +33,15 @@ const KINDS: [&str; 5] = [
 /// The error says what was wrong and where, as a JSON path such as
 /// `resourceMetrics[0].scopeMetrics[0].metrics[1].sum.dataPoints[0].asInt`.
 pub(crate) fn decode(body: &[u8]) -> Result<Vec<Metric>, String> {
-    let root = parse(body)?;
     let mut metrics = Vec::new();
-    for (r, resource) in array(&root, "resourceMetrics", "")?.iter().enumerate() {
-        let at = format!("resourceMetrics[{r}]");
-        for (s, scope) in array(resource, "scopeMetrics", &at)?.iter().enumerate() {
-            let at = format!("{at}.scopeMetrics[{s}]");
-            for (i, metric) in array(scope, "metrics", &at)?.iter().enumerate() {
-                metrics.extend(decode_metric(metric, &format!("{at}.metrics[{i}]"))?);
-            }
-        }
-    }
+    each_item(
+        body,
+        ["resourceMetrics", "scopeMetrics", "metrics"],
+        |metric, at| {
+            metrics.extend(decode_metric(metric, at)?);
+            Ok(())
+        },
+    )?;
     Ok(metrics)
 }
 
@@ -151,20 +150,16 @@ fn number_point(object: &Map<String, Json>, at: &str) -> Result<NumberPoint, Str
             ));
         }
     };
-    let start = match object.get("startTimeUnixNano") {
-        None | Some(Json::Null) => None,
-        Some(_) => Some(time(object, "startTimeUnixNano", at)?),
-    };
     Ok(NumberPoint {
         attributes: attributes(object, at)?,
-        start,
+        start: optional(object, "startTimeUnixNano", at, unix_time)?,
         time: time(object, "timeUnixNano", at)?,
         value,
     })
 }
 
 fn histogram_point(object: &Map<String, Json>, at: &str) -> Result<HistogramPoint, String> {
-    let count = optional_integer(object, "count", at)?.unwrap_or(0);
+    let count = optional(object, "count", at, integer)?.unwrap_or(0);
     let bucket_counts = optional_array(object, "bucketCounts", at)?
         .iter()
         .enumerate()
@@ -181,11 +176,11 @@ fn histogram_point(object: &Map<String, Json>, at: &str) -> Result<HistogramPoin
         start: time(object, "startTimeUnixNano", at)?,
         time: time(object, "timeUnixNano", at)?,
         count,
-        sum: optional_double(object, "sum", at)?.unwrap_or(0.0),
+        sum: optional(object, "sum", at, double)?.unwrap_or(0.0),
         bucket_counts,
         explicit_bounds,
-        min: optional_double(object, "min", at)?,
-        max: optional_double(object, "max", at)?,
+        min: optional(object, "min", at, double)?,
+        max: optional(object, "max", at, double)?,
     })
 }
 
@@ -238,33 +233,11 @@ fn check_other_point(object: &Map<String, Json>, at: &str) -> Result<(), String>
     attributes(object, at)?;
     time(object, "startTimeUnixNano", at)?;
     time(object, "timeUnixNano", at)?;
-    optional_integer(object, "count", at)?;
+    optional(object, "count", at, integer)?;
     for field in ["sum", "min", "max"] {
-        optional_double(object, field, at)?;
+        optional(object, field, at, double)?;
     }
     Ok(())
-}
-
-fn optional_integer(
-    object: &Map<String, Json>,
-    field: &str,
-    at: &str,
-) -> Result<Option<u64>, String> {
-    match object.get(field) {
-        None | Some(Json::Null) => Ok(None),
-        Some(json) => integer(json, &path(at, field)).map(Some),
-    }
-}
-
-fn optional_double(
-    object: &Map<String, Json>,
-    field: &str,
-    at: &str,
-) -> Result<Option<f64>, String> {
-    match object.get(field) {
-        None | Some(Json::Null) => Ok(None),
-        Some(json) => double(json, &path(at, field)).map(Some),
-    }
 }
 
 #[cfg(test)]

@@ -40,9 +40,26 @@ pub(crate) fn collect(path: &str, body: &[u8]) -> Option<Result<Collected, Strin
     }
 }
 
-/// Parses `body` as JSON.
-fn parse(body: &[u8]) -> Result<Json, String> {
-    serde_json::from_slice(body).map_err(|err| format!("not JSON: {err}"))
+/// Parses `body` as JSON and calls `item` for each item of an export, in order, with its JSON
+/// path: `levels` names the resource, scope and item arrays, such as
+/// `["resourceSpans", "scopeSpans", "spans"]`.
+fn each_item(
+    body: &[u8],
+    levels: [&str; 3],
+    mut item: impl FnMut(&Json, &str) -> Result<(), String>,
+) -> Result<(), String> {
+    let [resources, scopes, items] = levels;
+    let root: Json = serde_json::from_slice(body).map_err(|err| format!("not JSON: {err}"))?;
+    for (r, resource) in array(&root, resources, "")?.iter().enumerate() {
+        let at = format!("{resources}[{r}]");
+        for (s, scope) in array(resource, scopes, &at)?.iter().enumerate() {
+            let at = format!("{at}.{scopes}[{s}]");
+            for (i, json) in array(scope, items, &at)?.iter().enumerate() {
+                item(json, &format!("{at}.{items}[{i}]"))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The `attributes` of an object (a span, an event, a data point): key-value pairs.
@@ -97,9 +114,24 @@ fn any_value(json: &Json, at: &str) -> Result<Value, String> {
 
 /// A time in Unix nanoseconds; a missing one is the epoch, as proto3 omits zeros.
 fn time(object: &Map<String, Json>, field: &str, at: &str) -> Result<SystemTime, String> {
+    Ok(optional(object, field, at, unix_time)?.unwrap_or(system_time_from_unix_nanos(0)))
+}
+
+/// A time in Unix nanoseconds, as [`integer`] reads it.
+fn unix_time(json: &Json, at: &str) -> Result<SystemTime, String> {
+    integer(json, at).map(system_time_from_unix_nanos)
+}
+
+/// The field `field` of `object` read with `read`; `None` when it is missing or null.
+fn optional<T>(
+    object: &Map<String, Json>,
+    field: &str,
+    at: &str,
+    read: impl Fn(&Json, &str) -> Result<T, String>,
+) -> Result<Option<T>, String> {
     match object.get(field) {
-        None | Some(Json::Null) => Ok(system_time_from_unix_nanos(0)),
-        Some(json) => integer(json, &format!("{at}.{field}")).map(system_time_from_unix_nanos),
+        None | Some(Json::Null) => Ok(None),
+        Some(json) => read(json, &path(at, field)).map(Some),
     }
 }
 

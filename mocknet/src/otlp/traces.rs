@@ -6,24 +6,22 @@ use serde_json::{Map, Value as Json};
 use steadfast_tracing_core::span::{Event, Link, Span, SpanKind, Status};
 use steadfast_tracing_core::{SpanId, TraceFlags, TraceId, TraceState};
 
-use super::{array, attributes, integer, object_of, optional_array, parse, text, time};
+use super::{attributes, each_item, integer, object_of, optional_array, text, time};
 
 /// Decodes an `ExportTraceServiceRequest` in OTLP JSON.
 ///
 /// The error says what was wrong and where, as a JSON path such as
 /// `resourceSpans[0].scopeSpans[0].spans[2].traceId`.
 pub(crate) fn decode(body: &[u8]) -> Result<Vec<Span>, String> {
-    let root = parse(body)?;
     let mut spans = Vec::new();
-    for (r, resource) in array(&root, "resourceSpans", "")?.iter().enumerate() {
-        let at = format!("resourceSpans[{r}]");
-        for (s, scope) in array(resource, "scopeSpans", &at)?.iter().enumerate() {
-            let at = format!("{at}.scopeSpans[{s}]");
-            for (i, span) in array(scope, "spans", &at)?.iter().enumerate() {
-                spans.push(decode_span(span, &format!("{at}.spans[{i}]"))?);
-            }
-        }
-    }
+    each_item(
+        body,
+        ["resourceSpans", "scopeSpans", "spans"],
+        |span, at| {
+            spans.push(decode_span(span, at)?);
+            Ok(())
+        },
+    )?;
     Ok(spans)
 }
 
